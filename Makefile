@@ -1,0 +1,26 @@
+# The two commands the README opens with: `make demo` and `make test`.
+# Everything installs into .venv from requirements.lock (exact versions), so a fresh
+# machine gets the set CI tested.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test clean-data
+
+setup: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $(STAMP)
+
+demo: setup
+	$(BIN)/roi demo
+
+test: setup
+	$(BIN)/python -m pytest
+
+clean-data:
+	rm -rf data/

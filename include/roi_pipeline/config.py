@@ -1,0 +1,466 @@
+"""Client configuration: engagement terms and the workflow register ("AI inventory").
+
+One YAML file per client in ``$ROI_CLIENTS_DIR`` (``<client_id>.yaml``), validated on load
+by pydantic models. The rules follow ROI-METHOD.md:
+
+- fees, rates, declared minutes and tooling costs are *effective-dated* lists; the value in
+  effect on the first day of a month applies to the whole month, and every list must have an
+  entry in effect at its anchor (the engagement start for client values, the go-live date
+  for workflow values): a gap is a validation error;
+- one process is replaced by at most one live workflow at a time;
+- a bad file yields a :class:`ConfigError` naming the file, the field and the problem, and
+  never stops the other clients from loading (:func:`load_clients`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from roi_pipeline.timeutil import add_months, month_start
+
+SLUG = r"^[a-z0-9][a-z0-9_-]{0,62}$"
+
+#: Run-log platforms. ``n8n`` runs land as n8n API executions; every other platform uses
+#: the generic run-log format, whose ``platform`` column names one of these.
+Platform = Literal["n8n", "zapier", "make", "custom_agent", "other"]
+
+#: CRM objects a measured baseline can count as its volume source.
+VolumeObject = Literal["contacts", "calls", "emails", "meetings", "deals"]
+
+
+def _as_str(value: object) -> object:
+    """Ids are compared as strings (ROI-METHOD.md, Identity): accept YAML ints too."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return str(value)
+    return value
+
+
+Id = Annotated[str, BeforeValidator(_as_str), Field(min_length=1)]
+
+
+class _Strict(BaseModel):
+    # Unknown keys are almost always typos ("go_live_date", "tooling_costs"); reject them.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Effective(_Strict):
+    """A value that takes effect on ``effective_from`` and holds until the next entry."""
+
+    effective_from: date
+    value: float = Field(ge=0)
+
+
+EffectiveList = Annotated[list[Effective], Field(min_length=1)]
+
+
+def value_on(entries: Iterable[Effective], day: date) -> float | None:
+    """The value in effect on ``day`` (latest ``effective_from`` <= day), or None."""
+    chosen = None
+    for entry in sorted(entries, key=lambda e: e.effective_from):
+        if entry.effective_from <= day:
+            chosen = entry.value
+    return chosen
+
+
+def value_for_month(entries: Iterable[Effective], month: date) -> float | None:
+    """The value that applies to the whole of ``month``: the one in effect on its 1st."""
+    return value_on(entries, month_start(month))
+
+
+def _check_effective(entries: list[Effective] | None, anchor: date, what: str) -> None:
+    if entries is None:
+        return
+    dates = [e.effective_from for e in entries]
+    if len(set(dates)) != len(dates):
+        raise ValueError(f"{what}: two entries take effect on the same date")
+    if min(dates) > anchor:
+        raise ValueError(
+            f"{what}: no value in effect on {anchor.isoformat()} "
+            f"(earliest effective_from is {min(dates).isoformat()}); add an entry from {anchor.isoformat()}"
+        )
+
+
+class VolumeSource(_Strict):
+    """What counts as one task in the baseline: a CRM object created, or an activity."""
+
+    object: VolumeObject
+    #: Only activities in this direction (calls: OUTBOUND/INBOUND; emails: EMAIL/INCOMING_EMAIL).
+    direction: str | None = None
+    #: Only records owned by these CRM users (e.g. the staff who did the work by hand).
+    owner_ids: list[Id] | None = None
+
+
+class Baseline(_Strict):
+    """How the minutes per task of a workflow are established (ROI-METHOD.md)."""
+
+    method: Literal["measured", "declared"]
+    volume: VolumeSource | None = None
+    #: Agreed minutes per task: the figure for ``declared``, the fallback for ``measured``.
+    declared_minutes: list[Effective] | None = None
+    #: Where a declared figure came from (e.g. "n8n timeSavedPerExecution", "workshop 2025-03-02").
+    declared_source: str | None = None
+
+    @model_validator(mode="after")
+    def _method_needs(self) -> Baseline:
+        if self.method == "measured" and self.volume is None:
+            raise ValueError("a measured baseline needs a volume source (baseline.volume)")
+        if self.method == "declared" and not self.declared_minutes:
+            raise ValueError("a declared baseline needs declared_minutes")
+        return self
+
+
+class Workflow(_Strict):
+    """One deployed automation in the register."""
+
+    key: Annotated[str, Field(pattern=SLUG)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    platform: Platform
+    platform_workflow_ids: Annotated[list[Id], Field(min_length=1)]
+    owner: Annotated[str, Field(min_length=1)]
+    risk_class: Literal["low", "medium", "high"]
+    process: Annotated[str, Field(min_length=1)]
+    go_live: date
+    status: Literal["active", "paused", "retired"] = "active"
+    #: First day the workflow is no longer live (it is live, and costs, in this month).
+    retired_on: date | None = None
+    #: The workflow normally runs every day: days without a run are "silent days".
+    runs_daily: bool = False
+    tooling_cost: EffectiveList
+    hourly_cost_override: list[Effective] | None = None
+    baseline: Baseline
+
+    @property
+    def process_key(self) -> str:
+        """The process name as timesheets are matched: trimmed, case-insensitive."""
+        return normalise_process(self.process)
+
+    def live_months(self) -> tuple[date, date | None]:
+        """First and last month (1st of month) in which the workflow is live; None = open."""
+        last = month_start(self.retired_on) if self.retired_on else None
+        return month_start(self.go_live), last
+
+    def is_live_in(self, month: date) -> bool:
+        """Live in M: go-live <= last day of M and not retired before the first day of M."""
+        first = month_start(month)
+        if self.go_live >= add_months(first, 1):
+            return False
+        return self.retired_on is None or self.retired_on >= first
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Workflow:
+        if self.status == "retired" and self.retired_on is None:
+            raise ValueError("status is 'retired' but retired_on is not set")
+        if self.retired_on is not None and self.status != "retired":
+            raise ValueError(f"retired_on is set but status is {self.status!r} (use 'retired')")
+        if self.retired_on is not None and self.retired_on <= self.go_live:
+            raise ValueError("retired_on must be after go_live")
+        if len(set(self.platform_workflow_ids)) != len(self.platform_workflow_ids):
+            raise ValueError("platform_workflow_ids lists the same id twice")
+        _check_effective(self.tooling_cost, self.go_live, "tooling_cost")
+        _check_effective(self.hourly_cost_override, self.go_live, "hourly_cost_override")
+        _check_effective(self.baseline.declared_minutes, self.go_live, "baseline.declared_minutes")
+        return self
+
+
+class CrmSettings(_Strict):
+    platform: Literal["hubspot"] = "hubspot"
+    #: CRM user (owner) ids that are automations: their activities count as automated.
+    automation_user_ids: list[Id] = Field(default_factory=list)
+    #: Only contacts whose ``property`` equals one of ``values`` are leads (default: all contacts).
+    lead_filter: LeadFilter | None = None
+
+
+class LeadFilter(_Strict):
+    property: Annotated[str, Field(min_length=1)]
+    values: Annotated[list[str], Field(min_length=1)]
+
+
+class RowRule(_Strict):
+    """Selects timesheet rows by one column's value (trimmed, case-insensitive)."""
+
+    field: Annotated[str, Field(min_length=1)]
+    values: Annotated[list[str], Field(min_length=1)]
+
+
+class Timesheets(_Strict):
+    """Which export the client's timesheets come in, and how to read it.
+
+    ``field`` names are the export's own column headers in snake case
+    (Harvest: ``client``, ``project``, ``task``, ``notes``; Toggl: ``client``,
+    ``project``, ``task``, ``tags``, ``description``).
+    """
+
+    format: Literal["harvest", "toggl"]
+    #: Rows that are the consultancy's own time (build / operate / expand).
+    consultancy_rows: RowRule
+    #: Column holding the client staff's process name.
+    process_field: str = "task"
+    #: Column holding the consultancy's phase (build / operate / expand).
+    phase_field: str = "task"
+
+
+class WorkingHours(_Strict):
+    """Business hours for the business-hours variant of lead response time."""
+
+    start: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    end: Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
+    weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+    )
+
+
+class ClientConfig(_Strict):
+    """Engagement terms and workflow register of one client."""
+
+    client_id: Annotated[str, Field(pattern=SLUG)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    timezone: str
+    locale: str = "en_GB"
+    engagement_start: date
+    build_fee: float = Field(default=0, ge=0)
+    monthly_fee: EffectiveList
+    hourly_cost: EffectiveList
+    guarantee_hours: float = Field(default=40, ge=0)
+    baseline_days: int = Field(default=90, ge=28, le=366)
+    settle_days: int = Field(default=3, ge=0, le=31)
+    cohort_window_days: int = Field(default=30, ge=1, le=365)
+    working_hours: WorkingHours | None = None
+    crm: CrmSettings = Field(default_factory=CrmSettings)
+    timesheets: Timesheets
+    report_contacts: list[str] = Field(default_factory=list)
+    workflows: Annotated[list[Workflow], Field(min_length=1)]
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        return value
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        from babel.numbers import list_currencies
+
+        if value not in list_currencies():
+            raise ValueError(f"unknown ISO 4217 currency {value!r}")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        from babel import Locale, UnknownLocaleError
+
+        try:
+            Locale.parse(value)
+        except (UnknownLocaleError, ValueError) as exc:
+            raise ValueError(f"unknown locale {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _register_rules(self) -> ClientConfig:
+        _check_effective(self.monthly_fee, self.engagement_start, "monthly_fee")
+        _check_effective(self.hourly_cost, self.engagement_start, "hourly_cost")
+        keys = [w.key for w in self.workflows]
+        dupes = sorted({k for k in keys if keys.count(k) > 1})
+        if dupes:
+            raise ValueError(f"workflows: duplicate key(s) {', '.join(dupes)}")
+        seen_ids: dict[tuple[str, str], str] = {}
+        for wf in self.workflows:
+            for pid in wf.platform_workflow_ids:
+                other = seen_ids.setdefault((wf.platform, pid), wf.key)
+                if other != wf.key:
+                    raise ValueError(
+                        f"workflows: {wf.platform} workflow id {pid!r} is claimed by both {other!r} and {wf.key!r}"
+                    )
+        _check_one_process_one_workflow(self.workflows)
+        return self
+
+    def workflow(self, key: str) -> Workflow:
+        for wf in self.workflows:
+            if wf.key == key:
+                return wf
+        raise KeyError(key)
+
+    def known_workflow_ids(self) -> dict[str, set[str]]:
+        """Platform -> the platform workflow ids the register knows."""
+        known: dict[str, set[str]] = {}
+        for wf in self.workflows:
+            known.setdefault(wf.platform, set()).update(wf.platform_workflow_ids)
+        return known
+
+    def first_go_live(self) -> date:
+        return min(w.go_live for w in self.workflows)
+
+
+# CrmSettings refers to LeadFilter, declared after it for reading order.
+CrmSettings.model_rebuild()
+
+
+def normalise_process(name: str) -> str:
+    """Process names match trimmed and case-insensitively (ROI-METHOD.md, Timesheets)."""
+    return re.sub(r"\s+", " ", name.strip()).casefold()
+
+
+def _check_one_process_one_workflow(workflows: list[Workflow]) -> None:
+    """A process named by two workflows that are live in the same month is rejected.
+
+    Months are the unit because a workflow is live for the whole of its retirement month:
+    a successor going live in that month would split the process's residual hours.
+    """
+    by_process: dict[str, list[Workflow]] = {}
+    for wf in workflows:
+        by_process.setdefault(wf.process_key, []).append(wf)
+    for group in by_process.values():
+        for i, a in enumerate(group):
+            for b in group[i + 1 :]:
+                a_first, a_last = a.live_months()
+                b_first, b_last = b.live_months()
+                a_before_b = a_last is not None and a_last < b_first
+                b_before_a = b_last is not None and b_last < a_first
+                if not (a_before_b or b_before_a):
+                    raise ValueError(
+                        f"workflows {a.key!r} and {b.key!r} both replace process {a.process!r} "
+                        "in the same month(s); one process may have only one live workflow"
+                    )
+
+
+@dataclass(frozen=True)
+class ConfigError:
+    """One problem in one client file, phrased for the person who has to fix it."""
+
+    path: Path
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f" field {self.field}:" if self.field else ""
+        return f"{self.path}:{where} {self.message}"
+
+
+class ConfigFileError(Exception):
+    """A client file that cannot be used; ``errors`` lists every problem found in it."""
+
+    def __init__(self, errors: list[ConfigError]):
+        self.errors = errors
+        super().__init__("\n".join(str(e) for e in errors))
+
+
+def _loc_to_field(loc: tuple[object, ...], data: object) -> str:
+    """Turn pydantic's location into ``workflows[1].go_live``, naming workflows by key."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            if isinstance(node, list) and 0 <= item < len(node):
+                node = node[item]
+                if isinstance(node, dict) and "key" in node:
+                    label = f"[{item}] ({node['key']})"
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(item))
+            node = node.get(item) if isinstance(node, dict) else None
+    return "".join(parts)
+
+
+def load_client_file(path: Path) -> ClientConfig:
+    """Read and validate one client file; raises :class:`ConfigFileError`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigFileError([ConfigError(path, "", f"cannot read file: {exc}")]) from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigFileError([ConfigError(path, "", f"invalid YAML{where}: {problem}")]) from exc
+    if not isinstance(data, dict):
+        raise ConfigFileError([ConfigError(path, "", "expected a mapping of fields at the top level")])
+    try:
+        client = ClientConfig.model_validate(data)
+    except ValidationError as exc:
+        errors = []
+        for err in exc.errors(include_url=False):
+            message = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                message = "unknown field (check the spelling against examples/clients/README.md)"
+            elif err["type"] == "missing":
+                message = "required field is missing"
+            errors.append(ConfigError(path, _loc_to_field(err["loc"], data), message))
+        raise ConfigFileError(errors) from exc
+    if client.client_id != path.stem:
+        raise ConfigFileError(
+            [ConfigError(path, "client_id", f"{client.client_id!r} does not match the file name {path.stem!r}")]
+        )
+    return client
+
+
+@dataclass
+class LoadResult:
+    """The clients that loaded, and the files that did not (with every reason)."""
+
+    clients: list[ClientConfig] = field(default_factory=list)
+    errors: list[ConfigError] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def by_id(self) -> dict[str, ClientConfig]:
+        return {c.client_id: c for c in self.clients}
+
+
+def client_files(clients_dir: Path) -> list[Path]:
+    """Client files in a directory: ``*.yaml`` / ``*.yml``, skipping ``_*`` and dotfiles."""
+    clients_dir = Path(clients_dir)
+    if not clients_dir.is_dir():
+        return []
+    files = [*clients_dir.glob("*.yaml"), *clients_dir.glob("*.yml")]
+    return sorted(p for p in files if not p.name.startswith(("_", ".")))
+
+
+def load_clients(clients_dir: Path, only: Iterable[str] | None = None) -> LoadResult:
+    """Load every client file; a bad file is reported in ``errors`` and never stops the rest.
+
+    ``only`` restricts loading to those client ids (file stems); an id with no file is an error.
+    """
+    wanted = set(only) if only else None
+    result = LoadResult()
+    seen: set[str] = set()
+    for path in client_files(clients_dir):
+        if wanted is not None and path.stem not in wanted:
+            continue
+        seen.add(path.stem)
+        try:
+            result.clients.append(load_client_file(path))
+        except ConfigFileError as exc:
+            result.errors.extend(exc.errors)
+    for missing in sorted((wanted or set()) - seen):
+        result.errors.append(ConfigError(Path(clients_dir) / f"{missing}.yaml", "", "no such client file"))
+    return result

@@ -1,0 +1,209 @@
+"""Client configuration: the schema accepts the documented examples and names every problem."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+import yaml
+
+from roi_pipeline.config import (
+    ConfigFileError,
+    Effective,
+    load_client_file,
+    load_clients,
+    normalise_process,
+    value_for_month,
+)
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "clients"
+
+
+def example() -> dict:
+    return yaml.safe_load((EXAMPLES / "northwind-dental.yaml").read_text())
+
+
+def write(tmp_path: Path, data: dict | str, name: str = "northwind-dental") -> Path:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def errors_of(path: Path) -> list[tuple[str, str]]:
+    with pytest.raises(ConfigFileError) as info:
+        load_client_file(path)
+    for err in info.value.errors:
+        assert err.path == path
+        assert str(path) in str(err)
+    return [(e.field, e.message) for e in info.value.errors]
+
+
+def test_every_example_client_file_validates():
+    result = load_clients(EXAMPLES)
+    assert result.errors == []
+    assert len(result.clients) >= 1
+    ids = {c.client_id for c in result.clients}
+    assert "northwind-dental" in ids
+
+
+def test_examples_cover_each_documented_feature():
+    clients = load_clients(EXAMPLES).clients
+    workflows = [w for c in clients for w in c.workflows]
+    assert {w.baseline.method for w in workflows} == {"measured", "declared"}
+    assert any(w.status == "retired" and w.retired_on for w in workflows)
+    assert any(len(c.monthly_fee) > 1 for c in clients), "an effective-dated fee change"
+    assert any(w.hourly_cost_override for w in workflows)
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "fragment"),
+    [
+        (lambda d: d.update(timezone="Europe/Londres"), "timezone", "unknown IANA time zone"),
+        (lambda d: d.update(currency="GBX"), "currency", "unknown ISO 4217 currency"),
+        (lambda d: d.update(currency="gbp"), "currency", "pattern"),
+        (lambda d: d.update(locale="xx_YY"), "locale", "unknown locale"),
+        (lambda d: d.pop("name"), "name", "required field is missing"),
+        (lambda d: d.update(guarantee_hours=-5), "guarantee_hours", "greater than or equal to 0"),
+        (lambda d: d.update(baseline_days=14), "baseline_days", "greater than or equal to 28"),
+        (lambda d: d.update(engagement_start="2025-02-30"), "engagement_start", "date"),
+        (lambda d: d.update(gurantee_hours=40), "gurantee_hours", "unknown field"),
+        (lambda d: d["workflows"][0].update(go_live_date="2025-01-01"), "workflows[0] (lead-triage).go_live_date", "unknown field"),
+        (lambda d: d["workflows"][0].update(risk_class="extreme"), "workflows[0] (lead-triage).risk_class", "'low', 'medium' or 'high'"),
+        (lambda d: d["workflows"][1].update(platform="ifttt"), "workflows[1] (invoice-chasing).platform", "Input should be"),
+        (lambda d: d["workflows"][0].update(platform_workflow_ids=[]), "workflows[0] (lead-triage).platform_workflow_ids", "at least 1"),
+        (lambda d: d["workflows"][0].update(key="Lead Triage"), "workflows[0] (Lead Triage).key", "pattern"),
+        (lambda d: d["monthly_fee"][0].update(value=-1), "monthly_fee[0].value", "greater than or equal to 0"),
+    ],
+)
+def test_each_kind_of_bad_field_is_named(tmp_path, mutate, field, fragment):
+    data = example()
+    mutate(data)
+    errors = errors_of(write(tmp_path, data))
+    assert any(f == field and fragment in m for f, m in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("mutate", "fragment"),
+    [
+        # effective-dated values must cover their anchor date
+        (lambda d: d["monthly_fee"].__setitem__(0, {"effective_from": "2025-09-01", "value": 2500}), "monthly_fee: no value in effect on 2025-08-01"),
+        (lambda d: d["hourly_cost"].append({"effective_from": "2025-08-01", "value": 40}), "hourly_cost: two entries take effect on the same date"),
+        (lambda d: d["workflows"][0].update(tooling_cost=[{"effective_from": "2025-12-01", "value": 45}]), "tooling_cost: no value in effect on 2025-11-10"),
+        (lambda d: d["workflows"][1]["baseline"].update(declared_minutes=[{"effective_from": "2026-01-01", "value": 4}]), "baseline.declared_minutes: no value in effect on 2025-12-01"),
+        # baseline method needs its inputs
+        (lambda d: d["workflows"][0]["baseline"].pop("volume"), "a measured baseline needs a volume source"),
+        (lambda d: d["workflows"][1]["baseline"].pop("declared_minutes"), "a declared baseline needs declared_minutes"),
+        # retirement
+        (lambda d: d["workflows"][2].pop("retired_on"), "status is 'retired' but retired_on is not set"),
+        (lambda d: d["workflows"][2].update(retired_on="2025-10-01"), "retired_on must be after go_live"),
+        (lambda d: d["workflows"][0].update(retired_on="2026-10-01"), "retired_on is set but status is 'active'"),
+        # register consistency
+        (lambda d: d["workflows"][1].update(key="lead-triage"), "duplicate key(s) lead-triage"),
+        (lambda d: d["workflows"][1].update(platform="n8n", platform_workflow_ids=["1012"]), "is claimed by both 'lead-triage' and 'invoice-chasing'"),
+        (lambda d: d["workflows"][1].update(process=" LEAD   triage "), "both replace process"),
+    ],
+)
+def test_business_rules_reject_with_a_reason(tmp_path, mutate, fragment):
+    data = example()
+    mutate(data)
+    errors = errors_of(write(tmp_path, data))
+    assert any(fragment in m for _f, m in errors), errors
+
+
+def test_successor_workflow_after_retirement_month_is_allowed(tmp_path):
+    data = example()
+    successor = dict(data["workflows"][2])
+    successor.update(
+        key="recall-reminders-v2",
+        name="Patient recall reminders (v2)",
+        platform_workflow_ids=["scn_9000"],
+        status="active",
+        go_live="2026-07-01",  # the month after v1's retirement month (June 2026)
+        tooling_cost=[{"effective_from": "2026-07-01", "value": 18}],
+        baseline={"method": "declared", "declared_minutes": [{"effective_from": "2026-07-01", "value": 3}]},
+    )
+    successor.pop("retired_on")
+    data["workflows"].append(successor)
+    client = load_client_file(write(tmp_path, data))
+    assert len(client.workflows) == 4
+
+
+def test_successor_in_the_retirement_month_is_rejected(tmp_path):
+    data = example()
+    successor = dict(data["workflows"][2])
+    successor.update(key="recall-v2", platform_workflow_ids=["scn_9000"], status="active", go_live="2026-06-20")
+    successor.update(tooling_cost=[{"effective_from": "2026-06-20", "value": 1}])
+    successor.update(baseline={"method": "declared", "declared_minutes": [{"effective_from": "2026-06-20", "value": 3}]})
+    successor.pop("retired_on")
+    data["workflows"].append(successor)
+    errors = errors_of(write(tmp_path, data))
+    assert any("both replace process 'Recall reminders'" in m for _f, m in errors)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    path = write(tmp_path, "client_id: northwind-dental\nname: [unclosed\ncurrency: GBP\n")
+    (field, message), *_ = errors_of(path)
+    assert field == ""
+    assert "invalid YAML" in message and "line" in message
+
+
+def test_client_id_must_match_file_name(tmp_path):
+    path = write(tmp_path, example(), name="someone-else")
+    errors = errors_of(path)
+    assert errors == [("client_id", "'northwind-dental' does not match the file name 'someone-else'")]
+
+
+def test_ids_are_strings_whatever_yaml_makes_of_them(tmp_path):
+    data = example()
+    data["workflows"][0]["platform_workflow_ids"] = [1012]
+    data["crm"]["automation_user_ids"] = [90001]
+    client = load_client_file(write(tmp_path, data))
+    assert client.workflows[0].platform_workflow_ids == ["1012"]
+    assert client.crm.automation_user_ids == ["90001"]
+
+
+def test_one_bad_file_never_stops_the_others(tmp_path):
+    good = example()
+    write(tmp_path, good)
+    bad = example()
+    bad.update(client_id="broken-co", timezone="Mars/Olympus")
+    write(tmp_path, bad, name="broken-co")
+    (tmp_path / "_notes.yaml").write_text("not: a client")  # underscore files are not clients
+    result = load_clients(tmp_path)
+    assert [c.client_id for c in result.clients] == ["northwind-dental"]
+    assert len(result.errors) == 1
+    assert result.errors[0].path.name == "broken-co.yaml"
+    assert result.errors[0].field == "timezone"
+
+
+def test_asking_for_a_client_with_no_file_is_an_error(tmp_path):
+    write(tmp_path, example())
+    result = load_clients(tmp_path, only=["northwind-dental", "ghost"])
+    assert [c.client_id for c in result.clients] == ["northwind-dental"]
+    assert [e.path.name for e in result.errors] == ["ghost.yaml"]
+
+
+def test_value_in_effect_on_the_first_of_the_month_applies_to_the_whole_month():
+    fees = [Effective(effective_from=date(2025, 1, 1), value=100), Effective(effective_from=date(2025, 3, 15), value=200)]
+    assert value_for_month(fees, date(2025, 3, 1)) == 100  # mid-month change: not yet
+    assert value_for_month(fees, date(2025, 3, 31)) == 100
+    assert value_for_month(fees, date(2025, 4, 1)) == 200
+    assert value_for_month(fees, date(2024, 12, 1)) is None
+
+
+def test_live_in_month_follows_the_exact_rules():
+    client = load_client_file(EXAMPLES / "northwind-dental.yaml")
+    retired = client.workflow("recall-reminders")  # go-live 2025-11-01, retired_on 2026-06-15
+    assert not retired.is_live_in(date(2025, 10, 1))
+    assert retired.is_live_in(date(2025, 11, 1))
+    assert retired.is_live_in(date(2026, 6, 1)), "live (and billed) in its retirement month"
+    assert not retired.is_live_in(date(2026, 7, 1))
+    triage = client.workflow("lead-triage")  # go-live 2025-11-10: live in November
+    assert triage.is_live_in(date(2025, 11, 1))
+    assert not triage.is_live_in(date(2025, 10, 1))
+
+
+def test_process_names_match_trimmed_and_case_insensitively():
+    assert normalise_process("  Lead   Triage ") == normalise_process("lead triage")
+    assert normalise_process("Lead triage") != normalise_process("Lead triage v2")
