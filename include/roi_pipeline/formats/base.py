@@ -1,0 +1,260 @@
+"""The interface every landing format implements, and the readers they share.
+
+A format owns one landing folder (``landing/<client>/<folder>/``) and one raw table
+(``raw.<table>``). It turns a file into *records* (:meth:`LandingFormat.records`) and each
+record into a typed row (:meth:`LandingFormat.parse`), or rejects it with a reason that
+lands in the quarantine table. Adding a vendor format = one module with one subclass,
+registered in :mod:`roi_pipeline.formats`.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, ClassVar
+
+from roi_pipeline.config import ClientConfig
+from roi_pipeline.timeutil import BadTimestamp, parse_instant
+
+
+class Rejected(ValueError):
+    """A record that cannot be loaded; the message is the quarantine reason."""
+
+
+class UnreadableFile(ValueError):
+    """A file whose structure cannot be read at all (bad JSON, missing CSV columns)."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str  # DuckDB SQL type
+    description: str = ""
+
+
+@dataclass
+class Parsed:
+    """One loaded record: its row for the format's table, plus rows for child tables."""
+
+    row: dict[str, Any]
+    children: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParseContext:
+    client: ClientConfig
+    source_file: str  # path relative to the landing dir: lineage that does not depend on the machine
+
+    @property
+    def tz(self) -> str:
+        return self.client.timezone
+
+
+class LandingFormat:
+    """Base class: subclasses set the class attributes and implement ``parse``."""
+
+    folder: ClassVar[str]
+    table: ClassVar[str]
+    suffixes: ClassVar[tuple[str, ...]]
+    columns: ClassVar[tuple[Column, ...]]
+    #: Child tables a record may also produce (e.g. HubSpot associations): name -> columns.
+    child_tables: ClassVar[dict[str, tuple[Column, ...]]] = {}
+    description: ClassVar[str] = ""
+
+    def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
+        """Yield ``(row_number, record)`` for every record in the file, numbered from 1.
+
+        Raises :class:`UnreadableFile` when the file's structure cannot be read at all.
+        A format instance reads one file: per-file state (occurrence counters) lives on it.
+        """
+        raise NotImplementedError
+
+    def parse(self, record: Any, ctx: ParseContext) -> Parsed:
+        """Type one record, or raise :class:`Rejected`."""
+        raise NotImplementedError
+
+    def tables(self) -> dict[str, tuple[Column, ...]]:
+        return {self.table: self.columns, **self.child_tables}
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"not UTF-8 text: {exc}") from exc
+
+
+def iter_json_objects(path: Path, envelope_key: str) -> Iterator[tuple[int, Any]]:
+    """Records from a JSON file holding API pages or objects.
+
+    Accepts one page ``{envelope_key: [...], ...}``, a JSON array of pages, a JSON array of
+    objects, or JSON Lines (one object or page per line). An empty file holds no records.
+    """
+    text = read_text(path)
+    if not text.strip():
+        return
+    try:
+        documents = [json.loads(text)]
+    except json.JSONDecodeError as whole_error:
+        documents = []
+        for line_no, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                documents.append(json.loads(line))
+            except json.JSONDecodeError:
+                raise UnreadableFile(
+                    f"malformed JSON: {whole_error.msg} at line {whole_error.lineno} column {whole_error.colno}"
+                    + (f" (and line {line_no} is not a JSON Lines record)" if line_no > 1 else "")
+                ) from whole_error
+    number = 0
+    for doc in documents:
+        items = doc if isinstance(doc, list) else [doc]
+        for item in items:
+            if isinstance(item, dict) and envelope_key in item and isinstance(item[envelope_key], list):
+                for record in item[envelope_key]:
+                    number += 1
+                    yield number, record
+            else:
+                number += 1
+                yield number, item
+
+
+def snake(header: str) -> str:
+    """``"Billable?"`` -> ``billable``, ``"Start date"`` -> ``start_date``, ``"Amount (GBP)"`` -> ``amount``."""
+    header = re.sub(r"\(.*?\)", "", header)
+    return re.sub(r"[^0-9a-z]+", "_", header.strip().lower()).strip("_")
+
+
+def iter_csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a CSV export as dicts keyed by snake-cased header, numbered from 1.
+
+    Raises :class:`UnreadableFile` when a required column is missing (schema drift: a
+    vendor renamed a column) so that no row is loaded with a silently empty field.
+    """
+    text = read_text(path)
+    if not text.strip():
+        return
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except (StopIteration, csv.Error) as exc:
+        raise UnreadableFile(f"cannot read the CSV header: {exc}") from exc
+    keys = [snake(h) for h in header]
+    missing = [c for c in required if c not in keys]
+    if missing:
+        raise UnreadableFile(
+            f"schema drift: column(s) {', '.join(missing)} missing from the header ({', '.join(header)})"
+        )
+    try:
+        for number, values in enumerate(reader, start=1):
+            if not any(v.strip() for v in values):
+                continue  # a blank line is not a record
+            if len(values) != len(keys):
+                yield number, {"__malformed__": values, "__header__": keys}
+                continue
+            yield number, dict(zip(keys, values, strict=True))
+    except csv.Error as exc:
+        raise UnreadableFile(f"malformed CSV: {exc}") from exc
+
+
+# --------------------------------------------------------------------------- field helpers
+
+
+def require(record: dict[str, Any], key: str, what: str | None = None) -> str:
+    value = record.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise Rejected(f"missing {what or key}")
+    return str(value).strip()
+
+
+def optional_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def instant(value: Any, ctx: ParseContext, what: str, *, required: bool = True) -> tuple[datetime | None, bool]:
+    """A timestamp field as (naive UTC, tz_assumed); a bad one rejects the record."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise Rejected(f"missing {what}")
+        return None, False
+    try:
+        return parse_instant(str(value), ctx.tz)
+    except BadTimestamp as exc:
+        raise Rejected(f"bad {what}: {exc}") from exc
+
+
+def number(value: Any, what: str, *, integer: bool = False, minimum: float | None = 0) -> float | int | None:
+    """A numeric field; empty = None; unparseable or below ``minimum`` rejects the record."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        parsed = float(str(value).strip().replace(",", "")) if not isinstance(value, int | float) else float(value)
+    except ValueError as exc:
+        raise Rejected(f"bad {what}: {value!r} is not a number") from exc
+    if parsed != parsed or parsed in (float("inf"), float("-inf")):
+        raise Rejected(f"bad {what}: {value!r}")
+    if minimum is not None and parsed < minimum:
+        raise Rejected(f"negative {what}: {value!r}")
+    if integer:
+        if parsed != int(parsed):
+            raise Rejected(f"bad {what}: {value!r} is not a whole number")
+        return int(parsed)
+    return parsed
+
+
+def local_date(value: Any, what: str) -> date:
+    text = optional_str(value)
+    if text is None:
+        raise Rejected(f"missing {what}")
+    for fmt in ("%Y-%m-%d", "%Y/%m/%d"):
+        try:
+            return datetime.strptime(text, fmt).date()
+        except ValueError:
+            continue
+    raise Rejected(f"bad {what}: {text!r} is not a YYYY-MM-DD date")
+
+
+def boolean(value: Any) -> bool | None:
+    text = optional_str(value)
+    if text is None:
+        return None
+    lowered = text.lower()
+    if lowered in {"true", "yes", "y", "1"}:
+        return True
+    if lowered in {"false", "no", "n", "0"}:
+        return False
+    return None
+
+
+def record_json(record: Any) -> str:
+    """The landed record as canonical JSON text, kept in ``_record`` so nothing is lost."""
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def content_key(parts: Sequence[Any], occurrence: int) -> str:
+    """A stable id for records without one (timesheet CSV rows): content hash + occurrence."""
+    digest = hashlib.sha1("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:16]
+    return f"{digest}-{occurrence}"
+
+
+def reject_malformed(record: Any) -> None:
+    if isinstance(record, dict) and "__malformed__" in record:
+        raise Rejected(
+            f"row has {len(record['__malformed__'])} fields, the header has {len(record['__header__'])}"
+        )
+    if not isinstance(record, dict):
+        raise Rejected(f"expected an object, got {type(record).__name__}")

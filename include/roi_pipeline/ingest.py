@@ -1,0 +1,409 @@
+"""The raw layer: landing files -> typed DuckDB tables in schema ``raw``, losing nothing.
+
+Contract (docs/landing.md, README "Raw layer"):
+
+- one table per landing format (``raw.<format>``) plus child tables (HubSpot associations);
+  every row carries lineage: ``_client_id``, ``_source_file`` (relative to the landing dir),
+  ``_row_number``, ``_file_sha256``, ``_loaded_at`` and the landed record in ``_record``;
+- a file is the unit of loading. Unchanged file (same checksum, same parsing-relevant
+  configuration) -> nothing happens; changed file -> its earlier rows are replaced, in one
+  transaction; unreadable file -> its earlier rows stay, the file is marked ``failed``;
+- a record that cannot be parsed goes to ``raw._quarantine`` with the reason, so for every
+  file ``rows_read = rows_loaded + rows_quarantined`` (kept in ``raw._landed_files``);
+- ``raw._ingest_log`` is the append-only history of every load decision.
+
+A file's failure never stops the client's other files, and a client's never stops the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from roi_pipeline.config import ClientConfig
+from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
+from roi_pipeline.timeutil import BadTimestamp, parse_instant
+
+RAW_SCHEMA = "raw"
+BATCH_ROWS = 100_000
+
+LINEAGE = (
+    Column("_source_file", "varchar", "landing file the row came from, relative to the landing dir"),
+    Column("_row_number", "bigint", "record number within that file, from 1"),
+    Column("_file_sha256", "varchar", "checksum of the file version the row came from"),
+    Column("_loaded_at", "timestamp", "when the row was loaded (UTC)"),
+)
+RECORD = Column("_record", "varchar", "the landed record as canonical JSON: nothing is lost")
+CLIENT = Column("_client_id", "varchar", "client slug")
+
+LANDED_FILES_COLUMNS = (
+    Column("client_id", "varchar"),
+    Column("format", "varchar"),
+    Column("source_file", "varchar"),
+    Column("file_sha256", "varchar"),
+    Column("config_hash", "varchar", "hash of the configuration that parsing depends on"),
+    Column("status", "varchar", "loaded / failed"),
+    Column("error", "varchar"),
+    Column("rows_read", "bigint"),
+    Column("rows_loaded", "bigint"),
+    Column("rows_quarantined", "bigint"),
+    Column("extracted_at", "timestamp", "from the folder's _extracts.json (null when unknown)"),
+    Column("loaded_at", "timestamp"),
+)
+QUARANTINE_COLUMNS = (
+    Column("client_id", "varchar"),
+    Column("format", "varchar"),
+    Column("source_file", "varchar"),
+    Column("row_number", "bigint"),
+    Column("file_sha256", "varchar"),
+    Column("reason", "varchar"),
+    Column("record", "varchar"),
+    Column("loaded_at", "timestamp"),
+)
+INGEST_LOG_COLUMNS = (
+    *LANDED_FILES_COLUMNS,
+    Column("action", "varchar", "loaded / replaced / unchanged / failed"),
+)
+
+
+@dataclass
+class FileOutcome:
+    client_id: str
+    format: str
+    source_file: str
+    action: str  # loaded / replaced / unchanged / failed
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """What happened to every file, per client."""
+
+    files: list[FileOutcome] = field(default_factory=list)
+    client_errors: dict[str, str] = field(default_factory=dict)
+
+    def for_client(self, client_id: str) -> list[FileOutcome]:
+        return [f for f in self.files if f.client_id == client_id]
+
+    @property
+    def failed(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.action == "failed"]
+
+    def totals(self) -> dict[str, int]:
+        out = {"files": len(self.files), "rows_loaded": 0, "rows_quarantined": 0, "failed_files": 0}
+        for f in self.files:
+            if f.action in ("loaded", "replaced"):
+                out["rows_loaded"] += f.rows_loaded
+                out["rows_quarantined"] += f.rows_quarantined
+            out["failed_files"] += f.action == "failed"
+        return out
+
+
+def _ddl(table: str, columns: Iterable[Column]) -> str:
+    cols = ",\n  ".join(f"{c.name} {c.type}" for c in columns)
+    return f"create table if not exists {RAW_SCHEMA}.{table} (\n  {cols}\n)"
+
+
+def table_columns(fmt: type[LandingFormat]) -> dict[str, tuple[Column, ...]]:
+    """Every raw table a format writes, with its full column list (data + lineage)."""
+    tables = {fmt.table: (CLIENT, *fmt.columns, *LINEAGE, RECORD)}
+    for child, cols in fmt.child_tables.items():
+        tables[child] = (CLIENT, *cols, *LINEAGE)
+    return tables
+
+
+def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the raw schema and tables; add columns a newer format version declares."""
+    con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    wanted: dict[str, tuple[Column, ...]] = {
+        "_landed_files": LANDED_FILES_COLUMNS,
+        "_quarantine": QUARANTINE_COLUMNS,
+        "_ingest_log": INGEST_LOG_COLUMNS,
+    }
+    for fmt in FORMATS.values():
+        wanted.update(table_columns(fmt))
+    for table, columns in wanted.items():
+        con.execute(_ddl(table, columns))
+        existing = {
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                [RAW_SCHEMA, table],
+            ).fetchall()
+        }
+        for col in columns:
+            if col.name not in existing:
+                con.execute(f"alter table {RAW_SCHEMA}.{table} add column {col.name} {col.type}")
+
+
+def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    warehouse = Path(warehouse)
+    warehouse.parent.mkdir(parents=True, exist_ok=True)
+    return duckdb.connect(str(warehouse))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def parsing_config_hash(client: ClientConfig, folder: str) -> str:
+    """What parsing a file depends on besides its bytes: if it changes, the file reloads.
+
+    The zone (naive timestamps), the register's workflow ids (unknown-workflow quarantine)
+    and the timesheet column mapping; not fees or rates, which parsing never reads.
+    """
+    relevant: dict[str, Any] = {"timezone": client.timezone, "folder": folder}
+    if folder in ("n8n_executions", "generic_runs"):
+        relevant["workflow_ids"] = {k: sorted(v) for k, v in sorted(client.known_workflow_ids().items())}
+    if folder in ("harvest_time_entries", "toggl_time_entries"):
+        relevant["timesheets"] = client.timesheets.model_dump(mode="json")
+    return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _extracted_at(folder: Path) -> dict[str, datetime]:
+    """``_extracts.json``: file name -> extraction instant (naive UTC). Bad entries are ignored."""
+    path = folder / "_extracts.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    out = {}
+    for name, meta in data.items() if isinstance(data, dict) else []:
+        try:
+            out[name] = parse_instant(str(meta["extracted_at"]), "UTC")[0]
+        except (KeyError, TypeError, BadTimestamp):
+            continue
+    return out
+
+
+def landing_files(client_dir: Path) -> list[tuple[str, Path]]:
+    """``(folder, path)`` of every data file under a client's landing dir, in a stable order."""
+    found = []
+    for folder, fmt in FORMATS.items():
+        base = client_dir / folder
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*")):
+            if path.is_file() and path.suffix.lower() in fmt.suffixes and not path.name.startswith(("_", ".")):
+                found.append((folder, path))
+    return found
+
+
+class _Loader:
+    def __init__(self, con: duckdb.DuckDBPyConnection, landing_dir: Path, loaded_at: datetime):
+        self.con = con
+        self.landing_dir = landing_dir
+        self.loaded_at = loaded_at
+
+    def previous(self, client_id: str, source_file: str) -> tuple[str, str, str] | None:
+        # fetchall, not fetchone: DuckDB 2 refuses new work while a result is half-read.
+        rows = self.con.execute(
+            f"select file_sha256, config_hash, status from {RAW_SCHEMA}._landed_files "
+            "where client_id = ? and source_file = ?",
+            [client_id, source_file],
+        ).fetchall()
+        return tuple(rows[0]) if rows else None
+
+    def load_file(self, client: ClientConfig, folder: str, path: Path, extracted: datetime | None) -> FileOutcome:
+        source_file = path.relative_to(self.landing_dir).as_posix()
+        checksum = file_sha256(path)
+        config_hash = parsing_config_hash(client, folder)
+        before = self.previous(client.client_id, source_file)
+        if before is not None and before[0] == checksum and before[1] == config_hash and before[2] == "loaded":
+            outcome = FileOutcome(client.client_id, folder, source_file, "unchanged")
+            self._log(outcome, checksum, config_hash, extracted)
+            return outcome
+
+        fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
+        ctx = ParseContext(client=client, source_file=source_file)
+        tables = table_columns(FORMATS[folder])
+        rows: dict[str, list[dict[str, Any]]] = {t: [] for t in tables}
+        quarantined: list[dict[str, Any]] = []
+        read = 0
+        try:
+            for row_number, record in fmt.records(path, ctx):
+                read += 1
+                lineage = {
+                    "_client_id": client.client_id,
+                    "_source_file": source_file,
+                    "_row_number": row_number,
+                    "_file_sha256": checksum,
+                    "_loaded_at": self.loaded_at,
+                }
+                try:
+                    parsed = fmt.parse(record, ctx)
+                except Rejected as exc:
+                    quarantined.append(
+                        {
+                            "client_id": client.client_id,
+                            "format": folder,
+                            "source_file": source_file,
+                            "row_number": row_number,
+                            "file_sha256": checksum,
+                            "reason": str(exc),
+                            "record": json.dumps(record, sort_keys=True, ensure_ascii=False, default=str),
+                            "loaded_at": self.loaded_at,
+                        }
+                    )
+                    continue
+                rows[fmt.table].append({**parsed.row, **lineage})
+                for child, child_rows in parsed.children.items():
+                    rows[child].extend({**r, **lineage} for r in child_rows)
+        except UnreadableFile as exc:
+            outcome = FileOutcome(client.client_id, folder, source_file, "failed", error=str(exc))
+            self._record_failure(outcome, checksum, config_hash, extracted)
+            return outcome
+
+        action = "replaced" if before is not None else "loaded"
+        outcome = FileOutcome(
+            client.client_id, folder, source_file, action, read, len(rows[fmt.table]), len(quarantined)
+        )
+        self.con.execute("begin transaction")
+        try:
+            for table in tables:
+                self.con.execute(
+                    f"delete from {RAW_SCHEMA}.{table} where _client_id = ? and _source_file = ?",
+                    [client.client_id, source_file],
+                )
+            self.con.execute(
+                f"delete from {RAW_SCHEMA}._quarantine where client_id = ? and source_file = ?",
+                [client.client_id, source_file],
+            )
+            for table, columns in tables.items():
+                self._insert(table, columns, rows[table])
+            self._insert("_quarantine", QUARANTINE_COLUMNS, quarantined)
+            self._upsert_landed(outcome, checksum, config_hash, "loaded", extracted)
+            self._log(outcome, checksum, config_hash, extracted)
+            self.con.execute("commit")
+        except Exception:
+            self.con.execute("rollback")
+            raise
+        return outcome
+
+    def _record_failure(self, outcome: FileOutcome, checksum: str, config_hash: str, extracted) -> None:
+        # Earlier rows of this file (if any) stay: a broken re-delivery must not erase good data.
+        self.con.execute("begin transaction")
+        self._upsert_landed(outcome, checksum, config_hash, "failed", extracted)
+        self._log(outcome, checksum, config_hash, extracted)
+        self.con.execute("commit")
+
+    def _insert(self, table: str, columns: tuple[Column, ...], rows: list[dict[str, Any]]) -> None:
+        names = [c.name for c in columns]
+        for start in range(0, len(rows), BATCH_ROWS):
+            chunk = rows[start : start + BATCH_ROWS]
+            frame = pd.DataFrame.from_records(chunk, columns=names)
+            frame = frame.astype(object).where(frame.notna(), None)
+            self.con.register("_ingest_batch", frame)
+            select = ", ".join(f"cast({n} as {c.type}) as {n}" for n, c in zip(names, columns, strict=True))
+            self.con.execute(
+                f"insert into {RAW_SCHEMA}.{table} ({', '.join(names)}) select {select} from _ingest_batch"
+            )
+            self.con.unregister("_ingest_batch")
+
+    def _landed_row(self, outcome: FileOutcome, checksum: str, config_hash: str, status: str, extracted):
+        return {
+            "client_id": outcome.client_id,
+            "format": outcome.format,
+            "source_file": outcome.source_file,
+            "file_sha256": checksum,
+            "config_hash": config_hash,
+            "status": status,
+            "error": outcome.error,
+            "rows_read": outcome.rows_read,
+            "rows_loaded": outcome.rows_loaded,
+            "rows_quarantined": outcome.rows_quarantined,
+            "extracted_at": extracted,
+            "loaded_at": self.loaded_at,
+        }
+
+    def _upsert_landed(self, outcome: FileOutcome, checksum: str, config_hash: str, status: str, extracted):
+        previous = self.previous(outcome.client_id, outcome.source_file)
+        if status == "failed" and previous is not None:
+            self.con.execute(
+                f"update {RAW_SCHEMA}._landed_files set status = 'failed', error = ?, loaded_at = ? "
+                "where client_id = ? and source_file = ?",
+                [outcome.error, self.loaded_at, outcome.client_id, outcome.source_file],
+            )
+            return
+        self.con.execute(
+            f"delete from {RAW_SCHEMA}._landed_files where client_id = ? and source_file = ?",
+            [outcome.client_id, outcome.source_file],
+        )
+        self._insert(
+            "_landed_files", LANDED_FILES_COLUMNS, [self._landed_row(outcome, checksum, config_hash, status, extracted)]
+        )
+
+    def _log(self, outcome: FileOutcome, checksum: str, config_hash: str, extracted) -> None:
+        status = "failed" if outcome.action == "failed" else "loaded"
+        row = {**self._landed_row(outcome, checksum, config_hash, status, extracted), "action": outcome.action}
+        self._insert("_ingest_log", INGEST_LOG_COLUMNS, [row])
+
+
+def ingest(
+    landing_dir: Path,
+    warehouse: Path,
+    clients: Iterable[ClientConfig],
+    *,
+    progress: Callable[[str], None] | None = None,
+    now: datetime | None = None,
+) -> IngestReport:
+    """Load every client's landing files into ``raw``; returns what happened to each file.
+
+    ``now`` (UTC) stamps ``_loaded_at``; it is lineage only and never feeds a figure.
+    """
+    landing_dir = Path(landing_dir).resolve()
+    loaded_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    report = IngestReport()
+    say = progress or (lambda _line: None)
+    clients = list(clients)
+    con = connect(warehouse)
+    try:
+        ensure_schema(con)
+        loader = _Loader(con, landing_dir, loaded_at)
+        for index, client in enumerate(clients, start=1):
+            client_dir = landing_dir / client.client_id
+            if not client_dir.is_dir():
+                report.client_errors[client.client_id] = f"no landing folder {client_dir}"
+                say(f"[{index}/{len(clients)}] {client.client_id}: no landing folder at {client_dir}")
+                continue
+            files = landing_files(client_dir)
+            extracts: dict[Path, dict[str, datetime]] = {}
+            for folder, path in files:
+                stamps = extracts.setdefault(path.parent, _extracted_at(path.parent))
+                try:
+                    outcome = loader.load_file(client, folder, path, stamps.get(path.name))
+                except (OSError, duckdb.Error) as exc:  # one bad file never stops the rest
+                    source = path.relative_to(landing_dir).as_posix()
+                    outcome = FileOutcome(client.client_id, folder, source, "failed", error=f"{type(exc).__name__}: {exc}")
+                report.files.append(outcome)
+            mine = report.for_client(client.client_id)
+            changed = [f for f in mine if f.action in ("loaded", "replaced")]
+            failed = [f for f in mine if f.action == "failed"]
+            say(
+                f"[{index}/{len(clients)}] {client.client_id}: {len(files)} files, "
+                f"{len(changed)} (re)loaded, {len(mine) - len(changed) - len(failed)} unchanged, "
+                f"{len(failed)} failed; {sum(f.rows_loaded for f in changed):,} rows loaded, "
+                f"{sum(f.rows_quarantined for f in changed):,} quarantined"
+            )
+            for f in failed:
+                say(f"    FAILED {f.source_file}: {f.error}")
+    finally:
+        con.close()
+    return report

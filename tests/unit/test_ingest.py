@@ -1,0 +1,250 @@
+"""The raw layer: idempotent, replaces changed files, quarantines bad rows, isolates failures."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from roi_pipeline.config import load_client_file
+from roi_pipeline.ingest import ingest
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "clients" / "northwind-dental.yaml"
+T0 = datetime(2026, 1, 1, 12, 0, 0)
+
+
+def make_client(clients_dir: Path, client_id: str = "northwind-dental", **changes):
+    data = yaml.safe_load(EXAMPLE.read_text())
+    data["client_id"] = client_id
+    data.update(changes)
+    clients_dir.mkdir(parents=True, exist_ok=True)
+    path = clients_dir / f"{client_id}.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return load_client_file(path)
+
+
+def execution(id_, workflow="1012", start="2025-12-01T09:00:00.000Z", stop="2025-12-01T09:00:04.000Z", **extra):
+    return {"id": id_, "workflowId": workflow, "status": "success", "mode": "trigger", "finished": True,
+            "startedAt": start, "stoppedAt": stop, "retryOf": None, "retrySuccessId": None, **extra}
+
+
+def write_json(path: Path, payload) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload))
+    return path
+
+
+HARVEST_HEADER = ["Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours", "Hours Rounded",
+                  "Billable?", "Invoiced?", "Approved?", "First Name", "Last Name", "Roles", "Employee?"]
+
+
+def write_harvest(path: Path, rows: list[list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HARVEST_HEADER)
+        writer.writerows(rows)
+    return path
+
+
+def harvest_row(date="2025-12-01", task="Lead triage", hours="1.5", person=("Ann", "Lee"), notes=""):
+    return [date, "Northwind", "Front desk", "", task, notes, hours, hours, "No", "No", "Yes", *person, "", "Yes"]
+
+
+def count(warehouse: Path, sql: str, params=()):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql, list(params)).fetchall()[0][0]
+
+
+@pytest.fixture
+def setup(tmp_path):
+    landing = tmp_path / "landing"
+    warehouse = tmp_path / "wh.duckdb"
+    client = make_client(tmp_path / "clients")
+    return landing, warehouse, client
+
+
+def test_same_files_twice_adds_nothing(setup):
+    landing, warehouse, client = setup
+    write_json(landing / client.client_id / "n8n_executions" / "a.json",
+               {"data": [execution("1"), execution("2")], "nextCursor": None})
+    write_harvest(landing / client.client_id / "harvest_time_entries" / "2025-12.csv", [harvest_row(), harvest_row()])
+    first = ingest(landing, warehouse, [client], now=T0)
+    assert {f.action for f in first.files} == {"loaded"}
+    second = ingest(landing, warehouse, [client], now=T0)
+    assert {f.action for f in second.files} == {"unchanged"}
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 2
+    assert count(warehouse, "select count(*) from raw.harvest_time_entries") == 2
+    assert count(warehouse, "select count(*) from raw._ingest_log where action = 'unchanged'") == 2
+
+
+def test_changed_file_replaces_its_rows_and_only_its_rows(setup):
+    landing, warehouse, client = setup
+    a = write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1"), execution("2")]})
+    write_json(landing / client.client_id / "n8n_executions" / "b.json", {"data": [execution("3")]})
+    ingest(landing, warehouse, [client], now=T0)
+    write_json(a, {"data": [execution("2", stop="2025-12-01T09:00:09.000Z"), execution("5")]})
+    report = ingest(landing, warehouse, [client], now=T0)
+    assert sorted((f.source_file.split("/")[-1], f.action) for f in report.files) == [("a.json", "replaced"), ("b.json", "unchanged")]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        ids = con.execute("select id, stopped_at, _source_file from raw.n8n_executions order by id").fetchall()
+        sha = con.execute("select distinct _file_sha256 from raw.n8n_executions where id = '5'").fetchall()
+    assert [(i, s.second) for i, s, _ in ids] == [("2", 9), ("3", 4), ("5", 4)]
+    assert sha == [(hashlib.sha256(a.read_bytes()).hexdigest(),)]
+    assert {f for _i, _s, f in ids} == {"northwind-dental/n8n_executions/a.json", "northwind-dental/n8n_executions/b.json"}
+
+
+def test_every_record_is_either_loaded_or_quarantined(setup):
+    """raw rows = loaded + quarantined, against a count made straight from the files."""
+    landing, warehouse, client = setup
+    runs = [
+        execution("1"),
+        execution("2", workflow="9999"),                    # unknown workflow
+        execution("3", start="not a time"),                 # bad timestamp
+        execution("4", stop="2025-12-01T08:00:00.000Z"),    # negative duration
+        {"workflowId": "1012", "status": "success", "mode": "trigger", "startedAt": "2025-12-01T09:00:00Z"},  # no id
+        execution("6", mode="webhook"),
+    ]
+    write_json(landing / client.client_id / "n8n_executions" / "dec.json", {"data": runs})
+    write_harvest(
+        landing / client.client_id / "harvest_time_entries" / "dec.csv",
+        [harvest_row(), harvest_row(hours="-1"), harvest_row(date="01/12/2025"), harvest_row(hours="0:45")],
+    )
+    generic = landing / client.client_id / "generic_runs" / "dec.csv"
+    generic.parent.mkdir(parents=True)
+    generic.write_text(
+        "run_id,platform,workflow_id,started_at,finished_at,status,triggered_by,items\n"
+        "r1,zapier,zap_88231,2025-12-02T09:00:00Z,2025-12-02T09:00:01Z,success,schedule,4\n"
+        "r2,zapier,zap_88231,2025-12-02T09:00:00Z,2025-12-02T09:00:01Z,success,schedule,-4\n"
+        "r3,make,scn_4410,2025-12-02 10:00,,running,event,\n"
+    )
+    ingest(landing, warehouse, [client], now=T0)
+
+    # The independent count: records in each file, read with json / csv directly.
+    expected = {
+        "n8n_executions": len(json.loads((landing / client.client_id / "n8n_executions" / "dec.json").read_text())["data"]),
+        "harvest_time_entries": sum(1 for _ in csv.DictReader((landing / client.client_id / "harvest_time_entries" / "dec.csv").open())),
+        "generic_runs": sum(1 for _ in csv.DictReader(generic.open())),
+    }
+    for table, records in expected.items():
+        loaded = count(warehouse, f"select count(*) from raw.{table}")
+        quarantined = count(warehouse, "select count(*) from raw._quarantine where format = ?", [table])
+        assert loaded + quarantined == records, table
+        manifest = count(warehouse, "select rows_read from raw._landed_files where format = ?", [table])
+        assert manifest == records
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 2
+    assert count(warehouse, "select count(*) from raw.harvest_time_entries") == 2
+    assert count(warehouse, "select count(*) from raw.generic_runs") == 2
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        reasons = dict(con.execute("select row_number, reason from raw._quarantine where format = 'n8n_executions'").fetchall())
+        hours = sorted(r[0] for r in con.execute("select hours from raw.harvest_time_entries").fetchall())
+    assert "unknown workflow" in reasons[2] and "9999" in reasons[2]
+    assert "startedAt" in reasons[3]
+    assert "negative duration" in reasons[4]
+    assert "missing execution id" in reasons[5]
+    assert hours == [0.75, 1.5]
+
+
+def test_naive_timestamps_are_read_in_the_client_zone_and_flagged(setup):
+    landing, warehouse, client = setup  # Europe/London
+    generic = landing / client.client_id / "generic_runs" / "jul.csv"
+    generic.parent.mkdir(parents=True)
+    generic.write_text(
+        "run_id,platform,workflow_id,started_at,finished_at,status,triggered_by\n"
+        "r1,zapier,zap_88231,2026-07-31 23:30:00,2026-07-31T22:31:00Z,success,schedule\n"
+    )
+    ingest(landing, warehouse, [client], now=T0)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        row = con.execute("select started_at, started_tz_assumed, finished_at, finished_tz_assumed from raw.generic_runs").fetchall()[0]
+    # 23:30 BST = 22:30 UTC; the offset-bearing finish is not an assumption.
+    assert row == (datetime(2026, 7, 31, 22, 30), True, datetime(2026, 7, 31, 22, 31), False)
+
+
+def test_a_broken_file_blocks_neither_its_siblings_nor_other_clients(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    good = make_client(tmp_path / "clients", "good-co")
+    broken = make_client(tmp_path / "clients", "broken-co")
+    write_json(landing / "good-co" / "n8n_executions" / "a.json", {"data": [execution("1")]})
+    bad = landing / "broken-co" / "n8n_executions" / "a.json"
+    bad.parent.mkdir(parents=True)
+    bad.write_text('{"data": [{"id": "1", ')  # truncated download
+    write_json(landing / "broken-co" / "n8n_executions" / "b.json", {"data": [execution("2")]})
+    write_harvest(landing / "broken-co" / "harvest_time_entries" / "x.csv", [harvest_row()])
+    report = ingest(landing, warehouse, [broken, good], now=T0)
+    failed = report.failed
+    assert [(f.client_id, f.source_file) for f in failed] == [("broken-co", "broken-co/n8n_executions/a.json")]
+    assert "malformed JSON" in failed[0].error
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        per_client = dict(con.execute("select _client_id, count(*) from raw.n8n_executions group by all").fetchall())
+        status = con.execute("select status, error from raw._landed_files where source_file like '%broken-co/n8n_executions/a.json'").fetchall()
+    assert per_client == {"good-co": 1, "broken-co": 1}
+    assert status[0][0] == "failed" and "malformed JSON" in status[0][1]
+
+
+def test_a_broken_redelivery_keeps_the_earlier_good_rows(setup):
+    landing, warehouse, client = setup
+    path = write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1"), execution("2")]})
+    ingest(landing, warehouse, [client], now=T0)
+    path.write_text("<html>502 Bad Gateway</html>")
+    report = ingest(landing, warehouse, [client], now=T0)
+    assert [f.action for f in report.files] == ["failed"]
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 2
+
+
+def test_registering_a_workflow_releases_its_quarantined_runs(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    client = make_client(tmp_path / "clients")
+    write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1"), execution("2", workflow="2001")]})
+    ingest(landing, warehouse, [client], now=T0)
+    assert count(warehouse, "select count(*) from raw._quarantine") == 1
+
+    data = yaml.safe_load((tmp_path / "clients" / "northwind-dental.yaml").read_text())
+    data["workflows"][0]["platform_workflow_ids"].append("2001")
+    (tmp_path / "clients" / "northwind-dental.yaml").write_text(yaml.safe_dump(data))
+    updated = load_client_file(tmp_path / "clients" / "northwind-dental.yaml")
+    report = ingest(landing, warehouse, [updated], now=T0)
+    assert [f.action for f in report.files] == ["replaced"]
+    assert count(warehouse, "select count(*) from raw._quarantine") == 0
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 2
+
+
+def test_a_client_without_landing_data_is_reported_not_fatal(tmp_path):
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    present = make_client(tmp_path / "clients", "present-co")
+    absent = make_client(tmp_path / "clients", "absent-co")
+    write_json(landing / "present-co" / "n8n_executions" / "a.json", {"data": [execution("1")]})
+    report = ingest(landing, warehouse, [absent, present], now=T0)
+    assert "absent-co" in report.client_errors
+    assert count(warehouse, "select count(*) from raw.n8n_executions where _client_id = 'present-co'") == 1
+
+
+def test_hubspot_associations_land_in_their_own_table_with_lineage(setup):
+    landing, warehouse, client = setup
+    call = {
+        "id": "901", "createdAt": "2025-12-01T10:00:00.000Z", "updatedAt": "2025-12-01T10:00:00.000Z", "archived": False,
+        "properties": {"hs_timestamp": "2025-12-01T10:00:00.000Z", "hs_call_direction": "OUTBOUND", "hubspot_owner_id": "90001"},
+        "associations": {"contacts": {"results": [{"id": "51", "type": "call_to_contact"}, {"id": "52", "type": "call_to_contact"}]}},
+    }
+    write_json(landing / client.client_id / "hubspot_calls" / "dec.json", {"results": [call], "paging": {"next": {"after": "2"}}})
+    ingest(landing, warehouse, [client], now=T0)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select object_type, object_id, to_object_type, to_object_id, _row_number from raw.hubspot_associations order by to_object_id"
+        ).fetchall()
+    assert rows == [("calls", "901", "contacts", "51", 1), ("calls", "901", "contacts", "52", 1)]
+
+
+def test_extraction_time_comes_from_the_folder_manifest(setup):
+    landing, warehouse, client = setup
+    folder = landing / client.client_id / "n8n_executions"
+    write_json(folder / "a.json", {"data": [execution("1")]})
+    write_json(folder / "_extracts.json", {"a.json": {"extracted_at": "2026-01-03T03:00:00Z"}})
+    ingest(landing, warehouse, [client], now=T0)
+    assert count(warehouse, "select extracted_at from raw._landed_files") == datetime(2026, 1, 3, 3, 0)
+    assert count(warehouse, "select count(*) from raw._landed_files") == 1, "_extracts.json is not data"
