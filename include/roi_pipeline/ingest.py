@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from roi_pipeline.config import ClientConfig
+from roi_pipeline.config_tables import write_config_tables
 from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
 from roi_pipeline.timeutil import BadTimestamp, parse_instant
 
@@ -164,10 +165,11 @@ def file_sha256(path: Path) -> str:
 def parsing_config_hash(client: ClientConfig, folder: str) -> str:
     """What parsing a file depends on besides its bytes: if it changes, the file reloads.
 
-    The zone (naive timestamps), the register's workflow ids (unknown-workflow quarantine)
-    and the timesheet column mapping; not fees or rates, which parsing never reads.
+    The parser's version, the zone (naive timestamps), the register's workflow ids
+    (unknown-workflow quarantine) and the timesheet column mapping; not fees or rates,
+    which parsing never reads.
     """
-    relevant: dict[str, Any] = {"timezone": client.timezone, "folder": folder}
+    relevant: dict[str, Any] = {"timezone": client.timezone, "folder": folder, "parser": FORMATS[folder].version}
     if folder in ("n8n_executions", "generic_runs"):
         relevant["workflow_ids"] = {k: sorted(v) for k, v in sorted(client.known_workflow_ids().items())}
     if folder in ("harvest_time_entries", "toggl_time_entries"):
@@ -364,7 +366,9 @@ def ingest(
     progress: Callable[[str], None] | None = None,
     now: datetime | None = None,
 ) -> IngestReport:
-    """Load every client's landing files into ``raw``; returns what happened to each file.
+    """Load every client's landing files (and its configuration) into ``raw``.
+
+    Returns what happened to each file.
 
     ``now`` (UTC) stamps ``_loaded_at``; it is lineage only and never feeds a figure.
     """
@@ -376,6 +380,7 @@ def ingest(
     con = connect(warehouse)
     try:
         ensure_schema(con)
+        write_config_tables(con, clients, RAW_SCHEMA)
         loader = _Loader(con, landing_dir, loaded_at)
         for index, client in enumerate(clients, start=1):
             client_dir = landing_dir / client.client_id

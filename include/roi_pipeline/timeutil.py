@@ -30,9 +30,13 @@ def localize(naive: datetime, tz_name: str) -> datetime:
     """
     tz = zone(tz_name)
     aware = naive.replace(tzinfo=tz, fold=0)
-    as_utc = aware.astimezone(UTC)
+    try:
+        as_utc = aware.astimezone(UTC)
+        round_trip = as_utc.astimezone(tz).replace(tzinfo=None)
+    except OverflowError as exc:  # e.g. 0001-01-01 in a zone east of UTC
+        raise BadTimestamp(f"{naive.isoformat()} is out of range in {tz_name}") from exc
     # A time in the spring-forward gap does not survive a round trip.
-    if as_utc.astimezone(tz).replace(tzinfo=None) != naive:
+    if round_trip != naive:
         raise BadTimestamp(f"{naive.isoformat()} does not exist in {tz_name} (DST gap)")
     return as_utc
 
@@ -55,7 +59,10 @@ def parse_instant(text: str, tz_name: str) -> tuple[datetime, bool]:
         raise BadTimestamp(f"not an ISO-8601 timestamp: {raw!r}") from exc
     if parsed.tzinfo is None:
         return localize(parsed, tz_name).replace(tzinfo=None), True
-    return parsed.astimezone(UTC).replace(tzinfo=None), False
+    try:
+        return parsed.astimezone(UTC).replace(tzinfo=None), False
+    except OverflowError as exc:  # e.g. 9999-12-31T23:59:59-05:00
+        raise BadTimestamp(f"timestamp out of range: {raw!r}") from exc
 
 
 def parse_epoch_millis(value: str | int) -> datetime:
@@ -64,7 +71,10 @@ def parse_epoch_millis(value: str | int) -> datetime:
         millis = int(str(value).strip())
     except ValueError as exc:
         raise BadTimestamp(f"not epoch milliseconds: {value!r}") from exc
-    return datetime(1970, 1, 1) + timedelta(milliseconds=millis)
+    try:
+        return datetime(1970, 1, 1) + timedelta(milliseconds=millis)
+    except OverflowError as exc:
+        raise BadTimestamp(f"epoch milliseconds out of range: {value!r}") from exc
 
 
 def to_local(utc_naive: datetime, tz_name: str) -> datetime:

@@ -248,3 +248,32 @@ def test_extraction_time_comes_from_the_folder_manifest(setup):
     ingest(landing, warehouse, [client], now=T0)
     assert count(warehouse, "select extracted_at from raw._landed_files") == datetime(2026, 1, 3, 3, 0)
     assert count(warehouse, "select count(*) from raw._landed_files") == 1, "_extracts.json is not data"
+
+
+def test_a_parser_version_bump_reparses_unchanged_files(setup, monkeypatch):
+    from roi_pipeline.formats.runs import N8nExecutions
+
+    landing, warehouse, client = setup
+    write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1")]})
+    ingest(landing, warehouse, [client], now=T0)
+    monkeypatch.setattr(N8nExecutions, "version", N8nExecutions.version + 1)
+    report = ingest(landing, warehouse, [client], now=T0)
+    assert [f.action for f in report.files] == ["replaced"]
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 1
+
+
+def test_configuration_lands_in_the_warehouse_with_its_history(setup):
+    landing, warehouse, client = setup
+    (landing / client.client_id).mkdir(parents=True)
+    ingest(landing, warehouse, [client], now=T0)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        fees = con.execute(
+            "select effective_from, value from raw.config_effective_values "
+            "where item = 'monthly_fee' order by effective_from"
+        ).fetchall()
+        workflows = con.execute("select workflow_key, process_key from raw.config_workflows order by 1").fetchall()
+        ids = con.execute("select platform, platform_workflow_id from raw.config_workflow_ids order by 1").fetchall()
+    # from examples/clients/northwind-dental.yaml
+    assert [(d.isoformat(), v) for d, v in fees] == [("2025-08-01", 2500.0), ("2026-04-01", 2750.0)]
+    assert workflows == [("invoice-chasing", "invoice chasing"), ("lead-triage", "lead triage"), ("recall-reminders", "recall reminders")]
+    assert ids == [("make", "scn_4410"), ("n8n", "1012"), ("zapier", "zap_88231")]

@@ -67,6 +67,9 @@ class LandingFormat:
     #: Child tables a record may also produce (e.g. HubSpot associations): name -> columns.
     child_tables: ClassVar[dict[str, tuple[Column, ...]]] = {}
     description: ClassVar[str] = ""
+    #: Bump when parsing of already-landed files changes (new column, different key):
+    #: ingestion then re-parses every file of the format instead of skipping it as unchanged.
+    version: ClassVar[int] = 1
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
         """Yield ``(row_number, record)`` for every record in the file, numbered from 1.
@@ -94,6 +97,16 @@ def read_text(path: Path) -> str:
         raise UnreadableFile(f"not UTF-8 text: {exc}") from exc
 
 
+def json_lines(text: str) -> list[str]:
+    """The lines of a JSON Lines text.
+
+    Split on ``\n`` only (``read_text`` has already turned ``\r\n`` into it): JSON lets
+    U+2028, U+2029 and U+0085 stand unescaped inside strings, and ``str.splitlines`` would
+    cut a record in two at them.
+    """
+    return text.split("\n")
+
+
 def iter_json_objects(path: Path, envelope_key: str) -> Iterator[tuple[int, Any]]:
     """Records from a JSON file holding API pages or objects.
 
@@ -105,16 +118,21 @@ def iter_json_objects(path: Path, envelope_key: str) -> Iterator[tuple[int, Any]
         return
     try:
         documents = [json.loads(text)]
-    except json.JSONDecodeError as whole_error:
+    except ValueError as whole_error:  # JSONDecodeError, or e.g. an integer too long to convert
         documents = []
-        for line_no, line in enumerate(text.splitlines(), start=1):
+        for line_no, line in enumerate(json_lines(text), start=1):
             if not line.strip():
                 continue
             try:
                 documents.append(json.loads(line))
-            except json.JSONDecodeError:
+            except ValueError:
+                where = (
+                    f"{whole_error.msg} at line {whole_error.lineno} column {whole_error.colno}"
+                    if isinstance(whole_error, json.JSONDecodeError)
+                    else str(whole_error)
+                )
                 raise UnreadableFile(
-                    f"malformed JSON: {whole_error.msg} at line {whole_error.lineno} column {whole_error.colno}"
+                    f"malformed JSON: {where}"
                     + (f" (and line {line_no} is not a JSON Lines record)" if line_no > 1 else "")
                 ) from whole_error
     number = 0
@@ -145,7 +163,9 @@ def iter_csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, di
     text = read_text(path)
     if not text.strip():
         return
-    reader = csv.reader(io.StringIO(text, newline=""))
+    # strict: an unterminated quote raises instead of swallowing the rest of the file into
+    # one field (which silently drops every later row when the field count happens to fit).
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader)
     except (StopIteration, csv.Error) as exc:
@@ -165,7 +185,7 @@ def iter_csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, di
                 continue
             yield number, dict(zip(keys, values, strict=True))
     except csv.Error as exc:
-        raise UnreadableFile(f"malformed CSV: {exc}") from exc
+        raise UnreadableFile(f"malformed CSV at line {reader.line_num}: {exc}") from exc
 
 
 # --------------------------------------------------------------------------- field helpers
@@ -197,14 +217,30 @@ def instant(value: Any, ctx: ParseContext, what: str, *, required: bool = True) 
         raise Rejected(f"bad {what}: {exc}") from exc
 
 
+_DECIMAL = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
 def number(value: Any, what: str, *, integer: bool = False, minimum: float | None = 0) -> float | int | None:
-    """A numeric field; empty = None; unparseable or below ``minimum`` rejects the record."""
+    """A numeric field; empty = None; unparseable or below ``minimum`` rejects the record.
+
+    Text must be a plain decimal number (``1500.00``, ``-3``, ``1e3``). A comma is rejected,
+    not guessed at: ``7,5`` is 7.5 hours in a decimal-comma locale and ``1,500`` may be
+    either 1500 or 1.5, and a wrong guess is off by a factor of 10 to 1000.
+    """
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    try:
-        parsed = float(str(value).strip().replace(",", "")) if not isinstance(value, int | float) else float(value)
-    except ValueError as exc:
-        raise Rejected(f"bad {what}: {value!r} is not a number") from exc
+    if isinstance(value, bool):
+        raise Rejected(f"bad {what}: {value!r} is not a number")
+    if isinstance(value, int | float):
+        try:
+            parsed = float(value)
+        except OverflowError as exc:  # a JSON integer with hundreds of digits
+            raise Rejected(f"bad {what}: {value!r} is out of range") from exc
+    else:
+        text = str(value).strip()
+        if not _DECIMAL.match(text):
+            raise Rejected(f"bad {what}: {value!r} is not a number (expected digits with a '.' decimal point)")
+        parsed = float(text)
     if parsed != parsed or parsed in (float("inf"), float("-inf")):
         raise Rejected(f"bad {what}: {value!r}")
     if minimum is not None and parsed < minimum:

@@ -91,7 +91,12 @@ class HubSpotObjects(LandingFormat):
             raise Rejected("associations is not an object")
         for to_type in sorted(associations):
             block = associations[to_type] or {}
-            for item in block.get("results", []) if isinstance(block, dict) else []:
+            if not isinstance(block, dict):
+                raise Rejected(f"associations.{to_type} is not an object")
+            results = block.get("results") or []
+            if not isinstance(results, list):
+                raise Rejected(f"associations.{to_type}.results is not a list")
+            for item in results:
                 to_id = optional_str(item.get("id") if isinstance(item, dict) else None)
                 if to_id is None:
                     raise Rejected(f"association to {to_type} without an id")

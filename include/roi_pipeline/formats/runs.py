@@ -16,6 +16,7 @@ from roi_pipeline.formats.base import (
     instant,
     iter_csv_rows,
     iter_json_objects,
+    json_lines,
     number,
     optional_str,
     read_text,
@@ -30,6 +31,9 @@ N8N_STATUSES = {"success", "error", "crashed", "canceled", "waiting", "running",
 N8N_MODES = {
     "trigger", "webhook", "retry", "manual", "error", "integrated", "internal", "cli", "evaluation", "chat", "agent",
 }
+# n8n runs have their own folder (n8n_executions): one landed in the generic log as well
+# would be counted twice, so the generic log takes only the platforms the contract lists.
+GENERIC_PLATFORMS = {"zapier", "make", "custom_agent", "other"}
 GENERIC_STATUSES = {"success", "error", "crashed", "timeout", "canceled", "waiting", "running", "new", "unknown"}
 GENERIC_TRIGGERS = {"schedule", "webhook", "event", "manual", "test", "retry", "subworkflow", "error_handler"}
 
@@ -131,13 +135,14 @@ class GenericRuns(LandingFormat):
     )
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
-        if path.suffix == ".csv":
+        # Ingestion picks files by suffix case-insensitively: RUNS.CSV is a CSV too.
+        if path.suffix.lower() == ".csv":
             return iter_csv_rows(path, self.required)
         return self._jsonl(path)
 
     @staticmethod
     def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-        for number_, line in enumerate(read_text(path).splitlines(), start=1):
+        for number_, line in enumerate(json_lines(read_text(path)), start=1):
             if not line.strip():
                 continue
             try:
@@ -151,6 +156,11 @@ class GenericRuns(LandingFormat):
         reject_malformed(record)
         run_id = require(record, "run_id")
         platform = require(record, "platform").lower()
+        if platform not in GENERIC_PLATFORMS:
+            raise Rejected(
+                f"unknown platform {platform!r} for the generic run log "
+                f"(expected one of {', '.join(sorted(GENERIC_PLATFORMS))})"
+            )
         workflow_id = require(record, "workflow_id")
         _check_workflow(ctx, platform, workflow_id)
         status = require(record, "status").lower()

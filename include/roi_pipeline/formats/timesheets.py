@@ -53,6 +53,7 @@ def parse_hours(value: Any, what: str) -> float:
 
 class _TimesheetCsv(LandingFormat):
     suffixes = (".csv",)
+    version = 2  # 2: entry_key hashes normalised date / hours, not their export spelling
     base_required: tuple[str, ...] = ()
 
     #: Columns whose values identify an entry (what a re-export of the same entry repeats).
@@ -69,9 +70,15 @@ class _TimesheetCsv(LandingFormat):
         required = tuple(dict.fromkeys((*self.base_required, *configured)))
         return iter_csv_rows(path, required)
 
-    def entry_key(self, record: dict[str, str]) -> str:
-        """Hash of the identity columns + occurrence of that hash in this file."""
-        parts = [(record.get(k) or "").strip() for k in self.identity]
+    def entry_key(self, record: dict[str, str], **normalised: str) -> str:
+        """Hash of the identity columns + occurrence of that hash in this file.
+
+        ``normalised`` overrides the text of identity columns whose rendering is a display
+        preference rather than content (Harvest ``Hours`` as ``1.5``, ``1.50`` or ``1:30``;
+        Toggl ``Duration`` as ``1:32:15`` or ``01:32:15``), so that the same entry exported
+        again under another setting gets the same key.
+        """
+        parts = [normalised[k] if k in normalised else (record.get(k) or "").strip() for k in self.identity]
         base = content_key(parts, 0).rsplit("-", 1)[0]
         self._occurrences[base] += 1
         return f"{base}-{self._occurrences[base]}"
@@ -108,7 +115,8 @@ class HarvestTimeEntries(_TimesheetCsv):
             raise Rejected("missing person (First Name and Last Name are empty)")
         return Parsed(
             {
-                "entry_key": self.entry_key(record),
+                # Harvest shows hours with two decimals: 1:30 -> 1.50, 0:20 -> 0.33.
+                "entry_key": self.entry_key(record, date=spent.isoformat(), hours=f"{hours:.2f}"),
                 "spent_date": spent,
                 "client": optional_str(record.get("client")),
                 "project": optional_str(record.get("project")),
@@ -164,7 +172,12 @@ class TogglTimeEntries(_TimesheetCsv):
         seconds = round(parse_hours(record.get("duration"), "Duration") * 3600)
         return Parsed(
             {
-                "entry_key": self.entry_key(record),
+                "entry_key": self.entry_key(
+                    record,
+                    start_date=start_date.isoformat(),
+                    start_time=clock.isoformat(),
+                    duration=str(seconds),
+                ),
                 "user_name": user,
                 "client": optional_str(record.get("client")),
                 "project": optional_str(record.get("project")),
