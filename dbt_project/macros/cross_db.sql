@@ -1,0 +1,63 @@
+{#- Cross-database helpers. The project runs on DuckDB (default) and PostgreSQL; where the
+    two spell a thing differently the macro dispatches, otherwise it documents intent.
+    Timestamps are stored as naive UTC (`*_at`); local wall-clock values are derived. -#}
+
+{#- naive UTC timestamp -> naive local wall-clock time in zone `tz` (a column or literal) -#}
+{% macro to_local(ts, tz) -%}
+    (({{ ts }}) at time zone 'UTC') at time zone ({{ tz }})
+{%- endmacro %}
+
+{#- naive local wall-clock time in zone `tz` -> naive UTC timestamp -#}
+{% macro from_local(local_ts, tz) -%}
+    (({{ local_ts }}) at time zone ({{ tz }})) at time zone 'UTC'
+{%- endmacro %}
+
+{#- local calendar date of a naive UTC instant -#}
+{% macro local_date(ts, tz) -%}
+    cast({{ to_local(ts, tz) }} as date)
+{%- endmacro %}
+
+{#- first day of the month of a date / timestamp, as a date -#}
+{% macro month_of(d) -%}
+    cast({{ dbt.date_trunc('month', d) }} as date)
+{%- endmacro %}
+
+{#- date + n days / months, as a date -#}
+{% macro add_days(d, n) -%}
+    cast({{ dbt.dateadd('day', n, d) }} as date)
+{%- endmacro %}
+{% macro add_months(d, n) -%}
+    cast({{ dbt.dateadd('month', n, d) }} as date)
+{%- endmacro %}
+
+{#- seconds between two timestamps, fractional -#}
+{% macro seconds_between(start_ts, end_ts) -%}
+    (extract(epoch from {{ end_ts }}) - extract(epoch from {{ start_ts }}))
+{%- endmacro %}
+
+{#- linear-interpolation percentile (DuckDB quantile_cont = PostgreSQL percentile_cont) -#}
+{% macro percentile(expr, fraction) -%}
+    percentile_cont({{ fraction }}) within group (order by {{ expr }})
+{%- endmacro %}
+
+{#- text value of a top-level key of a JSON object stored as text -#}
+{% macro json_text(column, key) -%}
+    {{ return(adapter.dispatch('json_text', 'roi')(column, key)) }}
+{%- endmacro %}
+{% macro default__json_text(column, key) -%}
+    (cast({{ column }} as json) ->> '{{ key }}')
+{%- endmacro %}
+{% macro duckdb__json_text(column, key) -%}
+    json_extract_string({{ column }}, '$."{{ key }}"')
+{%- endmacro %}
+
+{#- 'YYYY-MM' var -> date literal of its first day, or null -#}
+{% macro month_var(name) -%}
+    {%- set value = var(name) -%}
+    {%- if value is none or value == '' -%}null{%- else -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}$', value | string) -%}
+            {{ exceptions.raise_compiler_error("var " ~ name ~ " must be YYYY-MM, got " ~ value) }}
+        {%- endif -%}
+        cast('{{ value }}-01' as date)
+    {%- endif -%}
+{%- endmacro %}

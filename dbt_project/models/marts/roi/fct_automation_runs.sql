@@ -1,0 +1,173 @@
+{#- Grain: one row per automation run (client, platform, run id), deduplicated.
+
+    Incremental by partition replacement: a run with var report_month deletes and rebuilds
+    exactly the runs started inside run_window_start()..run_window_end(), so a monthly
+    run's cost follows that month's data, and re-running a month gives the same rows.
+    Retry lookups reach 31 days before the window (a retry of an older run is classified
+    as production when its original is out of reach). -#}
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{{ delete_partition(this, 'started_at >= ' ~ run_window_start() ~ ' and started_at < ' ~ run_window_end()) }}"
+    )
+}}
+
+with n8n_executions as (
+    select * from {{ ref('stg_n8n__executions') }}
+    where started_at >= {{ dbt.dateadd('day', -31, run_window_start()) }}
+        and started_at < {{ run_window_end() }}
+),
+
+generic_runs as (
+    select * from {{ ref('stg_generic__runs') }}
+    where started_at >= {{ dbt.dateadd('day', -31, run_window_start()) }}
+        and started_at < {{ run_window_end() }}
+),
+
+workflow_ids as (
+    select * from {{ ref('stg_config__workflow_ids') }}
+),
+
+workflows as (
+    select * from {{ ref('stg_config__workflows') }}
+),
+
+clients as (
+    select * from {{ ref('stg_config__clients') }}
+),
+
+unioned as (
+    select * from n8n_executions
+    union all
+    select * from generic_runs
+),
+
+deduplicated as (
+    -- the same run landed in several files (overlapping extracts) counts once: the
+    -- most recently loaded copy wins, as it reflects the latest state of the run
+    select
+        *,
+        row_number() over (
+            partition by client_id, platform, run_id
+            order by loaded_at desc, source_file desc, source_row_number desc
+        ) as copy_rank
+    from unioned
+),
+
+runs as (
+    select * from deduplicated where copy_rank = 1
+),
+
+originals as (
+    select
+        client_id,
+        platform,
+        run_id,
+        run_trigger
+    from runs
+),
+
+successful_retries as (
+    select distinct
+        client_id,
+        platform,
+        retry_of_run_id as original_run_id
+    from runs
+    where retry_of_run_id is not null and run_status = 'success'
+),
+
+classified as (
+    select
+        runs.client_id,
+        workflow_ids.workflow_key,
+        runs.platform,
+        runs.run_id,
+        runs.platform_workflow_id,
+        runs.started_at,
+        runs.stopped_at,
+        runs.run_status,
+        runs.run_trigger,
+        runs.retry_of_run_id,
+        runs.items_processed,
+        runs.llm_tokens,
+        runs.llm_cost,
+        runs.error_message,
+        runs.source_file,
+        runs.source_row_number,
+        clients.timezone,
+        workflows.go_live_date,
+        workflows.retired_on_date,
+        case
+            when runs.run_status = 'success' then 'success'
+            when runs.run_status in ('error', 'crashed', 'timeout') then 'failed'
+            else 'other'
+        end as status_class,
+        case
+            when runs.run_trigger in ('trigger', 'webhook', 'schedule', 'event') then true
+            -- a retry counts when it retries a production run (or one out of reach)
+            when runs.run_trigger = 'retry'
+                then coalesce(originals.run_trigger in ('trigger', 'webhook', 'schedule', 'event'), true)
+            else false
+        end as is_production,
+        runs.retry_success_run_id is not null or successful_retries.original_run_id is not null as has_successful_retry
+    from runs
+    inner join clients on runs.client_id = clients.client_id
+    left join workflow_ids
+        on runs.client_id = workflow_ids.client_id
+        and runs.platform = workflow_ids.platform
+        and runs.platform_workflow_id = workflow_ids.platform_workflow_id
+    left join workflows
+        on workflow_ids.client_id = workflows.client_id
+        and workflow_ids.workflow_key = workflows.workflow_key
+    left join originals
+        on runs.client_id = originals.client_id
+        and runs.platform = originals.platform
+        and runs.retry_of_run_id = originals.run_id
+    left join successful_retries
+        on runs.client_id = successful_retries.client_id
+        and runs.platform = successful_retries.platform
+        and runs.run_id = successful_retries.original_run_id
+),
+
+final as (
+    select
+        client_id,
+        workflow_key,
+        platform,
+        run_id,
+        client_id || '|' || platform || '|' || run_id as run_key,
+        platform_workflow_id,
+        started_at,
+        stopped_at,
+        {{ local_date('started_at', 'timezone') }} as started_local_date,
+        {{ month_of(local_date('started_at', 'timezone')) }} as run_month,
+        run_status,
+        status_class,
+        run_trigger,
+        is_production,
+        {{ local_date('started_at', 'timezone') }} >= go_live_date
+            and (retired_on_date is null or {{ local_date('started_at', 'timezone') }} < retired_on_date)
+            as is_on_live_day,
+        status_class = 'failed' and has_successful_retry as is_recovered,
+        retry_of_run_id,
+        items_processed,
+        case
+            when status_class = 'success' and is_production then coalesce(items_processed, 1)
+            else 0
+        end as tasks_counted,
+        case
+            when stopped_at is not null then {{ seconds_between('started_at', 'stopped_at') }}
+        end as duration_seconds,
+        llm_tokens,
+        coalesce(llm_cost, 0) as llm_cost,
+        error_message,
+        source_file,
+        source_row_number
+    from classified
+    where started_at >= {{ run_window_start() }}
+        and started_at < {{ run_window_end() }}
+)
+
+select * from final

@@ -1,0 +1,236 @@
+"""``roi``: the steps a data engineer runs by hand.
+
+    roi paths                      where landing data, client files, warehouse and reports are
+    roi generate [--clients N ...] write deterministic sample data (client files + landing files)
+    roi validate [CLIENT ...]      check client files and say what landing data each client has
+    roi ingest [CLIENT ...]        load landing files into the warehouse's raw layer
+    roi build [--month YYYY-MM]    build and test the dbt models (one month incrementally, or all)
+    roi run [--month YYYY-MM]      the main job on the current data: ingest, then build
+    roi demo                       generate sample data, then run the main job
+
+Locations come from ``ROI_LANDING_DIR``, ``ROI_CLIENTS_DIR``, ``ROI_WAREHOUSE`` and
+``ROI_REPORTS_DIR`` (see ``roi paths``). Exit status: 0 ok, 1 some client or file failed,
+2 usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from roi_pipeline.settings import Locations
+
+
+def _say(line: str) -> None:
+    print(line, flush=True)
+
+
+def _load(locations: Locations, only: Sequence[str] | None):
+    from roi_pipeline.config import load_clients
+
+    result = load_clients(locations.clients_dir, only=only or None)
+    if not result.clients and not result.errors:
+        _say(f"No client files in {locations.clients_dir} (set ROI_CLIENTS_DIR, or run `roi generate`).")
+    for error in result.errors:
+        _say(f"CONFIG ERROR {error}")
+    return result
+
+
+def cmd_paths(args: argparse.Namespace, locations: Locations) -> int:
+    _say("Locations (set the variables to change them):")
+    _say(locations.describe())
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace, locations: Locations) -> int:
+    from roi_pipeline.sample.generator import generate
+
+    _say(
+        f"Generating sample data: {args.clients} clients x {args.months} months to {args.end_month} "
+        f"(seed {args.seed}, runs x{args.runs_scale})"
+    )
+    summary = generate(
+        locations.landing_dir,
+        locations.clients_dir,
+        seed=args.seed,
+        clients=args.clients,
+        months=args.months,
+        end_month=args.end_month,
+        runs_scale=args.runs_scale,
+        progress=_say,
+    )
+    rows = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.rows.items()))
+    _say(f"Wrote {summary.files:,} files for {len(summary.clients)} clients ({rows})")
+    _say(f"  client files: {locations.clients_dir}")
+    _say(f"  landing data: {locations.landing_dir}")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace, locations: Locations) -> int:
+    from roi_pipeline.formats import FORMATS
+    from roi_pipeline.ingest import landing_files
+
+    result = _load(locations, args.clients)
+    status = 0 if result.ok else 1
+    for client in result.clients:
+        client_dir = locations.landing_dir / client.client_id
+        files = landing_files(client_dir) if client_dir.is_dir() else []
+        by_folder: dict[str, int] = {}
+        for folder, _path in files:
+            by_folder[folder] = by_folder.get(folder, 0) + 1
+        _say(f"OK {client.client_id}: {len(client.workflows)} workflows, {client.timezone}, {client.currency}")
+        problems = _missing_sources(client, by_folder)
+        for folder in FORMATS:
+            if by_folder.get(folder):
+                _say(f"    {folder:<22} {by_folder[folder]} file(s)")
+        for problem in problems:
+            _say(f"    MISSING {problem}")
+        if problems:
+            status = 1
+    return status
+
+
+def _missing_sources(client, by_folder: dict[str, int]) -> list[str]:
+    """What a client's configuration needs from the landing folder that is not there."""
+    needed: dict[str, str] = {}
+    for wf in client.workflows:
+        folder = "n8n_executions" if wf.platform == "n8n" else "generic_runs"
+        needed.setdefault(folder, f"run logs for workflow {wf.key!r} ({wf.platform})")
+        if wf.baseline.volume is not None:
+            vol = f"hubspot_{wf.baseline.volume.object}"
+            needed.setdefault(vol, f"HubSpot {wf.baseline.volume.object} (volume source of {wf.key!r})")
+    sheets = f"{client.timesheets.format}_time_entries"
+    needed.setdefault(sheets, f"{client.timesheets.format} timesheets (configured timesheets.format)")
+    needed.setdefault("hubspot_contacts", "HubSpot contacts (leads, for lead response KPIs)")
+    return [f"{folder}/: {why}" for folder, why in needed.items() if not by_folder.get(folder)]
+
+
+def cmd_ingest(args: argparse.Namespace, locations: Locations) -> int:
+    from roi_pipeline.ingest import ingest
+
+    result = _load(locations, args.clients)
+    if not result.clients:
+        return 1
+    _say(f"Ingesting {len(result.clients)} client(s) from {locations.landing_dir} into {locations.warehouse}")
+    report = ingest(locations.landing_dir, locations.warehouse, result.clients, progress=_say)
+    totals = report.totals()
+    _say(
+        f"Done: {totals['files']} files, {totals['rows_loaded']:,} rows loaded, "
+        f"{totals['rows_quarantined']:,} quarantined (see raw._quarantine), {totals['failed_files']} failed files"
+    )
+    return 0 if result.ok and not report.failed and not report.client_errors else 1
+
+
+def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
+    from roi_pipeline.transform import dbt_vars, run_dbt
+
+    month = getattr(args, "month", None)
+    scope = f"month {month} (incremental)" if month else "every month"
+    _say(f"Building the dbt models for {scope} in {locations.warehouse}")
+    result = run_dbt(["build"], locations.warehouse, variables=dbt_vars(report_month=month))
+    if not result.success:
+        for failure in result.failures:
+            _say(f"DBT FAILURE {failure}")
+        return 1
+    _say("Models built and tested: query the marts schema (marts.fct_client_months, marts.fct_workflow_months, ...)")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
+    status = cmd_ingest(args, locations)
+    if not (locations.warehouse.exists()):
+        return status or 1
+    _say("")
+    status = max(status, cmd_build(args, locations))
+    _say("")
+    _say(cmd_summary(locations))
+    return status
+
+
+def cmd_demo(args: argparse.Namespace, locations: Locations) -> int:
+    cmd_generate(args, locations)
+    # demo's --clients is a count for the generator; the run then covers every client.
+    return cmd_run(argparse.Namespace(clients=[], month=None), locations)
+
+
+def cmd_summary(locations: Locations) -> str:
+    return "\n".join(
+        [
+            "Where everything is:",
+            locations.describe(),
+            "Query the marts, e.g.:",
+            f"  {sys.executable} -c \"import duckdb; duckdb.connect('{locations.warehouse}', read_only=True)"
+            ".sql('select * from marts.fct_client_months').show()\"",
+        ]
+    )
+
+
+def _add_generate_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clients", type=int, default=4, help="number of clients (default 4)")
+    parser.add_argument("--months", type=int, default=15, help="months of history (default 15)")
+    parser.add_argument("--end-month", default="2026-10", help="last month generated, YYYY-MM (default 2026-10)")
+    parser.add_argument("--runs-scale", type=float, default=1.0, help="multiplier on runs per day (default 1.0)")
+    parser.add_argument("--seed", type=int, default=7, help="random seed; same seed, same files (default 7)")
+
+
+def _month(value: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {value!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="roi",
+        description="Monthly automation-ROI pipeline: sample data, client validation, ingestion.",
+        epilog="Locations: ROI_LANDING_DIR, ROI_CLIENTS_DIR, ROI_WAREHOUSE, ROI_REPORTS_DIR (see `roi paths`).",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("paths", help="print where data, client files, warehouse and reports are")
+    p.set_defaults(func=cmd_paths)
+
+    p = sub.add_parser("generate", help="write deterministic sample client files and landing data")
+    _add_generate_flags(p)
+    p.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("validate", help="validate client files and list what landing data each client has")
+    p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("ingest", help="load landing files into the warehouse's raw layer")
+    p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("build", help="build and test the dbt models")
+    p.add_argument("--month", type=_month, help="replace only this month (YYYY-MM) in the incremental models")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("run", help="run the main job on the current data: ingest, then build")
+    p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids to ingest (default: all)")
+    p.add_argument("--month", type=_month, help="process only this month (YYYY-MM) incrementally")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("demo", help="generate sample data, then run the main job on it")
+    _add_generate_flags(p)
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    locations = Locations.from_env()
+    try:
+        return args.func(args, locations)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,89 @@
+"""Run the dbt project (``dbt_project/``) against the configured warehouse.
+
+dbt is invoked in-process through its programmatic entry point, with ``ROI_WAREHOUSE`` set
+to the absolute warehouse path so ``profiles.yml`` needs no editing. The DuckDB file has a
+single writer: callers make sure no other connection is open while dbt runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from roi_pipeline.settings import PROJECT_DIR
+
+DBT_DIR = PROJECT_DIR / "dbt_project"
+
+
+class DbtFailed(RuntimeError):
+    """dbt reported errors or failing tests; the message lists them."""
+
+
+@dataclass(frozen=True)
+class DbtResult:
+    success: bool
+    failures: list[str]
+
+
+def dbt_vars(report_month: str | None = None, through_month: str | None = None) -> dict[str, str]:
+    out = {}
+    if report_month:
+        out["report_month"] = report_month
+    if through_month:
+        out["through_month"] = through_month
+    return out
+
+
+def run_dbt(
+    command: Sequence[str],
+    warehouse: Path,
+    *,
+    variables: dict[str, str] | None = None,
+    target: str | None = None,
+    quiet: bool = False,
+) -> DbtResult:
+    """Invoke ``dbt <command>`` on the project; returns success and the failing nodes.
+
+    dbt's artefacts and logs go beside the warehouse (``<warehouse dir>/dbt/``), so runs
+    against different warehouses never overwrite each other's manifest.
+    """
+    from dbt.cli.main import dbtRunner
+
+    warehouse = Path(warehouse).resolve()
+    work_dir = warehouse.parent / "dbt"
+    env = {"ROI_WAREHOUSE": str(warehouse)}
+    if target:
+        env["ROI_DBT_TARGET"] = target
+    args = [
+        *command,
+        "--project-dir", str(DBT_DIR),
+        "--profiles-dir", str(DBT_DIR),
+        "--target-path", str(work_dir / "target"),
+        "--log-path", str(work_dir / "logs"),
+    ]
+    if variables:
+        args += ["--vars", json.dumps(variables, sort_keys=True)]
+    if quiet:
+        args = ["--quiet", *args]
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    try:
+        result = dbtRunner().invoke(args)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    failures: list[str] = []
+    if result.exception is not None:
+        failures.append(f"dbt crashed: {result.exception}")
+    elif result.result is not None and hasattr(result.result, "results"):
+        for node_result in result.result.results:
+            status = str(getattr(node_result, "status", ""))
+            if status in {"error", "fail", "runtime error"}:
+                failures.append(f"{node_result.node.unique_id}: {status}: {node_result.message}")
+    return DbtResult(success=bool(result.success) and not failures, failures=failures)
