@@ -61,3 +61,11 @@
         cast('{{ value }}-01' as date)
     {%- endif -%}
 {%- endmacro %}
+
+{#- An order-independent sum of a double: each value is fixed to 10 decimals and added
+    exactly, so the result does not depend on the physical order of rows (a full build and
+    a month-by-month build store rows in different orders; plain float addition then
+    differs in the last bits, and reruns would not be byte-identical). -#}
+{% macro exact_sum(expr) -%}
+    cast(sum(cast({{ expr }} as decimal(38, 10))) as double precision)
+{%- endmacro %}

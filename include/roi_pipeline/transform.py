@@ -73,6 +73,7 @@ def run_dbt(
     try:
         result = dbtRunner().invoke(args)
     finally:
+        _release_duckdb()
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
@@ -87,3 +88,19 @@ def run_dbt(
             if status in {"error", "fail", "runtime error"}:
                 failures.append(f"{node_result.node.unique_id}: {status}: {node_result.message}")
     return DbtResult(success=bool(result.success) and not failures, failures=failures)
+
+
+def _release_duckdb() -> None:
+    """Close the DuckDB database dbt-duckdb keeps open in-process after a run.
+
+    Otherwise the file stays locked by this process (a later read-only connection in the
+    same process fails, and no other process can write) until the interpreter exits.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # another adapter: nothing held
+        return
+    environment = DuckDBConnectionManager._ENV  # noqa: SLF001 - the adapter offers no public close
+    if environment is not None:
+        environment.close()
+    DuckDBConnectionManager.close_all_connections()

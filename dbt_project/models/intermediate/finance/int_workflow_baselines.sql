@@ -60,7 +60,7 @@ staff_hours as (
     select
         windows.client_id,
         windows.workflow_key,
-        sum(time_entries.hours_logged) as baseline_staff_hours
+        {{ exact_sum('time_entries.hours_logged') }} as baseline_staff_hours
     from windows
     inner join time_entries
         on windows.client_id = time_entries.client_id

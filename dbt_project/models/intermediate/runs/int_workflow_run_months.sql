@@ -29,7 +29,7 @@ select
     sum(case when is_production and status_class = 'failed' then 1 else 0 end) as failed_runs,
     sum(case when is_production and is_recovered then 1 else 0 end) as recovered_runs,
     sum(tasks_counted) as tasks_automated,
-    sum(llm_cost) as llm_cost,
+    {{ exact_sum('llm_cost') }} as llm_cost,
     {{ percentile(
         "case when is_production and status_class in ('success', 'failed') then duration_seconds end", 0.95
     ) }} as p95_duration_seconds,

@@ -54,11 +54,11 @@ workflow_totals as (
         sum(failed_runs) as failed_runs,
         sum(coalesce(silent_days, 0)) as silent_days,
         -- hours and value: known workflows only (ROI-METHOD.md, Unknown hours)
-        sum(gross_hours_saved) as gross_hours_saved,
-        sum(case when not is_hours_unknown then residual_manual_hours end) as residual_manual_hours,
-        sum(hours_saved) as hours_saved,
-        sum(value_created) as value_created,
-        sum(run_cost) as run_cost
+        {{ exact_sum('gross_hours_saved') }} as gross_hours_saved,
+        {{ exact_sum('case when not is_hours_unknown then residual_manual_hours end') }} as residual_manual_hours,
+        {{ exact_sum('hours_saved') }} as hours_saved,
+        {{ exact_sum('value_created') }} as value_created,
+        {{ exact_sum('run_cost') }} as run_cost
     from workflow_months
     group by client_id, report_month
 ),
@@ -67,10 +67,10 @@ consultancy as (
     select
         client_id,
         work_month,
-        sum(case when consultancy_phase = 'build' then hours_logged else 0 end) as consultancy_build_hours,
-        sum(case when consultancy_phase = 'operate' then hours_logged else 0 end) as consultancy_operate_hours,
-        sum(case when consultancy_phase = 'expand' then hours_logged else 0 end) as consultancy_expand_hours,
-        sum(case when consultancy_phase = 'other' then hours_logged else 0 end) as consultancy_other_hours
+        {{ exact_sum("case when consultancy_phase = 'build' then hours_logged else 0 end") }} as consultancy_build_hours,
+        {{ exact_sum("case when consultancy_phase = 'operate' then hours_logged else 0 end") }} as consultancy_operate_hours,
+        {{ exact_sum("case when consultancy_phase = 'expand' then hours_logged else 0 end") }} as consultancy_expand_hours,
+        {{ exact_sum("case when consultancy_phase = 'other' then hours_logged else 0 end") }} as consultancy_other_hours
     from time_entries
     where is_consultancy
     group by client_id, work_month

@@ -37,7 +37,7 @@ residual as (
         workflow_months.client_id,
         workflow_months.workflow_key,
         workflow_months.report_month,
-        sum(time_entries.hours_logged) as residual_manual_hours
+        {{ exact_sum('time_entries.hours_logged') }} as residual_manual_hours
     from workflow_months
     inner join workflows
         on workflow_months.client_id = workflows.client_id
