@@ -1,0 +1,130 @@
+"""Benchmark: full dbt build vs one incremental month on a large warehouse.
+
+    .venv/bin/python benchmarks/bench_incremental_build.py            # 200 clients x 36 months
+    .venv/bin/python benchmarks/bench_incremental_build.py --base-clients 4 --clone 2 --run-copies 1  # quick
+
+The data set: the sample generator writes ``--base-clients`` clients x ``--months`` months
+in the vendors' formats, ingestion loads them, then SQL amplifies the raw layer: every
+client is cloned ``--clone`` times (ids suffixed) and every run ``--run-copies`` more
+times (run ids suffixed, start shifted by k minutes), which keeps each clone's mix of
+workflows, failures and time zones. Python ingestion is not what is measured here.
+
+Each build runs in its own process (``dbt run``, no tests), so the peak memory printed is
+that build's own. Prints wall seconds, peak RSS, and incremental / full as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def sh(line: str) -> None:
+    print(line, flush=True)
+
+
+def prepare(workdir: Path, base_clients: int, months: int, end_month: str, runs_scale: float) -> Path:
+    from roi_pipeline.config import load_clients
+    from roi_pipeline.ingest import ingest
+    from roi_pipeline.sample.generator import generate
+
+    base = workdir / "base.duckdb"
+    if base.exists():
+        sh(f"reusing {base}")
+        return base
+    t0 = time.perf_counter()
+    summary = generate(workdir / "landing", workdir / "clients", clients=base_clients, months=months,
+                       end_month=end_month, runs_scale=runs_scale)
+    sh(f"generated {summary.files:,} files in {time.perf_counter() - t0:.0f}s")
+    t0 = time.perf_counter()
+    loaded = load_clients(workdir / "clients")
+    report = ingest(workdir / "landing", base, loaded.clients)
+    sh(f"ingested {report.totals()['rows_loaded']:,} rows in {time.perf_counter() - t0:.0f}s")
+    return base
+
+
+def amplify(base: Path, target: Path, clone: int, run_copies: int) -> dict[str, int]:
+    shutil.copy(base, target)
+    con = duckdb.connect(str(target))
+    tables = [r[0] for r in con.execute(
+        "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()]
+    for table in tables:
+        cols = [r[0] for r in con.execute(f"describe raw.{table}").fetchall()]
+        key = "_client_id" if "_client_id" in cols else "client_id" if "client_id" in cols else None
+        if key is None:
+            continue
+        for k in range(1, clone):
+            con.execute(f"insert into raw.{table} select * replace ({key} || '-x{k:03d}' as {key}) "
+                        f"from raw.{table} where {key} not like '%-x%'")
+    for table, id_col, start, stop in (("n8n_executions", "id", "started_at", "stopped_at"),
+                                       ("generic_runs", "run_id", "started_at", "finished_at")):
+        for k in range(1, run_copies + 1):
+            con.execute(
+                f"insert into raw.{table} select * replace ({id_col} || '-r{k}' as {id_col}, "
+                f"{start} + interval ({k}) minute as {start}, {stop} + interval ({k}) minute as {stop}) "
+                f"from raw.{table} where {id_col} not like '%-r%'")
+    counts = {t: con.execute(f"select count(*) from raw.{t}").fetchall()[0][0] for t in ("n8n_executions", "generic_runs")}
+    counts["clients"] = con.execute("select count(*) from raw.config_clients").fetchall()[0][0]
+    con.close()
+    return counts
+
+
+def timed_build(warehouse: Path, month: str | None) -> tuple[float, float]:
+    """Run ``dbt run`` in a child process; returns (seconds, peak RSS in MiB)."""
+    code = (
+        "import sys; from pathlib import Path; from roi_pipeline.transform import run_dbt\n"
+        f"r = run_dbt(['run'], Path({str(warehouse)!r}), variables={({'report_month': month} if month else None)!r}, quiet=True)\n"
+        "sys.exit(0 if r.success else print(r.failures) or 1)\n"
+    )
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    seconds = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"dbt run failed (month={month})")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--base-clients", type=int, default=20)
+    parser.add_argument("--clone", type=int, default=10, help="copies of every client (x base clients)")
+    parser.add_argument("--run-copies", type=int, default=3, help="extra copies of every run")
+    parser.add_argument("--months", type=int, default=36)
+    parser.add_argument("--end-month", default="2026-10")
+    parser.add_argument("--runs-scale", type=float, default=1.0)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/roi-bench"))
+    args = parser.parse_args()
+
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    key = f"c{args.base_clients}_m{args.months}_s{args.runs_scale}"
+    base = prepare(args.workdir / key, args.base_clients, args.months, args.end_month, args.runs_scale)
+    warehouse = args.workdir / key / "amplified" / "warehouse.duckdb"
+    shutil.rmtree(warehouse.parent, ignore_errors=True)
+    warehouse.parent.mkdir(parents=True)
+    t0 = time.perf_counter()
+    counts = amplify(base, warehouse, args.clone, args.run_copies)
+    runs = counts["n8n_executions"] + counts["generic_runs"]
+    sh(f"amplified to {counts['clients']} clients, {runs:,} run rows in {time.perf_counter() - t0:.0f}s")
+
+    full_s, full_mb = timed_build(warehouse, None)
+    sh(f"full build:        {full_s:8.1f} s   peak RSS {full_mb:8.0f} MiB")
+    inc_s, inc_mb = timed_build(warehouse, args.end_month)
+    sh(f"incremental month: {inc_s:8.1f} s   peak RSS {inc_mb:8.0f} MiB   ({args.end_month})")
+    inc2_s, _ = timed_build(warehouse, args.end_month)
+    sh(f"same month again:  {inc2_s:8.1f} s")
+    sh(f"ratio incremental / full: {inc_s / full_s:.1%}  ({counts['clients']} clients x {args.months} months, "
+       f"{runs:,} runs)")
+
+
+if __name__ == "__main__":
+    main()
