@@ -28,6 +28,10 @@ time_entries as (
     select * from {{ ref('int_time_entries_classified') }}
 ),
 
+kpis as (
+    select * from {{ ref('fct_client_kpi_months') }}
+),
+
 as_of as (
     select * from {{ ref('int_client_as_of') }}
 ),
@@ -123,10 +127,12 @@ joined as (
         coalesce(workflow_totals.production_runs, 0) as production_runs,
         coalesce(workflow_totals.failed_runs, 0) as failed_runs,
         coalesce(workflow_totals.silent_days, 0) as silent_days,
-        workflow_totals.gross_hours_saved,
-        workflow_totals.residual_manual_hours,
-        workflow_totals.hours_saved,
-        workflow_totals.value_created,
+        -- totals over the workflows live in M with known hours: over none, the total is 0
+        -- (ROI-METHOD.md "Client month"); which workflows are unknown is said separately
+        coalesce(workflow_totals.gross_hours_saved, 0) as gross_hours_saved,
+        coalesce(workflow_totals.residual_manual_hours, 0) as residual_manual_hours,
+        coalesce(workflow_totals.hours_saved, 0) as hours_saved,
+        coalesce(workflow_totals.value_created, 0) as value_created,
         coalesce(workflow_totals.run_cost, 0) as run_cost,
         fees.monthly_fee as monthly_fee_in_effect,
         fees.hourly_cost,
@@ -155,7 +161,7 @@ verdicts as (
         case
             when first_go_live_date is null or report_month < first_guarantee_month then 'build phase'
             when guarantee_hours = 0 then 'no guarantee'
-            when coalesce(hours_saved, 0) >= guarantee_hours then 'met'
+            when hours_saved >= guarantee_hours then 'met'
             else 'missed'
         end as guarantee_verdict
     from joined
@@ -177,8 +183,7 @@ costed as (
     select
         *,
         fee_charged + run_cost as total_cost,
-        -- unknown value counts as none in the running net: costs were incurred regardless
-        coalesce(value_created, 0) - (fee_charged + run_cost) as net_month
+        value_created - (fee_charged + run_cost) as net_month
     from charged
 ),
 
@@ -267,5 +272,28 @@ select
     paid_back.consultancy_build_hours,
     paid_back.consultancy_operate_hours,
     paid_back.consultancy_expand_hours,
-    paid_back.consultancy_other_hours
+    paid_back.consultancy_other_hours,
+    kpis.leads_created,
+    kpis.leads_answered,
+    kpis.leads_unanswered,
+    kpis.response_minutes_median,
+    kpis.response_minutes_p90,
+    kpis.response_business_minutes_median,
+    kpis.response_business_minutes_p90,
+    kpis.is_response_provisional,
+    kpis.meeting_rate,
+    kpis.conversion_rate,
+    kpis.is_cohort_provisional,
+    kpis.coverage_rate,
+    kpis.adoption_users,
+    kpis.baseline_leads,
+    kpis.baseline_response_minutes_median,
+    kpis.baseline_response_minutes_p90,
+    kpis.baseline_response_business_minutes_median,
+    kpis.baseline_response_business_minutes_p90,
+    kpis.baseline_meeting_rate,
+    kpis.baseline_conversion_rate
 from paid_back
+left join kpis
+    on paid_back.client_id = kpis.client_id
+    and paid_back.report_month = kpis.report_month

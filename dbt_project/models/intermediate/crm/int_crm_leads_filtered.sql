@@ -1,0 +1,117 @@
+{#- One row per lead: a non-archived HubSpot contact, kept when the client configures no
+    lead filter, or when the contact's property named in stg_config__clients.lead_filter_property
+    holds one of the client's 'lead_filter_values'. Creation is placed on the client's local
+    calendar (ROI-METHOD.md, Exact rules: a lead belongs to the local date of its timestamp).
+
+    json_text reads a key fixed at compile time, while the filter property is data (one per
+    client), so the distinct configured property names are read when the model is compiled
+    and each gets its own json_text branch. A property configured after the last compile
+    matches no branch and keeps no contact of that client until the model is rebuilt, which
+    every `dbt build` does. Var lead_filter_properties (a list) replaces the lookup, e.g.
+    in unit tests, whose refs are fixtures rather than relations. -#}
+{%- set filter_properties = var('lead_filter_properties', none) -%}
+{%- if filter_properties is none -%}
+    {%- set filter_properties = [] -%}
+    {#- a unit test's refs are fixture CTEs, not relations: it sets the var instead -#}
+    {%- if execute and model.resource_type != 'unit_test' -%}
+        {%- set clients_relation = load_relation(ref('stg_config__clients')) -%}
+        {%- if clients_relation is not none -%}
+            {%- set property_query -%}
+                select distinct lead_filter_property
+                from {{ clients_relation }}
+                where lead_filter_property is not null
+                order by lead_filter_property
+            {%- endset -%}
+            {%- set filter_properties = run_query(property_query).columns[0].values() -%}
+        {%- endif -%}
+    {%- endif -%}
+{%- endif -%}
+
+with contacts as (
+    select * from {{ ref('stg_hubspot__contacts') }}
+),
+
+clients as (
+    select * from {{ ref('stg_config__clients') }}
+),
+
+config_lists as (
+    select * from {{ ref('stg_config__lists') }}
+),
+
+-- The same record landed in overlapping files counts once: keep its latest version.
+contacts_ranked as (
+    select
+        contacts.*,
+        row_number() over (
+            partition by client_id, contact_id
+            order by updated_at desc nulls last, loaded_at desc nulls last, source_file desc
+        ) as version_rank
+    from contacts
+),
+
+contacts_current as (
+    select
+        contacts_ranked.client_id,
+        contacts_ranked.contact_id,
+        contacts_ranked.contact_created_at,
+        contacts_ranked.owner_user_id,
+        contacts_ranked.lifecycle_stage,
+        clients.timezone,
+        clients.lead_filter_property,
+        case
+            {%- for property in filter_properties %}
+            when clients.lead_filter_property = '{{ property | replace("'", "''") }}'
+                then {{ json_text('contacts_ranked.properties_json', property | replace("'", "''") | replace('"', '')) }}
+            {%- endfor %}
+            when clients.lead_filter_property is null then cast(null as {{ dbt.type_string() }})
+        end as lead_filter_value
+    from contacts_ranked
+    inner join clients
+        on contacts_ranked.client_id = clients.client_id
+    where contacts_ranked.version_rank = 1
+        and not contacts_ranked.is_archived
+        -- a contact without a creation time cannot be placed in a month
+        and contacts_ranked.contact_created_at is not null
+),
+
+lead_filter_values as (
+    select distinct
+        client_id,
+        list_value as lead_filter_value
+    from config_lists
+    where list_name = 'lead_filter_values'
+),
+
+leads as (
+    select
+        contacts_current.client_id,
+        contacts_current.contact_id,
+        contacts_current.contact_created_at,
+        contacts_current.timezone,
+        contacts_current.owner_user_id,
+        contacts_current.lifecycle_stage,
+        contacts_current.lead_filter_value
+    from contacts_current
+    left join lead_filter_values
+        on contacts_current.client_id = lead_filter_values.client_id
+        and contacts_current.lead_filter_value = lead_filter_values.lead_filter_value
+    where contacts_current.lead_filter_property is null
+        or lead_filter_values.lead_filter_value is not null
+),
+
+final as (
+    select
+        {{ dbt.concat(['client_id', "'|'", 'contact_id']) }} as lead_key,
+        client_id,
+        contact_id,
+        contact_created_at,
+        {{ local_date('contact_created_at', 'timezone') }} as created_local_date,
+        {{ month_of(local_date('contact_created_at', 'timezone')) }} as created_month,
+        owner_user_id,
+        lifecycle_stage,
+        lead_filter_value
+    from leads
+)
+
+select * from final
