@@ -207,7 +207,7 @@ def test_one_file_per_local_month_and_extracts(sample) -> None:
             extracts = json.loads((landing / cid / folder / "_extracts.json").read_text())
             assert sorted(extracts) == [f.name for f in files]
             stamp = extracts["2026-01" + files[0].suffix]["extracted_at"]
-            assert stamp == f"2026-02-{cfg.settle_days + 1:02d}T03:00:00Z"
+            assert stamp == f"2026-02-{cfg.settle_days + 1:02d}T12:00:00Z"
 
 
 def test_runs_are_clean_and_in_the_register(sample) -> None:

@@ -6,7 +6,8 @@
   :func:`roi_pipeline.config.load_client_file`;
 - ``<landing_dir>/<client_id>/<folder>/YYYY-MM.<ext>``: one file per *local* calendar month
   per landing folder, in the vendors' own formats, plus ``_extracts.json`` per folder
-  (``extracted_at`` = 03:00 UTC on day ``settle_days + 1`` of the following month).
+  (``extracted_at`` = 12:00 UTC on day ``settle_days + 1`` of the following month: after
+  the settle period ends in every zone from UTC-12 to UTC+14, so the month is closed).
 
 Same arguments give byte-identical files: every random draw comes from a
 ``random.Random`` seeded from ``(seed, client_id, domain)`` with SHA-256 (never ``hash()``),
@@ -594,7 +595,7 @@ class _ClientGen:
             for name in sorted(names):
                 y, m = int(name[:4]), int(name[5:7])
                 nxt = _add_months(date(y, m, 1), 1)
-                out[name] = {"extracted_at": f"{nxt.isoformat()[:8]}{settle + 1:02d}T03:00:00Z"}
+                out[name] = {"extracted_at": f"{nxt.isoformat()[:8]}{settle + 1:02d}T12:00:00Z"}
             (self.root / folder / "_extracts.json").write_text(
                 json.dumps(out, indent=2, sort_keys=True) + "\n", encoding="utf-8"
             )

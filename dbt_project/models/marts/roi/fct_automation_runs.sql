@@ -65,8 +65,44 @@ originals as (
         client_id,
         platform,
         run_id,
-        run_trigger
+        run_trigger,
+        retry_of_run_id
     from runs
+),
+
+retry_roots as (
+    -- A retry counts when the chain of retries it belongs to started with a production run:
+    -- walk up to four retries back to the first attempt (longer chains are not seen in
+    -- practice; a chain whose start is out of reach counts as production, see below).
+    select
+        runs.client_id,
+        runs.platform,
+        runs.run_id,
+        case
+            when first_back.run_trigger is null then null
+            when first_back.run_trigger <> 'retry' then first_back.run_trigger
+            when second_back.run_trigger is null or second_back.run_trigger <> 'retry' then second_back.run_trigger
+            when third_back.run_trigger is null or third_back.run_trigger <> 'retry' then third_back.run_trigger
+            when fourth_back.run_trigger <> 'retry' then fourth_back.run_trigger
+        end as root_trigger
+    from runs
+    left join originals as first_back
+        on runs.client_id = first_back.client_id
+        and runs.platform = first_back.platform
+        and runs.retry_of_run_id = first_back.run_id
+    left join originals as second_back
+        on first_back.client_id = second_back.client_id
+        and first_back.platform = second_back.platform
+        and first_back.retry_of_run_id = second_back.run_id
+    left join originals as third_back
+        on second_back.client_id = third_back.client_id
+        and second_back.platform = third_back.platform
+        and second_back.retry_of_run_id = third_back.run_id
+    left join originals as fourth_back
+        on third_back.client_id = fourth_back.client_id
+        and third_back.platform = fourth_back.platform
+        and third_back.retry_of_run_id = fourth_back.run_id
+    where runs.run_trigger = 'retry'
 ),
 
 successful_retries as (
@@ -106,9 +142,9 @@ classified as (
         end as status_class,
         case
             when runs.run_trigger in ('trigger', 'webhook', 'schedule', 'event') then true
-            -- a retry counts when it retries a production run (or one out of reach)
+            -- a retry counts when its chain started with a production run (or is out of reach)
             when runs.run_trigger = 'retry'
-                then coalesce(originals.run_trigger in ('trigger', 'webhook', 'schedule', 'event'), true)
+                then coalesce(retry_roots.root_trigger in ('trigger', 'webhook', 'schedule', 'event'), true)
             else false
         end as is_production,
         runs.retry_success_run_id is not null or successful_retries.original_run_id is not null as has_successful_retry
@@ -121,10 +157,10 @@ classified as (
     left join workflows
         on workflow_ids.client_id = workflows.client_id
         and workflow_ids.workflow_key = workflows.workflow_key
-    left join originals
-        on runs.client_id = originals.client_id
-        and runs.platform = originals.platform
-        and runs.retry_of_run_id = originals.run_id
+    left join retry_roots
+        on runs.client_id = retry_roots.client_id
+        and runs.platform = retry_roots.platform
+        and runs.run_id = retry_roots.run_id
     left join successful_retries
         on runs.client_id = successful_retries.client_id
         and runs.platform = successful_retries.platform

@@ -161,6 +161,9 @@ verdicts as (
         case
             when first_go_live_date is null or report_month < first_guarantee_month then 'build phase'
             when guarantee_hours = 0 then 'no guarantee'
+            -- hours can still fall (residual time logged later): no verdict, and so no
+            -- credit, before the month has closed; is_guarantee_at_risk speaks for it
+            when not is_month_closed then 'in progress'
             when hours_saved >= guarantee_hours then 'met'
             else 'missed'
         end as guarantee_verdict
@@ -174,7 +177,7 @@ charged as (
             when lag(guarantee_verdict) over (partition by client_id order by report_month) = 'missed' then 0
             else coalesce(monthly_fee_in_effect, 0)
         end as fee_charged,
-        lag(guarantee_verdict) over (partition by client_id order by report_month) = 'missed'
+        coalesce(lag(guarantee_verdict) over (partition by client_id order by report_month) = 'missed', false)
             as is_fee_credited
     from verdicts
 ),
@@ -251,7 +254,7 @@ select
             then coalesce(paid_back.hours_saved, 0) / paid_back.elapsed_days * paid_back.days_in_month
     end as projected_month_hours,
     not paid_back.is_month_closed
-        and paid_back.guarantee_verdict in ('met', 'missed')
+        and paid_back.guarantee_verdict = 'in progress'
         and paid_back.elapsed_days > 0
         and coalesce(paid_back.hours_saved, 0) / paid_back.elapsed_days * paid_back.days_in_month
             < paid_back.guarantee_hours as is_guarantee_at_risk,
