@@ -3,6 +3,7 @@
     roi paths                      where landing data, client files, warehouse and reports are
     roi generate [--clients N ...] write deterministic sample data (client files + landing files)
     roi validate [CLIENT ...]      check client files and say what landing data each client has
+    roi extract [CLIENT ...]       pull run logs, CRM activity and timesheets from the vendors' APIs
     roi ingest [CLIENT ...]        load landing files into the warehouse's raw layer
     roi build [--month YYYY-MM]    build and test the dbt models (one month incrementally, or all)
     roi run [--month YYYY-MM]      the main job on the current data: ingest, then build
@@ -213,6 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids to ingest (default: all)")
     p.add_argument("--month", type=_month, help="process only this month (YYYY-MM) incrementally")
     p.set_defaults(func=cmd_run)
+
+    from roi_pipeline.extract.command import add_extract_command
+
+    add_extract_command(sub)  # roi extract [CLIENT ...] [--source S ...] [--month YYYY-MM] [--full]
 
     p = sub.add_parser("demo", help="generate sample data, then run the main job on it")
     _add_generate_flags(p)

@@ -1,0 +1,207 @@
+"""Writing landing files safely, and the extractor's own state beside them.
+
+- Data files are written atomically: bytes go to a dot-prefixed temp file in the same folder
+  (ingestion never reads ``.`` / ``_`` names), are fsynced, then renamed over the target, so
+  ingestion sees the old file or the new one, never half of one. Identical bytes are not
+  rewritten.
+- Bytes are deterministic: records sorted by id, keys sorted, one record per line, fixed
+  separators, ``\\n`` line ends, UTF-8 without BOM.
+- ``<folder>/_extracts.json`` records when each file was extracted (docs/landing.md).
+- State lives in ``<landing>/<client>/_extract/`` (not a format folder, so never ingested):
+  ``<source>.state.json`` (the watermark), ``<source>.run.json`` (the parameters of a run in
+  progress, so a rerun after a crash resumes the *same* queries) and ``checkpoints/`` (one
+  JSON Lines file per paged query: one line per complete page, appended and fsynced).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+STATE_DIR = "_extract"
+
+
+def id_sort_key(value: Any) -> tuple[int, int, str]:
+    text = str(value)
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def dumps(record: Any) -> str:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_page(envelope_key: str, records: Sequence[dict[str, Any]], trailer: dict[str, Any] | None = None) -> bytes:
+    """One API-shaped page ``{"<key>": [...], ...}`` holding every record, one per line."""
+    ordered = sorted(records, key=lambda r: id_sort_key(r.get("id")))
+    body = ",\n".join(dumps(r) for r in ordered)
+    tail = "".join(f",{json.dumps(k)}:{dumps(v)}" for k, v in sorted((trailer or {}).items()))
+    return (f'{{"{envelope_key}":[\n{body}\n]{tail}}}\n' if ordered else f'{{"{envelope_key}":[]{tail}}}\n').encode()
+
+
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")  # RFC 4180, as the vendors export
+    writer.writerow(header)
+    writer.writerows(rows)
+    return buffer.getvalue().encode("utf-8")
+
+
+def atomic_write(path: Path, data: bytes) -> bool:
+    """Write ``data`` to ``path`` atomically; False when the file already holds these bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_file() and path.read_bytes() == data:
+        return False
+    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    try:
+        with tmp.open("wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    try:  # make the rename itself durable
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+    return True
+
+
+def iso_z(moment: datetime) -> str:
+    """An aware instant as ``2026-01-31T23:30:00Z`` (naive = already UTC)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def record_extracted(folder: Path, names: Iterable[str], extracted_at: datetime) -> None:
+    """Set ``extracted_at`` of ``names`` in ``folder/_extracts.json``, keeping other entries."""
+    path = folder / "_extracts.json"
+    data: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8-sig"))
+            data = loaded if isinstance(loaded, dict) else {}
+        except (OSError, ValueError):
+            data = {}
+    for name in names:
+        data[name] = {"extracted_at": iso_z(extracted_at)}
+    atomic_write(path, (json.dumps(data, sort_keys=True, indent=2) + "\n").encode())
+
+
+class SourceState:
+    """Watermark, run-in-progress and checkpoints of one client's source."""
+
+    def __init__(self, client_dir: Path, source: str):
+        self.dir = client_dir / STATE_DIR
+        self.source = source
+        self.state_path = self.dir / f"{source}.state.json"
+        self.run_path = self.dir / f"{source}.run.json"
+        self.checkpoint_dir = self.dir / "checkpoints"
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        if not path.is_file():
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def watermark(self) -> str | None:
+        return self._read(self.state_path).get("watermark")
+
+    def set_watermark(self, value: str) -> None:
+        atomic_write(self.state_path, (json.dumps({"watermark": value}, indent=2) + "\n").encode())
+
+    def pending_run(self) -> dict[str, Any]:
+        return self._read(self.run_path)
+
+    def start_run(self, params: dict[str, Any]) -> None:
+        atomic_write(self.run_path, (json.dumps(params, sort_keys=True, indent=2) + "\n").encode())
+
+    def finish_run(self) -> None:
+        self.discard_checkpoints()
+        if self.run_path.exists():
+            self.run_path.unlink()
+
+    def discard_checkpoints(self) -> None:
+        if self.checkpoint_dir.is_dir():
+            for path in self.checkpoint_dir.glob(f"{self.source}-*.jsonl"):
+                path.unlink()
+
+    def checkpoint(self, query: dict[str, Any]) -> Checkpoint:
+        key = hashlib.sha256(dumps(query).encode()).hexdigest()[:16]
+        return Checkpoint(self.checkpoint_dir / f"{self.source}-{key}.jsonl", query)
+
+
+class Checkpoint:
+    """The complete pages of one paged query, so a failed run resumes after the last of them."""
+
+    def __init__(self, path: Path, query: dict[str, Any]):
+        self.path = path
+        self.query = query
+
+    def load(self) -> tuple[list[Any], Any, bool, int]:
+        """``(records, next cursor, finished, pages)`` saved so far (nothing if the query differs)."""
+        if not self.path.is_file():
+            return [], None, False, 0
+        records: list[Any] = []
+        cursor, done, pages = None, False, 0
+        lines = self.path.read_text(encoding="utf-8").split("\n")
+        try:
+            header = json.loads(lines[0])
+        except ValueError:
+            return [], None, False, 0
+        if header.get("query") != json.loads(dumps(self.query)):
+            return [], None, False, 0
+        for line in lines[1:]:
+            if not line.strip():
+                continue
+            try:
+                page = json.loads(line)
+            except ValueError:  # a line cut short by a crash: the page is fetched again
+                break
+            records.extend(page["records"])
+            cursor, done = page["cursor"], page["done"]
+            pages += 1
+        return records, cursor, done, pages
+
+    def append(self, records: list[Any], cursor: Any, done: bool) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        new = not self.path.is_file()
+        with self.path.open("a", encoding="utf-8") as handle:
+            if new:
+                handle.write(dumps({"query": self.query}) + "\n")
+            handle.write(dumps({"records": records, "cursor": cursor, "done": done}) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+def paginate(checkpoint: Checkpoint, fetch: Callable[[Any], tuple[list[Any], Any]]) -> tuple[list[Any], int]:
+    """Every record of a paged query: resume after the checkpoint's last complete page.
+
+    ``fetch(cursor)`` returns ``(records, next_cursor)``; ``None`` as next cursor ends the
+    query. Returns ``(records, pages fetched now)``.
+    """
+    records, cursor, done, _pages = checkpoint.load()
+    fetched = 0
+    while not done:
+        page, cursor = fetch(cursor)
+        done = cursor is None
+        checkpoint.append(page, cursor, done)
+        records.extend(page)
+        fetched += 1
+    return records, fetched

@@ -1,0 +1,116 @@
+"""Harvest and Toggl extraction against the fakes: the vendors' CSV exports, loaded with zero quarantine."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from roi_pipeline.extract import extract_clients
+from tests.fakes import FakeHarvest, FakeToggl
+from tests.fakes.clients import connection_env, fast_policy, ingest_counts, make_client, write_settings
+
+NOW = datetime(2026, 1, 12, 4, 0, tzinfo=UTC)
+HARVEST_TOKEN, TOGGL_TOKEN = "harvest-PLANTED-2b9d", "toggl-PLANTED-c0ffee"
+
+
+def harvest_entry(i: int, day: date, task: str, client: str = "Northwind", updated="2026-01-02T10:00:00Z") -> dict:
+    return {
+        "id": 9_000_000 + i, "spent_date": day.isoformat(), "hours": 1.25 if i % 2 else 0.5, "rounded_hours": 1.25,
+        "notes": "Chased, \"urgent\" one\nsecond line" if i == 3 else None, "is_locked": False, "is_closed": i % 3 == 0,
+        "is_billed": False, "is_running": False, "billable": client != "Northwind", "billable_rate": 120.0,
+        "cost_rate": 32.0, "created_at": updated, "updated_at": updated,
+        "user": {"id": 7 if i % 2 else 8, "name": "Ann Lee"}, "client": {"id": 1, "name": client, "currency": "GBP"},
+        "project": {"id": 2, "name": "Front desk", "code": "FD"}, "task": {"id": 3, "name": task},
+        "external_reference": None,
+    }  # fmt: skip
+
+
+USERS = [
+    {"id": 7, "first_name": "Ann", "last_name": "Lee", "roles": ["Reception"], "is_contractor": False},
+    {"id": 8, "first_name": "Mary Ann", "last_name": "de Vries", "roles": [], "is_contractor": True},
+]
+
+
+@pytest.fixture
+def harvest(tmp_path: Path):
+    clients_dir, landing = tmp_path / "clients", tmp_path / "landing"
+    client = make_client(clients_dir, "northwind-dental")
+    entries = [harvest_entry(i, date(2025, 12, 1) + timedelta(days=i % 40), "Lead triage") for i in range(60)]
+    entries += [harvest_entry(100, date(2025, 12, 3), "build", client="Northbeam AI Ops")]
+    fake = FakeHarvest(entries, USERS, HARVEST_TOKEN, "424242")
+    with fake:
+        write_settings(clients_dir, client.client_id, {"harvest": {
+            "mode": "api", "base_url": fake.url, "account_id": 424242, "page_size": 7,
+            "user_agent": "roi-pipeline tests (ops@example.com)"}})  # fmt: skip
+        yield client, clients_dir, landing, fake
+
+
+def test_harvest_detailed_time_report_csv_loads_with_zero_quarantine(harvest, tmp_path):
+    client, clients_dir, landing, fake = harvest
+    env = connection_env(client.client_id, "harvest", HARVEST_TOKEN)
+    report = extract_clients(landing, [client], ["harvest"], clients_dir=clients_dir, now=NOW, policy=fast_policy(),
+                             environ=env)  # fmt: skip
+    assert report.ok, report.failed
+    path = landing / client.client_id / "harvest_time_entries" / "2025-12.csv"
+    rows = list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
+    assert list(rows[0])[:7] == ["Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours"]
+    assert {(r["First Name"], r["Last Name"], r["Employee?"]) for r in rows} == {("Ann", "Lee", "Yes"),
+                                                                               ("Mary Ann", "de Vries", "No")}
+    assert all(req.headers["user-agent"].startswith("roi-pipeline tests") for req in fake.requests)
+    assert len([r for r in fake.calls("/v2/time_entries")]) > 10  # paged, 7 per page
+    counts = ingest_counts(landing, tmp_path / "w.duckdb", [client], "harvest_time_entries", "entry_key")
+    assert counts == {"rows": 61, "distinct": 61, "quarantined": 0, "reasons": []}
+    # a late edit inside the overlap window: the month is re-exported whole, nothing doubles
+    fake.entries[5]["hours"] = 3.0
+    fake.entries[5]["updated_at"] = "2026-01-12T09:00:00Z"
+    again = extract_clients(landing, [client], ["harvest"], clients_dir=clients_dir, now=NOW + timedelta(days=1),
+                            policy=fast_policy(), environ=env)  # fmt: skip
+    assert again.ok and "changes since" in again.outcomes[0].window
+    assert [f.name for f in again.outcomes[0].files if f.written] == ["2025-12.csv"]
+    counts = ingest_counts(landing, tmp_path / "w.duckdb", [client], "harvest_time_entries", "entry_key")
+    assert counts["rows"] == counts["distinct"] == 61 and counts["quarantined"] == 0
+
+
+def toggl_row(i: int, start: datetime, project_id: int, tags: list[int], task_id=None, seconds=1800) -> dict:
+    stop = start + timedelta(seconds=seconds)
+    return {"user_id": 11, "username": "Dana Cole", "project_id": project_id, "task_id": task_id, "billable": True,
+            "description": "Intake, first call", "tag_ids": tags, "billable_amount_in_cents": 2750,
+            "hourly_rate_in_cents": 5500, "currency": "USD", "row_number": 0,
+            "time_entries": [{"id": 4_000_000 + i, "seconds": seconds, "start": start.isoformat(),
+                              "stop": stop.isoformat(), "at": stop.isoformat()}]}  # fmt: skip
+
+
+def test_toggl_detailed_csv_in_the_clients_zone_loads_with_zero_quarantine(tmp_path):
+    clients_dir, landing = tmp_path / "clients", tmp_path / "landing"
+    client = make_client(clients_dir, "harbor-legal", example="harbor-legal")  # America/New_York, Toggl
+    rows = [toggl_row(i, datetime(2025, 12, 1, 14, tzinfo=UTC) + timedelta(hours=9 * i), 21, [31]) for i in range(80)]
+    # 02:30 UTC on Jan 1st is still December 31st in New York: it belongs to December's file
+    rows.append(toggl_row(999, datetime(2026, 1, 1, 2, 30, tzinfo=UTC), 22, [32, 31], task_id=41))
+    rows.append({**toggl_row(1000, datetime(2026, 1, 11, 14, tzinfo=UTC), 21, []),
+                 "time_entries": [{"id": 4_001_000, "seconds": -1, "start": "2026-01-11T14:00:00+00:00",
+                                   "stop": None, "at": "2026-01-11T14:00:00+00:00"}]})  # running  # fmt: skip
+    lookups = {
+        "projects": [{"id": 21, "name": "Client intake", "client_id": 5}, {"id": 22, "name": "Automation", "client_id": 6}],
+        "clients": [{"id": 5, "name": "Harbor Legal"}, {"id": 6, "name": "Northbeam AI Ops"}],
+        "tags": [{"id": 31, "name": "operate"}, {"id": 32, "name": "build"}],
+        "users": [{"id": 11, "email": "dana@harbor.example", "fullname": "Dana Cole"}],
+    }
+    fake = FakeToggl(777, rows, lookups, {22: [{"id": 41, "name": "Agent tuning"}]}, TOGGL_TOKEN)
+    with fake:
+        write_settings(clients_dir, client.client_id, {"toggl": {"mode": "api", "base_url": fake.url,
+                                                                 "workspace_id": 777, "page_size": 7}})  # fmt: skip
+        report = extract_clients(landing, [client], ["toggl"], clients_dir=clients_dir, now=NOW, policy=fast_policy(),
+                                 environ=connection_env(client.client_id, "toggl", TOGGL_TOKEN))  # fmt: skip
+    assert report.ok, report.failed
+    assert any("running" in w for w in report.outcomes[0].warnings)
+    text = (landing / client.client_id / "toggl_time_entries" / "2025-12.csv").read_text()
+    assert text.splitlines()[0].endswith("Tags,Amount (USD)")
+    assert '2025-12-31,21:30:00,2025-12-31,22:00:00,00:30:00,"build, operate",27.50' in text
+    assert "Harbor Legal,Client intake" in text and "Agent tuning" in text
+    assert len(fake.calls("/search/time_entries")) > 10
+    counts = ingest_counts(landing, tmp_path / "w.duckdb", [client], "toggl_time_entries", "entry_key")
+    assert counts == {"rows": 81, "distinct": 81, "quarantined": 0, "reasons": []}
