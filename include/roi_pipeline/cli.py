@@ -6,7 +6,9 @@
     roi extract [CLIENT ...]       pull run logs, CRM activity and timesheets from the vendors' APIs
     roi ingest [CLIENT ...]        load landing files into the warehouse's raw layer
     roi build [--month YYYY-MM]    build and test the dbt models (one month incrementally, or all)
-    roi run [--month YYYY-MM]      the main job on the current data: ingest, then build
+    roi check --month YYYY-MM      run the quality gates (raw inputs, marts) for a month
+    roi status --month YYYY-MM     whether each client's report may be published, and why not
+    roi run [--month YYYY-MM]      the main job: ingest, build, gates (default month: latest closed)
     roi demo                       generate sample data, then run the main job
 
 Locations come from ``ROI_LANDING_DIR``, ``ROI_CLIENTS_DIR``, ``ROI_WAREHOUSE`` and
@@ -138,12 +140,70 @@ def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
     return 0
 
 
+def latest_closed_month(warehouse) -> str | None:
+    """The latest month whose settle period has passed for some client, as of the data."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select max(report_month) from marts.fct_client_months where is_month_closed"
+        ).fetchall()
+    return rows[0][0].strftime("%Y-%m") if rows and rows[0][0] else None
+
+
+def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
+    from roi_pipeline.quality import run_mart_gate, run_raw_gate
+
+    result = _load(locations, args.clients)
+    if not result.clients:
+        return 1
+    if not locations.warehouse.exists():
+        _say(f"No warehouse at {locations.warehouse}: run `roi ingest` and `roi build` first.")
+        return 1
+    gates = {"raw": [run_raw_gate], "mart": [run_mart_gate], "both": [run_raw_gate, run_mart_gate]}[args.gate]
+    _say(f"Quality gates ({args.gate}) for {args.month}, {len(result.clients)} client(s)")
+    held = 0
+    for gate in gates:
+        for outcome in gate(locations.warehouse, result.clients, args.month):
+            verdict = "PUBLISHABLE" if outcome.publishable else "HELD"
+            _say(f"  {outcome.gate:<4} {outcome.client_id:<28} {verdict} ({outcome.evaluated} expectations)")
+            for reason in outcome.reasons:
+                _say(f"      blocking: {reason}")
+            for note in outcome.notes:
+                _say(f"      warning:  {note}")
+            held += not outcome.publishable
+    from roi_pipeline.settings import PROJECT_DIR
+
+    _say(f"Data Docs: {PROJECT_DIR / 'expectations' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
+    return 1 if held else 0
+
+
+def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
+    from roi_pipeline.quality import gate_status
+
+    result = _load(locations, args.clients)
+    held = 0
+    for client in result.clients:
+        status = gate_status(locations.warehouse, client.client_id, args.month)
+        _say(f"{client.client_id:<28} {'publishable' if status.publishable else 'HELD'}")
+        for reason in status.reasons:
+            _say(f"    {reason}")
+        held += not status.publishable
+    return 1 if held else 0
+
+
 def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
+    """ingest -> build -> raw and mart gates for the report month (one client's hold stops no one)."""
     status = cmd_ingest(args, locations)
     if not (locations.warehouse.exists()):
         return status or 1
     _say("")
-    status = max(status, cmd_build(args, locations))
+    build_status = cmd_build(args, locations)
+    status = max(status, build_status)
+    month = getattr(args, "month", None) or (latest_closed_month(locations.warehouse) if build_status == 0 else None)
+    if month:
+        _say("")
+        status = max(status, cmd_check(argparse.Namespace(clients=args.clients, month=month, gate="both"), locations))
     _say("")
     _say(cmd_summary(locations))
     return status
@@ -210,7 +270,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", type=_month, help="replace only this month (YYYY-MM) in the incremental models")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("run", help="run the main job on the current data: ingest, then build")
+    p = sub.add_parser("check", help="run the data-quality gates (Great Expectations) for a month")
+    p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
+    p.add_argument("--month", type=_month, required=True, help="the month checked, YYYY-MM (client's zone)")
+    p.add_argument("--gate", choices=["raw", "mart", "both"], default="both", help="which gate (default both)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("status", help="say whether each client's report for a month may be published, and why not")
+    p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
+    p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("run", help="the main job: ingest, build, quality gates for the month")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids to ingest (default: all)")
     p.add_argument("--month", type=_month, help="process only this month (YYYY-MM) incrementally")
     p.set_defaults(func=cmd_run)

@@ -10,7 +10,7 @@ import pytest
 
 from roi_pipeline.cli import build_parser, main
 
-SUBCOMMANDS = ["paths", "generate", "validate", "extract", "ingest", "build", "run", "demo"]
+SUBCOMMANDS = ["paths", "generate", "validate", "extract", "ingest", "build", "check", "status", "run", "demo"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)

@@ -1,0 +1,618 @@
+"""The frames the gates validate: pandas DataFrames queried out of DuckDB for one client-month.
+
+GX's SQL data source on DuckDB returns empty metric results, so the gates validate pandas
+frames instead. Each frame is shaped so that a defect is a *value* a plain GX expectation
+can see (a reason text, a ratio, a per-person-day total, a pair of timestamps); the
+cross-row logic (which rows belong to the month, what the previous month was) is here, in
+SQL and pandas, and every decision about the data is left to the expectations.
+
+Times: raw timestamps are naive UTC; months are calendar months in the client's zone, so
+every query runs with the DuckDB session zone set to UTC and converts with
+``timezone(<client zone>, ts::timestamptz)``. Nothing here reads the wall clock: "now" is
+the data's as-of (latest ``extracted_at`` of the client's landed files, else the latest load
+time, as in ``int_client_as_of``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from roi_pipeline.config import ClientConfig
+from roi_pipeline.quality.suites import (
+    COLLAPSE_MIN_PREVIOUS,
+    SILENT_MIN_LIVE_DAYS,
+    SILENT_MIN_PREVIOUS_RUNS,
+    suites_for,
+)
+from roi_pipeline.timeutil import BadTimestamp, add_months, month_end, parse_epoch_millis, parse_instant, to_local
+
+MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+IN_PROGRESS = ("running", "waiting", "new")
+N8N_PRODUCTION = ("trigger", "webhook", "retry")
+GENERIC_PRODUCTION = ("schedule", "webhook", "event", "retry")
+#: Far-future stand-in for "no as-of known" (a client with no landed file): no upper bound.
+NO_AS_OF = datetime(9999, 12, 31)
+
+
+def parse_month(month: str) -> date:
+    match = MONTH.match(str(month))
+    if not match:
+        raise ValueError(f"month must look like 2026-10, got {month!r}")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+@dataclass
+class ClientMonth:
+    """Frames and runtime expectation parameters of one client-month at one gate."""
+
+    client_id: str
+    month: str
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = ?", [schema]
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _used(sql: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The named parameters a statement uses (DuckDB refuses unused ones)."""
+    return {k: v for k, v in params.items() if re.search(rf"\${k}\b", sql)}
+
+
+def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None):
+    return con.execute(sql, _used(sql, params or {}))
+
+
+def _df(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any] | None = None) -> pd.DataFrame:
+    return _run(con, sql, params).df()
+
+
+def _local_expr(column: str) -> str:
+    return f"timezone($tz, {column}::timestamptz)"
+
+
+def as_of(con: duckdb.DuckDBPyConnection, client_id: str) -> datetime | None:
+    """Latest ``extracted_at`` of the client's landed files, else the latest load (naive UTC)."""
+    if "_landed_files" not in _tables(con, "raw"):
+        return None
+    extracted, loaded = con.execute(
+        "select max(extracted_at), max(loaded_at) from raw._landed_files where client_id = ?", [client_id]
+    ).fetchall()[0]
+    return extracted or loaded
+
+
+def _workflow_refs(client: ClientConfig) -> dict[str, str]:
+    """``platform:workflow id`` -> workflow key."""
+    return {f"{wf.platform}:{pid}": wf.key for wf in client.workflows for pid in wf.platform_workflow_ids}
+
+
+def _elapsed_last_day(month_start: date, as_of_local: datetime | None) -> date:
+    """Last day of the month that has elapsed as of the data (the month's last day when closed)."""
+    last = month_end(month_start)
+    if as_of_local is None:
+        return last
+    return min(last, as_of_local.date())
+
+
+def _live_days(client: ClientConfig, key: str, first: date, last: date) -> int:
+    """Days in [first, last] on which the workflow is live (go-live on/before, not yet retired)."""
+    wf = client.workflow(key)
+    start = max(first, wf.go_live)
+    end = last if wf.retired_on is None else min(last, wf.retired_on - timedelta(days=1))
+    return max((end - start).days + 1, 0)
+
+
+def _live_all_days(client: ClientConfig, key: str, first: date, last: date) -> bool:
+    return _live_days(client, key, first, last) == (last - first).days + 1
+
+
+# --------------------------------------------------------------------------- raw frames
+
+_RUN_COPIES = """
+    select 'n8n' as platform, id as run_id, workflow_id, started_at, stopped_at, status, mode as run_trigger,
+           items, llm_cost, _source_file as source_file, _row_number as row_number
+    from raw.n8n_executions where _client_id = $client
+    union all
+    select platform, run_id, workflow_id, started_at, finished_at, status, triggered_by,
+           items, llm_cost, _source_file, _row_number
+    from raw.generic_runs where _client_id = $client
+"""
+
+
+def _run_copies(con, client: ClientConfig, first: date, until: date) -> pd.DataFrame:
+    """Every landed run record started in [first, until) local time, with its local start."""
+    sql = f"""
+        with copies as ({_RUN_COPIES})
+        select *, {_local_expr('started_at')} as started_local
+        from copies
+        where {_local_expr('started_at')} >= $first and {_local_expr('started_at')} < $until
+        order by platform, run_id, source_file, row_number
+    """
+    frame = _df(con, sql, {"client": client.client_id, "tz": client.timezone, "first": first, "until": until})
+    frame["run_key"] = frame["platform"] + ":" + frame["run_id"].astype(str)
+    frame["workflow_ref"] = frame["platform"] + ":" + frame["workflow_id"].astype(str)
+    frame["is_production"] = pd.Series(
+        [
+            (trig in N8N_PRODUCTION) if plat == "n8n" else (trig in GENERIC_PRODUCTION)
+            for plat, trig in zip(frame["platform"], frame["run_trigger"], strict=True)
+        ],
+        index=frame.index,
+        dtype=bool,
+    )
+    return frame
+
+
+def _runs_frame(copies: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct content of a run id; a copy still in progress yields to a finished one.
+
+    Overlapping extracts land the same run twice: identical copies are one row, and a
+    "running" copy followed by its finished state is progress, not a conflict.
+    """
+    content_cols = ["workflow_ref", "started_at", "stopped_at", "status", "run_trigger", "items", "llm_cost"]
+    frame = copies.copy()
+    frame["content"] = [
+        "|".join("" if pd.isna(v) else str(v) for v in row)
+        for row in frame[content_cols].itertuples(index=False, name=None)
+    ]
+    finished = ~frame["status"].isin(IN_PROGRESS).astype(bool)
+    has_finished = frame.assign(f=finished).groupby("run_key")["f"].transform("any")
+    frame = frame[finished | ~has_finished]
+    frame = frame.drop_duplicates(["run_key", "content"], keep="first")
+    cols = ["run_key", "workflow_ref", "started_at", "stopped_at", "status", "source_file", "row_number"]
+    return frame[cols].sort_values(["run_key", "source_file", "row_number"]).reset_index(drop=True)
+
+
+def _landed_files_frame(con, client: ClientConfig) -> pd.DataFrame:
+    """Every landed file of the client. A failed file holds every month: what it covers is unknown."""
+    frame = _df(
+        con,
+        """
+        select format, source_file, status, error,
+               case when status = 'failed' then coalesce(error, 'failed') end as failure
+        from raw._landed_files where client_id = $client order by source_file
+        """,
+        {"client": client.client_id},
+    )
+    frame["other_failure"] = [
+        f if isinstance(f, str) and not f.startswith("schema drift") else None for f in frame["failure"]
+    ]
+    return frame[["format", "source_file", "status", "failure", "other_failure"]]
+
+
+#: Per raw table: the timestamp that places a record in a month, and whether it may lie in the future.
+_RECORD_TIMES: tuple[tuple[str, str, str, bool], ...] = (
+    # format/table, expression giving a local timestamp, kind, may be in the future
+    ("n8n_executions", _local_expr("started_at"), "utc", False),
+    ("generic_runs", _local_expr("started_at"), "utc", False),
+    ("hubspot_contacts", _local_expr("createdate"), "utc", False),
+    ("hubspot_calls", _local_expr("hs_timestamp"), "utc", False),
+    ("hubspot_emails", _local_expr("hs_timestamp"), "utc", False),
+    ("hubspot_meetings", _local_expr("hs_timestamp"), "utc", True),  # booked meetings lie ahead
+    ("hubspot_deals", _local_expr("createdate"), "utc", False),
+    ("harvest_time_entries", "cast(spent_date as timestamp)", "local", False),
+    ("toggl_time_entries", "cast(start_date as timestamp)", "local", False),
+)
+
+
+def _records_sql(tables: set[str]) -> str:
+    parts = []
+    for table, expr, _kind, may_be_future in _RECORD_TIMES:
+        if table in tables:
+            parts.append(
+                f"select '{table}' as format, _source_file as source_file, _row_number as row_number, "
+                f"{expr} as local_at, {str(may_be_future).lower()} as may_be_future "
+                f"from raw.{table} where _client_id = $client"
+            )
+    return " union all ".join(parts) if parts else (
+        "select null::varchar as format, null::varchar as source_file, null::bigint as row_number, "
+        "null::timestamp as local_at, false as may_be_future where false"
+    )
+
+
+def _month_files_frame(con, client: ClientConfig, first: date, until: date, tables: set[str]) -> pd.DataFrame:
+    """Every record of the files that hold at least one record of the month."""
+    sql = f"""
+        with records as ({_records_sql(tables)}),
+        month_files as (
+            select distinct source_file from records where local_at >= $first and local_at < $until
+        )
+        select records.* from records inner join month_files using (source_file)
+        order by source_file, row_number
+    """
+    frame = _df(con, sql, {"client": client.client_id, "tz": client.timezone, "first": first, "until": until})
+    first_ts, until_ts = pd.Timestamp(first), pd.Timestamp(until)
+    before = (first_ts - frame["local_at"]).dt.total_seconds() / 86400
+    after = (frame["local_at"] - until_ts).dt.total_seconds() / 86400
+    frame["days_outside_month"] = before.clip(lower=0).fillna(0) + after.where(after >= 0, 0).fillna(0)
+    frame["days_outside_month"] = frame["days_outside_month"].apply(lambda d: float(-(-d // 1)))  # whole days, up
+    frame["past_local_at"] = frame["local_at"].where(~frame["may_be_future"].astype(bool))
+    return frame[["format", "source_file", "row_number", "local_at", "past_local_at", "days_outside_month"]]
+
+
+_QUARANTINE_TIME_KEYS = ("startedAt", "started_at", "createdate", "hs_timestamp", "createdAt", "stoppedAt",
+                         "finished_at")
+_QUARANTINE_DATE_KEYS = ("date", "start_date")
+
+
+def _record_local_month(record: Any, tz: str) -> date | None:
+    """Best effort: the local month of a quarantined record, from the first timestamp that reads."""
+    if not isinstance(record, dict):
+        return None
+    props = record.get("properties") if isinstance(record.get("properties"), dict) else {}
+    for key in _QUARANTINE_TIME_KEYS:
+        value = record.get(key, props.get(key))
+        if value in (None, ""):
+            continue
+        text = str(value).strip()
+        try:
+            utc = parse_epoch_millis(text) if text.isdigit() else parse_instant(text, tz)[0]
+            return to_local(utc, tz).date().replace(day=1)
+        except (BadTimestamp, OverflowError, ValueError):
+            continue
+    for key in _QUARANTINE_DATE_KEYS:
+        value = record.get(key)
+        if isinstance(value, str):
+            for fmt in ("%Y-%m-%d", "%Y/%m/%d"):
+                try:
+                    return datetime.strptime(value.strip(), fmt).date().replace(day=1)
+                except ValueError:
+                    continue
+    return None
+
+
+def _quarantine_frame(con, client: ClientConfig, month_start: date, tables: set[str]) -> pd.DataFrame:
+    """Quarantined records of the month.
+
+    A record's month is read from its own timestamp when one parses; else it is the month
+    of the records loaded from the same file; else a ``YYYY-MM`` in the file name; a record
+    whose month cannot be told at all belongs to every month (it cannot be ruled out).
+    """
+    rows = _df(
+        con,
+        "select format, source_file, row_number, reason, record from raw._quarantine "
+        "where client_id = $client order by source_file, row_number",
+        {"client": client.client_id},
+    )
+    file_months: dict[str, set[date]] = {}
+    unresolved_files = set()
+    keep = []
+    for format_, source_file, _row, _reason, record_text in rows.itertuples(index=False):
+        try:
+            record = json.loads(record_text) if record_text else None
+        except ValueError:
+            record = None
+        month = _record_local_month(record, client.timezone)
+        if month is None:
+            unresolved_files.add((format_, source_file))
+        keep.append(month)
+    for format_, source_file in sorted(unresolved_files):
+        months: set[date] = set()
+        expr = next((e for t, e, _k, _f in _RECORD_TIMES if t == format_), None)
+        if expr is not None and format_ in tables:
+            found = _run(
+                con,
+                f"select distinct cast(date_trunc('month', {expr}) as date) from raw.{format_} "
+                "where _client_id = $client and _source_file = $file",
+                {"client": client.client_id, "tz": client.timezone, "file": source_file},
+            ).fetchall()
+            months = {r[0] for r in found if r[0] is not None}
+        if not months:
+            named = re.findall(r"(\d{4})-(0[1-9]|1[0-2])", source_file)
+            months = {date(int(y), int(m), 1) for y, m in named}
+        file_months[source_file] = months
+    mask = [
+        m == month_start if m is not None else (not file_months.get(sf) or month_start in file_months[sf])
+        for m, sf in zip(keep, rows["source_file"], strict=True)
+    ]
+    frame = rows[pd.Series(mask, index=rows.index, dtype=bool)].copy()
+    frame["reason_tagged"] = frame["format"] + ": " + frame["reason"]
+    return frame[["format", "source_file", "row_number", "reason", "reason_tagged"]].reset_index(drop=True)
+
+
+def _workflow_activity_frame(
+    client: ClientConfig, month_start: date, last_day: date, copies_two_months: pd.DataFrame
+) -> pd.DataFrame:
+    """Per workflow: production runs in the month, and whether it is expected to run at all.
+
+    Silence only means something for a workflow that normally runs: one the register marks
+    as running daily, or one with at least ``SILENT_MIN_PREVIOUS_RUNS`` production runs the
+    month before (a workflow triggered three times a month may well have a quiet month).
+    """
+    refs = _workflow_refs(client)
+    production = copies_two_months[copies_two_months["is_production"]].drop_duplicates("run_key")
+    keys = production["workflow_ref"].map(refs)
+    in_month = production["started_local"] >= pd.Timestamp(month_start)
+    counts = keys[in_month].value_counts().to_dict()
+    previous_counts = keys[~in_month].value_counts().to_dict()
+    rows = []
+    for wf in client.workflows:
+        live_days = _live_days(client, wf.key, month_start, last_day)
+        runs = int(counts.get(wf.key, 0))
+        previous = int(previous_counts.get(wf.key, 0))
+        expected = wf.runs_daily or previous >= SILENT_MIN_PREVIOUS_RUNS
+        eligible = (
+            expected
+            and live_days >= SILENT_MIN_LIVE_DAYS
+            and _live_all_days(client, wf.key, month_start, last_day)
+        )
+        rows.append(
+            {
+                "workflow_key": wf.key,
+                "status": wf.status,
+                "runs_daily": wf.runs_daily,
+                "live_days_elapsed": live_days,
+                "previous_month_runs": previous,
+                "production_runs": runs,
+                "production_runs_active": runs if eligible and wf.status != "paused" else None,
+                "production_runs_paused": runs if eligible and wf.status == "paused" else None,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    for col in ("production_runs_active", "production_runs_paused"):
+        frame[col] = frame[col].astype("Float64")
+    return frame
+
+
+def _volume_frame(
+    con, client: ClientConfig, month_start: date, last_day: date, tables: set[str], copies_two_months: pd.DataFrame
+) -> pd.DataFrame:
+    """This month's volume per source against the previous month's (pro rata while M is in progress).
+
+    Runs count production runs of workflows live on every day of both months and not paused
+    (a go-live, a retirement or a pause is a change of scope, not a collapse).
+    """
+    previous = add_months(month_start, -1)
+    elapsed_share = ((last_day - month_start).days + 1) / ((month_end(month_start) - month_start).days + 1)
+    refs = _workflow_refs(client)
+    steady = {
+        wf.key
+        for wf in client.workflows
+        if wf.status != "paused" and _live_all_days(client, wf.key, previous, month_end(month_start))
+    }
+    runs = copies_two_months[copies_two_months["is_production"]].drop_duplicates("run_key")
+    runs = runs[runs["workflow_ref"].map(refs).isin(steady)]
+    run_month = runs["started_local"].dt.to_period("M").dt.start_time.dt.date
+    counts = {
+        "production_runs": (int((run_month == previous).sum()), int((run_month == month_start).sum())),
+    }
+    params = {"client": client.client_id, "tz": client.timezone, "prev": previous, "first": month_start,
+              "until": add_months(month_start, 1)}
+
+    def by_month(sql: str) -> tuple[int, int]:
+        found = dict(_run(con, sql, params).fetchall())
+        return int(found.get(previous, 0)), int(found.get(month_start, 0))
+
+    if "hubspot_contacts" in tables:
+        counts["leads_created"] = by_month(
+            f"select cast(date_trunc('month', {_local_expr('createdate')}) as date) m, count(distinct id) "
+            f"from raw.hubspot_contacts where _client_id = $client and {_local_expr('createdate')} >= $prev "
+            f"and {_local_expr('createdate')} < $until group by 1"
+        )
+    entries = []
+    if "harvest_time_entries" in tables:
+        entries.append("select entry_key, spent_date as d from raw.harvest_time_entries where _client_id = $client")
+    if "toggl_time_entries" in tables:
+        entries.append("select entry_key, start_date as d from raw.toggl_time_entries where _client_id = $client")
+    if entries:
+        counts["timesheet_entries"] = by_month(
+            f"select cast(date_trunc('month', d) as date) m, count(distinct entry_key) "
+            f"from ({' union all '.join(entries)}) where d >= $prev and d < $until group by 1"
+        )
+    rows = []
+    for source, (before, now) in counts.items():
+        expected = before * elapsed_share
+        rows.append(
+            {
+                "source": source,
+                "previous_month": before,
+                "this_month": now,
+                "elapsed_share": elapsed_share,
+                "ratio_to_previous": (now / expected) if before >= COLLAPSE_MIN_PREVIOUS and expected > 0 else None,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    frame["ratio_to_previous"] = frame["ratio_to_previous"].astype("Float64")
+    return frame
+
+
+def _timesheets_frame(con, client: ClientConfig, first: date, until: date, tables: set[str]) -> pd.DataFrame:
+    parts = []
+    if "harvest_time_entries" in tables:
+        parts.append(
+            "select distinct entry_key, person, spent_date as work_date, hours "
+            "from raw.harvest_time_entries where _client_id = $client"
+        )
+    if "toggl_time_entries" in tables:
+        parts.append(
+            "select distinct entry_key, user_name, start_date, duration_seconds / 3600.0 "
+            "from raw.toggl_time_entries where _client_id = $client"
+        )
+    if not parts:
+        return pd.DataFrame({"person": [], "work_date": [], "hours": [], "min_entry_hours": [], "entries": []})
+    sql = f"""
+        with entries as ({' union all '.join(parts)})
+        select person, work_date, sum(hours) as hours, min(hours) as min_entry_hours, count(*) as entries
+        from entries where work_date >= $first and work_date < $until
+        group by person, work_date order by person, work_date
+    """
+    return _df(con, sql, {"client": client.client_id, "first": first, "until": until})
+
+
+def _crm_frame(con, client: ClientConfig, first: date, until: date, tables: set[str]) -> pd.DataFrame:
+    needed = {"hubspot_contacts", "hubspot_associations"}
+    activities = [t for t in ("hubspot_calls", "hubspot_emails", "hubspot_meetings") if t in tables]
+    empty = pd.DataFrame(
+        {"activity": pd.Series([], dtype=object), "contact_id": pd.Series([], dtype=object),
+         "activity_at": pd.Series([], dtype="datetime64[us]"), "lead_created_at": pd.Series([], dtype="datetime64[us]")}
+    )
+    if not needed <= tables or not activities:
+        return empty
+    union = " union all ".join(
+        f"select '{t.removeprefix('hubspot_')}' as object_type, id, hs_timestamp from raw.{t} where _client_id = $client"
+        for t in activities
+    )
+    sql = f"""
+        with acts as (select distinct * from ({union})),
+        leads as (select id, min(createdate) as createdate from raw.hubspot_contacts
+                  where _client_id = $client group by id),
+        links as (select distinct object_type, object_id, to_object_id from raw.hubspot_associations
+                  where _client_id = $client and to_object_type = 'contacts')
+        select acts.object_type || ':' || acts.id as activity, links.to_object_id as contact_id,
+               acts.hs_timestamp as activity_at, leads.createdate as lead_created_at
+        from acts
+        inner join links on links.object_type = acts.object_type and links.object_id = acts.id
+        inner join leads on leads.id = links.to_object_id
+        where {_local_expr('acts.hs_timestamp')} >= $first and {_local_expr('acts.hs_timestamp')} < $until
+        order by activity, contact_id
+    """
+    frame = _df(con, sql, {"client": client.client_id, "tz": client.timezone, "first": first, "until": until})
+    return frame if len(frame) else empty
+
+
+def raw_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str) -> ClientMonth:
+    """Frames and parameters of the raw gate for one client-month (connection: read-only is enough)."""
+    con.execute("set TimeZone = 'UTC'")
+    month_start = parse_month(month)
+    until = add_months(month_start, 1)
+    tables = _tables(con, "raw")
+    asof = as_of(con, client.client_id)
+    as_of_local = to_local(asof, client.timezone) if asof else None
+    last_day = _elapsed_last_day(month_start, as_of_local)
+    copies = _run_copies(con, client, add_months(month_start, -1), until) if {
+        "n8n_executions", "generic_runs"} <= tables else None
+    if copies is None:
+        raise RuntimeError("the raw layer has no run tables (run `roi ingest` first)")
+    this_month = copies[copies["started_local"] >= pd.Timestamp(month_start)]
+    out = ClientMonth(client.client_id, month)
+    out.frames = {
+        "raw_landed_files": _landed_files_frame(con, client),
+        "raw_quarantine": _quarantine_frame(con, client, month_start, tables),
+        "raw_runs": _runs_frame(this_month),
+        "raw_month_files": _month_files_frame(con, client, month_start, until, tables),
+        "raw_workflow_activity": _workflow_activity_frame(client, month_start, last_day, copies),
+        "raw_volume": _volume_frame(con, client, month_start, last_day, tables, copies),
+        "raw_timesheets": _timesheets_frame(con, client, month_start, until, tables),
+        "raw_crm": _crm_frame(con, client, month_start, until, tables),
+    }
+    out.parameters = {
+        "as_of": asof or NO_AS_OF,
+        "as_of_local": as_of_local or NO_AS_OF,
+        "known_workflow_refs": sorted(_workflow_refs(client)),
+    }
+    _check_complete(out, "raw")
+    return out
+
+
+# --------------------------------------------------------------------------- mart frames
+
+_TOTALS = (
+    # measure in fct_client_months, expression over fct_workflow_months (its parts)
+    ("workflows_live", "count(*)"),
+    ("tasks_automated", "sum(tasks_automated)"),
+    ("production_runs", "sum(production_runs)"),
+    ("failed_runs", "sum(failed_runs)"),
+    ("silent_days", "sum(coalesce(silent_days, 0))"),
+    ("gross_hours_saved", "sum(gross_hours_saved)"),
+    ("hours_saved", "sum(hours_saved)"),
+    ("value_created", "sum(value_created)"),
+    ("run_cost", "sum(run_cost)"),
+)
+
+
+def live_workflow_keys(client: ClientConfig, month_start: date) -> list[str]:
+    return sorted(wf.key for wf in client.workflows if wf.is_live_in(month_start))
+
+
+def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str) -> ClientMonth:
+    """Frames and parameters of the mart gate for one client-month."""
+    month_start = parse_month(month)
+    if not {"fct_workflow_months", "fct_client_months"} <= _tables(con, "marts"):
+        raise RuntimeError("the marts are not built (run `roi build` first)")
+    params = {"client": client.client_id, "month": month_start}
+    workflow_months = _df(
+        con,
+        """
+        select workflow_key, live_days, hours_saved, abs(hours_saved) as abs_hours_saved,
+               live_days * 24.0 as max_plausible_hours
+        from marts.fct_workflow_months where client_id = $client and report_month = $month
+        order by workflow_key
+        """,
+        params,
+    )
+    parts = _df(
+        con,
+        "select " + ", ".join(f"{expr} as {name}" for name, expr in _TOTALS)
+        + " from marts.fct_workflow_months where client_id = $client and report_month = $month",
+        params,
+    )
+    client_rows = _df(
+        con,
+        "select " + ", ".join(name for name, _ in _TOTALS)
+        + ", fee_charged, total_cost from marts.fct_client_months where client_id = $client and report_month = $month",
+        params,
+    )
+    rows = []
+    measures = [*(name for name, _ in _TOTALS), "total_cost"]
+    for name in measures:
+        total = client_rows[name].iloc[0] if len(client_rows) else None
+        if name == "total_cost":
+            part = (
+                None if not len(client_rows)
+                else _num(client_rows["fee_charged"].iloc[0]) + _num(client_rows["run_cost"].iloc[0])
+            )
+        else:
+            part = parts[name].iloc[0] if len(parts) else None
+        # A sum over no workflow-months is empty (NULL) in SQL: it is 0 on both sides.
+        total, part = _num(total), _num(part)
+        difference = abs(total - part)
+        scale = max(1.0, abs(total), abs(part))
+        rows.append(
+            {
+                "measure": name,
+                "client_total": total,
+                "sum_of_parts": part,
+                "abs_difference": difference,
+                "tolerance": 1e-9 * scale,
+                "client_month_rows": len(client_rows),
+            }
+        )
+    out = ClientMonth(client.client_id, month)
+    out.frames = {"mart_workflow_months": workflow_months, "mart_client_totals": pd.DataFrame(rows)}
+    out.parameters = {"live_workflow_keys": live_workflow_keys(client, month_start)}
+    _check_complete(out, "mart")
+    return out
+
+
+def _num_or_none(value: Any) -> float | None:
+    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return float(value)
+
+
+def _num(value: Any) -> float:
+    return _num_or_none(value) or 0.0
+
+
+def _check_complete(out: ClientMonth, gate: str) -> None:
+    missing = [s.name for s in suites_for(gate) if s.name not in out.frames]
+    if missing:  # a programming error: a suite without its frame would silently not run
+        raise RuntimeError(f"no frame for suite(s) {', '.join(missing)}")

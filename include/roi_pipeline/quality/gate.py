@@ -1,0 +1,307 @@
+"""Run a quality gate for every client of a month: frames -> GX checkpoints -> findings -> warehouse.
+
+- raw gate (:func:`run_raw_gate`): on the raw layer, after ingestion and before the models;
+- mart gate (:func:`run_mart_gate`): on the marts, after the models and before any report.
+
+Each suite of the gate is run through its committed GX checkpoint on the client-month's
+frame (``batch_parameters={"dataframe": frame}``) with the client-month's values as
+expectation parameters (``$PARAMETER``: as-of, the register's workflow ids, ...). A failed
+expectation becomes a :class:`~roi_pipeline.quality.results.Finding` whose severity comes
+from the expectation's ``meta``. One client's failure (even an exception while building
+its frames) never stops the other clients: it is recorded as a blocking ``gate_error``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from roi_pipeline.config import ClientConfig
+from roi_pipeline.quality.results import Finding, GateResult
+from roi_pipeline.quality.suites import BLOCKING, EXPECTATIONS_DIR, Suite, suites_for
+
+#: Unexpected rows quoted in a message / kept in the observed value.
+SAMPLE_ROWS = 3
+OBSERVED_ROWS = 20
+
+
+def run_raw_gate(
+    warehouse: Path,
+    clients: Sequence[ClientConfig],
+    month: str,
+    *,
+    context_root: Path | None = None,
+    build_docs: bool = True,
+) -> list[GateResult]:
+    """Check the raw inputs of every client for ``month`` ('YYYY-MM', the client's zone)."""
+    from roi_pipeline.quality.frames import raw_frames
+
+    return _run_gate("raw", raw_frames, warehouse, clients, month, context_root, build_docs)
+
+
+def run_mart_gate(
+    warehouse: Path,
+    clients: Sequence[ClientConfig],
+    month: str,
+    *,
+    context_root: Path | None = None,
+    build_docs: bool = True,
+) -> list[GateResult]:
+    """Check the marts of every client for ``month`` before any report is rendered."""
+    from roi_pipeline.quality.frames import mart_frames
+
+    return _run_gate("mart", mart_frames, warehouse, clients, month, context_root, build_docs)
+
+
+def load_context(context_root: Path | None = None):
+    """The committed GX file data context (never created here: a missing one is an error)."""
+    import great_expectations as gx
+
+    root = Path(context_root or EXPECTATIONS_DIR)
+    if not (root / "great_expectations.yml").is_file():
+        raise FileNotFoundError(
+            f"no GX data context at {root} (run `python -m roi_pipeline.quality.suites` to generate it)"
+        )
+    return gx.get_context(mode="file", context_root_dir=str(root))
+
+
+def _run_gate(
+    gate: str,
+    frames_fn: Callable,
+    warehouse: Path,
+    clients: Sequence[ClientConfig],
+    month: str,
+    context_root: Path | None,
+    build_docs: bool,
+) -> list[GateResult]:
+    import duckdb
+
+    from roi_pipeline.quality.frames import parse_month
+    from roi_pipeline.quality.store import write_results
+
+    parse_month(month)  # a bad month is a usage error, not a data defect
+    warehouse = Path(warehouse)
+    if not warehouse.is_file():
+        raise FileNotFoundError(f"no warehouse at {warehouse} (run `roi ingest` first)")
+    prepared: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    try:
+        con = duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.Error as exc:
+        con = None
+        errors = {c.client_id: f"cannot open the warehouse {warehouse}: {exc}" for c in clients}
+    if con is not None:
+        try:
+            for client in clients:
+                try:
+                    prepared[client.client_id] = frames_fn(con, client, month)
+                except Exception as exc:  # noqa: BLE001 - one client's failure never stops the others
+                    errors[client.client_id] = f"{type(exc).__name__}: {exc}"
+        finally:
+            con.close()
+
+    context = load_context(context_root)
+    checkpoints = {spec.name: context.checkpoints.get(spec.name) for spec in suites_for(gate)}
+    validated_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)  # bookkeeping only
+    results: list[GateResult] = []
+    evaluations: list[dict] = []
+    identifiers: list = []
+    for client in clients:
+        run_id = f"{gate}:{client.client_id}:{month}:{validated_at.isoformat()}"
+        if client.client_id in errors:
+            finding = _finding(
+                client.client_id, month, gate, "-", "-", "gate_error", BLOCKING,
+                "the gate could not run", {"error": errors[client.client_id]}, errors[client.client_id],
+            )
+            results.append(GateResult(client.client_id, month, gate, [finding], [], 0, run_id))
+            evaluations.append(_evaluation(run_id, finding, success=False))
+            continue
+        cm = prepared[client.client_id]
+        blocking: list[Finding] = []
+        warnings: list[Finding] = []
+        evaluated = 0
+        for spec in suites_for(gate):
+            checked, ids = _validate_suite(checkpoints[spec.name], spec, cm, gate, validated_at)
+            identifiers.extend(ids)
+            for finding, success in checked:
+                evaluated += 1
+                evaluations.append(_evaluation(run_id, finding, success=success))
+                if not success:
+                    (blocking if finding.severity == BLOCKING else warnings).append(finding)
+        results.append(GateResult(client.client_id, month, gate, blocking, warnings, evaluated, run_id))
+
+    write_results(warehouse, results, evaluations, validated_at)
+    if build_docs and identifiers:
+        context.build_data_docs(resource_identifiers=identifiers)
+    return results
+
+
+def _validate_suite(
+    checkpoint, spec: Suite, cm, gate: str, run_time: datetime
+) -> tuple[list[tuple[Finding, bool]], list]:
+    """Run one suite's checkpoint on the client-month's frame: every expectation as (finding, success)."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    outcome = checkpoint.run(
+        batch_parameters={"dataframe": cm.frames[spec.name]},
+        expectation_parameters=_parameters_for(spec, cm.parameters),
+        run_id=RunIdentifier(run_name=f"{gate}-{cm.client_id}-{cm.month}", run_time=run_time),
+    )
+    checked = []
+    for suite_result in outcome.run_results.values():
+        for er in suite_result.results:
+            checked.append(_read(er, spec, cm.client_id, cm.month, gate))
+    return checked, list(outcome.run_results)
+
+
+def check_frame(
+    suite_name: str,
+    frame,
+    parameters: dict[str, Any] | None = None,
+    *,
+    client_id: str = "example-client",
+    month: str = "2026-01",
+    context_root: Path | None = None,
+) -> list[Finding]:
+    """Validate one frame with one committed suite; the failed expectations as findings.
+
+    For tests and investigation: the gates run the same path for every suite of a gate.
+    """
+    from roi_pipeline.quality.frames import ClientMonth
+    from roi_pipeline.quality.suites import SUITES
+
+    spec = next(s for s in SUITES if s.name == suite_name)
+    cm = ClientMonth(client_id, month, {suite_name: frame}, dict(parameters or {}))
+    checkpoint = load_context(context_root).checkpoints.get(suite_name)
+    checked, _ids = _validate_suite(checkpoint, spec, cm, spec.gate, datetime.now(UTC).replace(tzinfo=None))
+    return [finding for finding, success in checked if not success]
+
+
+def _parameters_for(spec: Suite, parameters: dict[str, Any]) -> dict[str, Any]:
+    """Only the ``$PARAMETER`` values the suite's expectations use."""
+    used = {
+        value["$PARAMETER"]
+        for check in spec.checks
+        for value in check.kwargs.values()
+        if isinstance(value, dict) and "$PARAMETER" in value
+    }
+    return {k: v for k, v in parameters.items() if k in used}
+
+
+# --------------------------------------------------------------------------- reading GX results
+
+
+def _plain(value: Any) -> Any:
+    """JSON-friendly, deterministic rendering of an observed value."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if value == value else None
+    try:
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    if hasattr(value, "item") and not hasattr(value, "isoformat"):  # numpy scalar
+        return _plain(value.item())
+    if hasattr(value, "isoformat"):
+        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
+    text = str(value)
+    if "T" in text and text[:4].isdigit():  # numpy datetime64
+        return text.replace("T", " ")
+    return text
+
+
+def _observed(result: dict[str, Any], id_columns: Sequence[str] = ()) -> tuple[dict[str, Any], str]:
+    """What GX observed (for the record) and a short phrase for the message.
+
+    GX builds some of these from sets (missing values, the keys of an unexpected row), whose
+    order changes from one process to the next: they are put in a fixed order here, so the
+    same data always gives the same words.
+    """
+    if "unexpected_count" in result and result.get("unexpected_count") is not None:
+        rows = _plain(result.get("unexpected_index_list") or result.get("partial_unexpected_list") or [])
+        rows = [_ordered(r, id_columns) for r in rows]
+        count = int(result["unexpected_count"])
+        total = result.get("element_count")
+        observed = {"unexpected_count": count, "element_count": total, "unexpected": rows[:OBSERVED_ROWS]}
+        sample = "; ".join(_row_text(r) for r in rows[:SAMPLE_ROWS])
+        phrase = f"{count} of {total} row(s)" + (f", e.g. {sample}" if sample else "")
+        return observed, phrase
+    if "partial_missing_list" in result:  # expect_column_distinct_values_to_contain_set
+        missing = sorted(map(str, _plain(result.get("partial_missing_list") or [])))
+        return {"missing": missing}, "missing: " + ", ".join(missing)
+    observed_value = _plain(result.get("observed_value"))
+    return {"observed_value": observed_value}, f"observed {observed_value}"
+
+
+def _ordered(row: Any, id_columns: Sequence[str]) -> Any:
+    """An unexpected row's fields: the frame's id columns first, then the checked values by name."""
+    if not isinstance(row, dict):
+        return row
+    first = [k for k in id_columns if k in row]
+    return {k: row[k] for k in [*first, *sorted(k for k in row if k not in first)]}
+
+
+def _row_text(row: Any) -> str:
+    if isinstance(row, dict):
+        return ", ".join(f"{k}={v}" for k, v in row.items())
+    return str(row)
+
+
+def _read(er, spec: Suite, client_id: str, month: str, gate: str) -> tuple[Finding, bool]:
+    config = er.expectation_config
+    meta = dict(config.meta or {})
+    defect = meta.get("defect", config.type)
+    severity = meta.get("severity", BLOCKING)
+    description = meta.get("description", config.type)
+    info = er.exception_info or {}
+    raised = bool(info.get("raised_exception")) if isinstance(info, dict) else False
+    if raised:  # a check that cannot be evaluated cannot vouch for the data
+        observed = {"error": info.get("exception_message")}
+        return (
+            _finding(client_id, month, gate, spec.name, config.type, defect, BLOCKING, description, observed,
+                     f"the check could not be evaluated: {info.get('exception_message')}"),
+            False,
+        )
+    observed, phrase = _observed(dict(er.result or {}), spec.id_columns)
+    success = bool(er.success)
+    return _finding(client_id, month, gate, spec.name, config.type, defect, severity, description, observed,
+                    phrase, passed=success), success
+
+
+def _finding(
+    client_id: str, month: str, gate: str, suite: str, expectation: str, defect: str, severity: str,
+    description: str, observed: dict[str, Any], phrase: str, *, passed: bool = False,
+) -> Finding:
+    from roi_pipeline.quality.store import dumps
+
+    if passed:
+        message = f"{client_id} {month}: no {defect} ({gate} gate, {phrase})"
+    else:
+        message = f"{client_id} {month}: {defect} ({severity}, {gate} gate) - {description}: {phrase}"
+    return Finding(client_id, month, gate, suite, expectation, defect, severity, dumps(observed), message)
+
+
+def _evaluation(run_id: str, finding: Finding, *, success: bool) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "client_id": finding.client_id,
+        "month": finding.month,
+        "gate": finding.gate,
+        "suite": finding.suite,
+        "expectation": finding.expectation,
+        "defect": finding.defect,
+        "severity": finding.severity,
+        "success": success,
+        "observed": finding.observed,
+        "message": finding.message,
+    }
