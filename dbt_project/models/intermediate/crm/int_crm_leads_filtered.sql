@@ -3,29 +3,8 @@
     holds one of the client's 'lead_filter_values'. Creation is placed on the client's local
     calendar (ROI-METHOD.md, Exact rules: a lead belongs to the local date of its timestamp).
 
-    json_text reads a key fixed at compile time, while the filter property is data (one per
-    client), so the distinct configured property names are read when the model is compiled
-    and each gets its own json_text branch. A property configured after the last compile
-    matches no branch and keeps no contact of that client until the model is rebuilt, which
-    every `dbt build` does. Var lead_filter_properties (a list) replaces the lookup, e.g.
-    in unit tests, whose refs are fixtures rather than relations. -#}
-{%- set filter_properties = var('lead_filter_properties', none) -%}
-{%- if filter_properties is none -%}
-    {%- set filter_properties = [] -%}
-    {#- a unit test's refs are fixture CTEs, not relations: it sets the var instead -#}
-    {%- if execute and model.resource_type != 'unit_test' -%}
-        {%- set clients_relation = load_relation(ref('stg_config__clients')) -%}
-        {%- if clients_relation is not none -%}
-            {%- set property_query -%}
-                select distinct lead_filter_property
-                from {{ clients_relation }}
-                where lead_filter_property is not null
-                order by lead_filter_property
-            {%- endset -%}
-            {%- set filter_properties = run_query(property_query).columns[0].values() -%}
-        {%- endif -%}
-    {%- endif -%}
-{%- endif -%}
+    The filter property is data (one per client), read from properties_json with
+    json_text_at, so the model needs no query at compile time. -#}
 
 with contacts as (
     select * from {{ ref('stg_hubspot__contacts') }}
@@ -60,11 +39,8 @@ contacts_current as (
         clients.timezone,
         clients.lead_filter_property,
         case
-            {%- for property in filter_properties %}
-            when clients.lead_filter_property = '{{ property | replace("'", "''") }}'
-                then {{ json_text('contacts_ranked.properties_json', property | replace("'", "''") | replace('"', '')) }}
-            {%- endfor %}
-            when clients.lead_filter_property is null then cast(null as {{ dbt.type_string() }})
+            when clients.lead_filter_property is not null
+                then {{ json_text_at('contacts_ranked.properties_json', 'clients.lead_filter_property') }}
         end as lead_filter_value
     from contacts_ranked
     inner join clients

@@ -10,7 +10,10 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_partition(this, 'started_at >= ' ~ run_window_start() ~ ' and started_at < ' ~ run_window_end()) }}"
+        pre_hook=[
+            "{{ delete_partition(this, 'started_at >= ' ~ run_window_start() ~ ' and started_at < ' ~ run_window_end()) }}",
+            "{{ avoid_nested_loops() }}"
+        ]
     )
 }}
 
