@@ -8,7 +8,8 @@
     roi build [--month YYYY-MM]    build and test the dbt models (one month incrementally, or all)
     roi check --month YYYY-MM      run the quality gates (raw inputs, marts) for a month
     roi status --month YYYY-MM     whether each client's report may be published, and why not
-    roi run [--month YYYY-MM]      the main job: ingest, build, gates (default month: latest closed)
+    roi report --month YYYY-MM     render client reports (HTML, PDF, JSON, CSV) and the portfolio page
+    roi run [--month YYYY-MM]      the main job: ingest, build, gates, reports (default: latest closed month)
     roi demo                       generate sample data, then run the main job
 
 Locations come from ``ROI_LANDING_DIR``, ``ROI_CLIENTS_DIR``, ``ROI_WAREHOUSE`` and
@@ -192,6 +193,53 @@ def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
     return 1 if held else 0
 
 
+def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
+    from roi_pipeline.quality import gate_status
+    from roi_pipeline.report import (
+        ConsultancyConfigError,
+        QualityStatus,
+        UnknownClientError,
+        load_consultancy,
+        render_client_month,
+        render_portfolio,
+    )
+
+    loaded = _load(locations, args.clients)
+    if not loaded.clients:
+        return 1
+    try:
+        consultancy = load_consultancy(locations.clients_dir)
+    except ConsultancyConfigError as exc:
+        _say(f"CONFIG ERROR {exc}")
+        return 2
+    statuses = {
+        c.client_id: QualityStatus.from_gate(gate_status(locations.warehouse, c.client_id, args.month))
+        for c in loaded.clients
+    }
+    _say(f"Rendering {len(loaded.clients)} client report(s) for {args.month} into {locations.reports_dir}")
+    status = 0 if loaded.ok else 1
+    for client in loaded.clients:
+        try:
+            result = render_client_month(
+                locations.warehouse, client.client_id, args.month, locations.reports_dir,
+                quality=statuses[client.client_id], consultancy=consultancy,
+            )
+        except UnknownClientError as exc:
+            _say(f"  {client.client_id}: {exc}")
+            status = 1
+            continue
+        if result.status == "held_back":
+            _say(f"  {client.client_id:<28} HELD BACK: " + "; ".join(result.reasons))
+            status = 1
+        else:
+            flags = (" (restated)" if result.restated else "") + (" (no data)" if result.no_data else "")
+            _say(f"  {client.client_id:<28} {result.directory}{flags}")
+    if not args.no_portfolio and not args.clients:
+        page = render_portfolio(locations.warehouse, args.month, locations.reports_dir, statuses, consultancy=consultancy)
+        _say(f"  portfolio                    {page}")
+    return status
+
+
 def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
     """ingest -> build -> raw and mart gates for the report month (one client's hold stops no one)."""
     status = cmd_ingest(args, locations)
@@ -204,6 +252,9 @@ def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
     if month:
         _say("")
         status = max(status, cmd_check(argparse.Namespace(clients=args.clients, month=month, gate="both"), locations))
+        _say("")
+        report_args = argparse.Namespace(clients=args.clients, month=month, no_portfolio=False)
+        status = max(status, cmd_report(report_args, locations))
     _say("")
     _say(cmd_summary(locations))
     return status
@@ -218,7 +269,7 @@ def cmd_demo(args: argparse.Namespace, locations: Locations) -> int:
 def cmd_summary(locations: Locations) -> str:
     return "\n".join(
         [
-            "Where everything is:",
+            "Where everything is (reports: <ROI_REPORTS_DIR>/<client>/<YYYY-MM>/report.html|pdf|json, tasks.csv):",
             locations.describe(),
             "Query the marts, e.g.:",
             f"  {sys.executable} -c \"import duckdb; duckdb.connect('{locations.warehouse}', read_only=True)"
@@ -281,7 +332,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("run", help="the main job: ingest, build, quality gates for the month")
+    p = sub.add_parser("report", help="render client reports (HTML, PDF, JSON, CSV) and the portfolio page")
+    p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all, plus the portfolio)")
+    p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
+    p.add_argument("--no-portfolio", action="store_true", help="skip the portfolio page")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("run", help="the main job: ingest, build, quality gates, reports for the month")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids to ingest (default: all)")
     p.add_argument("--month", type=_month, help="process only this month (YYYY-MM) incrementally")
     p.set_defaults(func=cmd_run)

@@ -10,7 +10,7 @@ import pytest
 
 from roi_pipeline.cli import build_parser, main
 
-SUBCOMMANDS = ["paths", "generate", "validate", "extract", "ingest", "build", "check", "status", "run", "demo"]
+SUBCOMMANDS = ["paths", "generate", "validate", "extract", "ingest", "build", "check", "status", "report", "run", "demo"]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
@@ -59,7 +59,7 @@ def test_validate_says_what_a_client_lacks(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ROI_LANDING_DIR", str(tmp_path / "landing"))
     monkeypatch.setenv("ROI_CLIENTS_DIR", str(tmp_path / "clients"))
     assert main(["generate", "--clients", "1", "--months", "2"]) == 0
-    client = next((tmp_path / "clients").glob("*.yaml")).stem
+    client = next(p for p in sorted((tmp_path / "clients").glob("*.yaml")) if not p.name.startswith("_")).stem
     for folder in (tmp_path / "landing" / client).glob("hubspot_contacts"):
         for f in folder.iterdir():
             f.unlink()

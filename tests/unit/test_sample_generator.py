@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from roi_pipeline.config import ClientConfig, load_client_file, normalise_process
+from roi_pipeline.config import ClientConfig, client_files, load_client_file, normalise_process
 from roi_pipeline.sample import GenerateSummary, generate
 
 N8N_MODES = {"trigger", "webhook", "retry", "manual", "error", "integrated", "internal", "cli", "evaluation"}
@@ -83,7 +83,7 @@ def staff_hours(landing: Path, cfg: ClientConfig) -> list[tuple[str, date, str, 
 
 
 def configs(clients_dir: Path) -> dict[str, ClientConfig]:
-    return {p.stem: load_client_file(p) for p in sorted(clients_dir.glob("*.yaml"))}
+    return {p.stem: load_client_file(p) for p in client_files(clients_dir)}
 
 
 def tree(root: Path) -> dict[str, bytes]:
@@ -161,7 +161,7 @@ def test_client_files_validate_and_cover_the_spec(sample) -> None:
     landing, cfgs, summary = sample
     assert sorted(cfgs) == sorted(summary.clients)
     clients_dir = landing.parent / "clients"
-    assert all(p.read_text().startswith("# GENERATED SAMPLE DATA") for p in clients_dir.glob("*.yaml"))
+    assert all(p.read_text().startswith("# GENERATED SAMPLE DATA") for p in client_files(clients_dir))
     all_cfgs = list(cfgs.values())
     assert len({c.timezone for c in all_cfgs}) >= 4
     assert len({c.currency for c in all_cfgs}) >= 4

@@ -98,8 +98,8 @@ BASE_CLIENTS: list[dict] = [
         "currency_long": "British Pound - GBP",
         "locale": "en_GB",
         "build_fee": 6000,
-        "fee": [(0, 2400), (9, 2600)],
-        "hourly": [(0, 38.0)],
+        "fee": [(0, 1500), (9, 1650)],
+        "hourly": [(0, 58.0)],
         "guarantee": 40,
         "settle": 3,
         "working_hours": {"start": "09:00", "end": "17:30"},
@@ -144,8 +144,8 @@ BASE_CLIENTS: list[dict] = [
         "currency_long": "United States Dollar - USD",
         "locale": "en_US",
         "build_fee": 8000,
-        "fee": [(0, 3000)],
-        "hourly": [(0, 42.0)],
+        "fee": [(0, 2200)],
+        "hourly": [(0, 44.0)],
         "guarantee": 40,
         "settle": 3,
         "working_hours": None,
@@ -255,7 +255,7 @@ BASE_CLIENTS: list[dict] = [
         "currency_long": "Australian Dollar - AUD",
         "locale": "en_AU",
         "build_fee": 5000,
-        "fee": [(0, 3200), (6, 3500)],
+        "fee": [(0, 1900), (6, 2100)],
         "hourly": [(0, 48.0), (8, 50.0)],
         "guarantee": 40,
         "settle": 3,
@@ -1268,9 +1268,14 @@ def generate(
     month_list = [_add_months(start, i) for i in range(months)]
     specs = _client_specs(clients, seed, months, start)
     clients_dir.mkdir(parents=True, exist_ok=True)
+    (clients_dir / "_consultancy.yaml").write_text(
+        f"# Generated sample data: the consultancy whose name the reports carry.\nname: {CONSULTANCY}\n"
+        "email: hello@northbeam-ai-ops.example\n",
+        encoding="utf-8",
+    )
     landing_dir.mkdir(parents=True, exist_ok=True)
     rows: dict[str, int] = {}
-    files = 0
+    files = 1  # _consultancy.yaml
     for i, spec in enumerate(specs, 1):
         (clients_dir / f"{spec['id']}.yaml").write_text(_client_yaml(spec, start, seed), encoding="utf-8")
         files += 1

@@ -1,0 +1,178 @@
+"""The consultancy's portfolio page for one month: every client, grouped by currency.
+
+``$ROI_REPORTS_DIR/_portfolio/<YYYY-MM>/portfolio.html`` and ``portfolio.json``. Money is
+never converted: clients are grouped by currency and money is only summed within a group.
+A client whose quality status is not publishable is listed as held back with the reasons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from roi_pipeline.report.data import load_portfolio, month_start
+from roi_pipeline.report.document import SCHEMA_VERSION, code_version, iso_month, iso_utc
+from roi_pipeline.report.fmt import Formatter
+from roi_pipeline.report.publish import locked, publish_dir, recover
+from roi_pipeline.report.render import dump_json, environment, validate
+from roi_pipeline.report.status import Consultancy, QualityStatus, load_consultancy
+
+PORTFOLIO_DIR = "_portfolio"
+
+
+def _f(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _i(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def build_portfolio(
+    warehouse: Path,
+    month: str,
+    reports_dir: Path,
+    statuses: dict[str, QualityStatus],
+    consultancy: Consultancy,
+) -> dict[str, Any]:
+    data = load_portfolio(Path(warehouse), month)
+    rows = {r["client_id"]: r for r in data.rows}
+    extra = {r["client_id"]: r for r in data.client_months}
+    credits = {r["client_id"]: r for r in data.credits}
+    groups: dict[str, list[dict[str, Any]]] = {}
+    held_back = []
+    for client in data.clients:
+        cid = client["client_id"]
+        status = statuses.get(cid, QualityStatus())
+        row, more = rows.get(cid), extra.get(cid, {})
+        earlier = (Path(reports_dir) / cid / month / "report.json").is_file()
+        if not status.publishable:
+            report_status = "held_back"
+            held_back.append({"client_id": cid, "client_name": client["client_name"], "reasons": list(status.blocking),
+                              "earlier_report_published": earlier})
+        elif row is None:
+            report_status = "no_data"
+        else:
+            report_status = "published" if earlier else "not_rendered"
+        entry: dict[str, Any] = {
+            "client_id": cid,
+            "client_name": client["client_name"],
+            "report_status": report_status,
+            "quality": status.as_json(),
+            "as_of": iso_utc(client["as_of_at"]),
+            "has_data": row is not None,
+        }
+        if row is not None:
+            credit = credits.get(cid)
+            entry |= {
+                "month_closed": bool(row["is_month_closed"]),
+                "guarantee_verdict": row["guarantee_verdict"],
+                "guarantee_hours": _f(row["guarantee_hours"]),
+                "hours_saved": _f(row["hours_saved"]),
+                "hours_vs_guarantee": _f(more.get("hours_vs_guarantee")),
+                "projected_month_hours": _f(row["projected_month_hours"]),
+                "is_guarantee_at_risk": bool(row["is_guarantee_at_risk"]),
+                "next_month_fee_credited": _f(credit["credit_amount"]) if credit else None,
+                "tasks_automated": _i(row["tasks_automated"]),
+                "value_created": _f(row["value_created"]),
+                "total_cost": _f(row["total_cost"]),
+                "roi": _f(row["roi"]),
+                "payback_status": row["payback_status"],
+                "failed_runs": _i(row["failed_runs"]),
+                "silent_days": _i(row["silent_days"]),
+                "workflows_to_fix": _i(row["workflows_to_fix"]),
+            }
+        groups.setdefault(client["currency"], []).append(entry)
+    currencies = []
+    for currency in sorted(groups):
+        clients = sorted(groups[currency], key=lambda e: (e["client_name"].casefold(), e["client_id"]))
+        with_data = [c for c in clients if c["has_data"]]
+        currencies.append({
+            "currency": currency,
+            "clients": clients,
+            "totals": {
+                "clients": len(clients),
+                "hours_saved": sum(c["hours_saved"] for c in with_data),
+                "tasks_automated": sum(c["tasks_automated"] for c in with_data),
+                "value_created": sum(c["value_created"] for c in with_data),
+                "total_cost": sum(c["total_cost"] for c in with_data),
+            },
+        })
+    names = {c["client_id"]: c["client_name"] for c in data.clients}
+    to_fix = [
+        {
+            "client_id": w["client_id"], "client_name": names.get(w["client_id"], w["client_id"]),
+            "workflow_key": w["workflow_key"], "workflow_name": w["workflow_name"],
+            "recommendation": w["recommendation"], "reason": w["recommendation_reason"],
+            "error_rate": _f(w["error_rate"]), "silent_days": _i(w["silent_days"]),
+            "failed_runs": _i(w["failed_runs"]), "production_runs": _i(w["production_runs"]),
+        }
+        for w in data.workflows
+    ]
+    every = [c for g in currencies for c in g["clients"]]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "kind": "portfolio",
+        "month": iso_month(data.month),
+        "consultancy": consultancy.as_json(),
+        "summary": {
+            "clients": len(every),
+            "published": sum(c["report_status"] == "published" for c in every),
+            "not_rendered": sum(c["report_status"] == "not_rendered" for c in every),
+            "held_back": sum(c["report_status"] == "held_back" for c in every),
+            "no_data": sum(not c["has_data"] for c in every),
+            "quality_not_run": sum(not c["quality"]["checked"] for c in every),
+            "guarantee_met": sum(c.get("guarantee_verdict") == "met" for c in every),
+            "guarantee_missed": sum(c.get("guarantee_verdict") == "missed" for c in every),
+            "guarantee_at_risk": sum(bool(c.get("is_guarantee_at_risk")) for c in every),
+            "workflows_to_fix": sum(w["recommendation"] == "fix" for w in to_fix),
+            "workflows_to_cut": sum(w["recommendation"] == "cut" for w in to_fix),
+        },
+        "currencies": currencies,
+        "held_back": held_back,
+        "workflows_to_fix": to_fix,
+        "lineage": {"mart_snapshot_sha256": data.snapshot_sha256, "code": code_version()},
+    }
+
+
+def render_portfolio_html(doc: dict[str, Any]) -> str:
+    first = doc["currencies"][0]["currency"] if doc["currencies"] else "EUR"
+    f = Formatter("en_GB", first)
+    month = dt.date.fromisoformat(doc["month"] + "-01")
+
+    def money(value: float | None, currency: str) -> str:
+        return Formatter("en_GB", currency).money(value, cents=False)
+
+    return environment().get_template("portfolio.html.j2").render(
+        doc=doc, f=f, money=money, month_label=f.month(month),
+        as_of=lambda iso: f.as_of(None if iso is None else dt.datetime.fromisoformat(iso.rstrip("Z"))),
+    )
+
+
+def render_portfolio(
+    warehouse: Path,
+    month: str,
+    reports_dir: Path,
+    statuses: dict[str, QualityStatus],
+    *,
+    consultancy: Consultancy | None = None,
+) -> Path:
+    """Write the month's portfolio page (+ portfolio.json) atomically; returns the HTML path.
+
+    ``statuses`` maps client ids to their quality status; a client without one is listed
+    as "quality checks not run". Call it after the clients' reports, so "published" is true.
+    """
+    month_start(month)
+    if consultancy is None:
+        from roi_pipeline.settings import Locations
+
+        consultancy = load_consultancy(Locations.from_env().clients_dir)
+    doc = build_portfolio(Path(warehouse), month, Path(reports_dir), statuses, consultancy)
+    validate(doc, "portfolio.schema.json")
+    html = render_portfolio_html(doc)
+    final = Path(reports_dir) / PORTFOLIO_DIR / month
+    with locked(final):
+        recover(final)
+        publish_dir(final, {"portfolio.html": html.encode("utf-8"), "portfolio.json": dump_json(doc)})
+    return final / "portfolio.html"

@@ -1,0 +1,379 @@
+"""The monthly client report on the sample warehouse: figures, safety, determinism, states."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import io
+import json
+import shutil
+import subprocess
+from contextlib import closing
+from pathlib import Path
+
+import duckdb
+import jsonschema
+import pytest
+
+from roi_pipeline.report import (
+    FILES,
+    Consultancy,
+    QualityStatus,
+    UnknownClientError,
+    render_client_month,
+    validate,
+)
+from roi_pipeline.report import publish as publish_module
+
+MONTH = "2026-10"
+CONSULTANCY = Consultancy("Northbeam AI Ops", "hello@northbeam.example")
+CLIENTS = ("bondi-physio", "harbour-legal", "hudson-roofing", "rheinwerk-logistik")
+
+
+def render(warehouse: Path, client: str, month: str, out: Path, **kwargs):
+    kwargs.setdefault("consultancy", CONSULTANCY)
+    return render_client_month(warehouse, client, month, out, **kwargs)
+
+
+def read_json(directory: Path) -> dict:
+    return json.loads((directory / "report.json").read_text(encoding="utf-8"))
+
+
+def mutable_copy(sample_pipeline, tmp_path: Path) -> Path:
+    target = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_pipeline.warehouse, target)
+    return target
+
+
+def execute(warehouse: Path, sql: str, params: list | None = None) -> None:
+    with closing(duckdb.connect(str(warehouse))) as con:
+        con.execute(sql, params or [])
+
+
+@pytest.fixture(scope="module")
+def published(sample_pipeline, tmp_path_factory):
+    """Every sample client's report for the last month, rendered once."""
+    out = tmp_path_factory.mktemp("reports")
+    results = {c: render(sample_pipeline.warehouse, c, MONTH, out) for c in CLIENTS}
+    return out, results
+
+
+# -- figures ---------------------------------------------------------------------------------
+
+def test_every_file_is_written(published):
+    out, results = published
+    for client, result in results.items():
+        assert result.status == "published" and not result.no_data
+        assert result.directory == out / client / MONTH
+        assert sorted(p.name for p in result.directory.iterdir()) == sorted(FILES)
+        assert (result.directory / "report.pdf").read_bytes().startswith(b"%PDF-")
+
+
+def test_report_json_figures_equal_the_marts(sample_pipeline, published):
+    out, _ = published
+    with closing(duckdb.connect(str(sample_pipeline.warehouse), read_only=True)) as con:
+        for client in CLIENTS:
+            doc = read_json(out / client / MONTH)
+            (hours, tasks, value, cost, roi, verdict, fee, run_cost, payback, median, unanswered) = con.execute(
+                "select hours_saved, tasks_automated, value_created, total_cost, roi, guarantee_verdict, fee_charged, "
+                "run_cost, payback_status, response_minutes_median, leads_unanswered from marts.fct_client_months "
+                "where client_id = ? and strftime(report_month, '%Y-%m') = ?", [client, MONTH]).fetchone()
+            h = doc["headline"]
+            assert h["hours_saved"] == pytest.approx(hours, abs=0, rel=1e-12)
+            assert h["tasks_automated"] == tasks
+            assert h["value_created"] == pytest.approx(value, abs=0, rel=1e-12)
+            assert h["total_cost"] == pytest.approx(cost, abs=0, rel=1e-12)
+            assert h["run_cost"] == pytest.approx(run_cost, abs=0, rel=1e-12)
+            assert h["fee_charged"] == fee
+            assert h["roi"] == pytest.approx(roi, abs=0, rel=1e-12)
+            assert h["guarantee_verdict"] == verdict
+            assert h["payback"]["status"] == payback
+            assert doc["kpis"]["response_minutes_median"] == pytest.approx(median)
+            assert doc["kpis"]["leads_unanswered"] == unanswered
+            workflows = con.execute(
+                "select workflow_key, tasks_automated, hours_saved, net_value, recommendation, failed_runs "
+                "from marts.fct_workflow_months where client_id = ? and strftime(report_month, '%Y-%m') = ? "
+                "order by workflow_key", [client, MONTH]).fetchall()
+            shown = sorted((w["key"], w["tasks_automated"], w["hours_saved"], w["net_value"], w["recommendation"],
+                            w["failed_runs"]) for w in doc["workflows"])
+            assert shown == [tuple(row) for row in workflows]
+            credit = con.execute(
+                "select credit_amount from marts.fct_billing_credits where client_id = ? "
+                "and strftime(missed_month, '%Y-%m') = ?", [client, MONTH]).fetchone()
+            assert h["next_invoice"]["fee_credited"] == (credit is not None)
+            files = con.execute("select count(*) from raw._landed_files where client_id = ?", [client]).fetchone()[0]
+            assert len(doc["lineage"]["input_files"]) == files
+
+
+def test_tasks_csv_reconciles_and_holds_no_customer_data(sample_pipeline, published):
+    out, _ = published
+    with closing(duckdb.connect(str(sample_pipeline.warehouse), read_only=True)) as con:
+        for client in CLIENTS:
+            rows = list(csv.DictReader(io.StringIO((out / client / MONTH / "tasks.csv").read_text(encoding="utf-8"))))
+            doc = read_json(out / client / MONTH)
+            assert sum(int(r["tasks_counted"]) for r in rows) == doc["headline"]["tasks_automated"]
+            runs = con.execute("select count(*) from marts.fct_automation_runs where client_id = ? "
+                               "and strftime(run_month, '%Y-%m') = ?", [client, MONTH]).fetchone()[0]
+            assert len(rows) == runs == doc["lineage"]["tasks_csv"]["rows"]
+            llm = sum(float(r["llm_cost"] or 0) for r in rows if r["counted_in_run_cost"] == "true")
+            tooling = sum(w["tooling_cost"] for w in doc["workflows"])
+            assert llm + tooling == pytest.approx(doc["headline"]["run_cost"], rel=1e-9)
+            header = set(rows[0]) if rows else set()
+            assert not header & {"error_message", "email", "phone", "name", "contact_id"}
+
+
+def test_report_json_validates_against_the_schema(published):
+    out, _ = published
+    for client in CLIENTS:
+        validate(read_json(out / client / MONTH))
+
+
+def test_a_broken_report_json_fails_the_schema(published):
+    out, _ = published
+    doc = read_json(out / "harbour-legal" / MONTH)
+    for breakage in (
+        lambda d: d["headline"].pop("hours_saved"),
+        lambda d: d["headline"].__setitem__("roi", "-28%"),
+        lambda d: d.__setitem__("status", "fine"),
+        lambda d: d["lineage"].__setitem__("mart_snapshot_sha256", "not-a-hash"),
+        lambda d: d["workflows"][0].__setitem__("recommendation", "panic"),
+        lambda d: d.__setitem__("unexpected", 1),
+    ):
+        broken = copy.deepcopy(doc)
+        breakage(broken)
+        with pytest.raises(jsonschema.ValidationError):
+            validate(broken)
+
+
+def test_the_guarantee_verdict_and_its_invoice_consequence_are_stated(published):
+    out, _ = published
+    html = (out / "harbour-legal" / MONTH / "report.html").read_text(encoding="utf-8")
+    assert "Guarantee met" in html and "November 2026 invoice is charged as normal" in html
+    rheinwerk = (out / "rheinwerk-logistik" / MONTH / "report.html").read_text(encoding="utf-8")
+    assert "No hours guarantee" in rheinwerk
+    assert "54,3 h" in rheinwerk and "€" in rheinwerk  # de_DE numbers, euro
+    bondi = (out / "bondi-physio" / MONTH / "report.html").read_text(encoding="utf-8")
+    assert "A$" in bondi
+
+
+def test_a_missed_month_says_the_next_fee_is_credited(sample_pipeline, tmp_path):
+    result = render(sample_pipeline.warehouse, "harbour-legal", "2026-08", tmp_path)
+    html = (result.directory / "report.html").read_text(encoding="utf-8")
+    doc = read_json(result.directory)
+    assert doc["headline"]["guarantee_verdict"] == "missed"
+    assert doc["headline"]["next_invoice"] == {"month": "2026-09", "fee_credited": True, "credit_amount": 2600.0,
+                                               "shortfall_hours": pytest.approx(12.510252, abs=1e-6)}
+    assert "Guarantee missed" in html and "September 2026 fee" in html and "£2,600.00" in html
+
+
+# -- states ----------------------------------------------------------------------------------
+
+def test_a_month_without_data_says_so_instead_of_zeros(sample_pipeline, tmp_path):
+    result = render(sample_pipeline.warehouse, "hudson-roofing", "2026-11", tmp_path)
+    assert result.no_data
+    doc = read_json(result.directory)
+    assert doc["status"] == "no_data" and doc["headline"] is None and doc["kpis"] is None
+    assert doc["workflows"] == []
+    html = (result.directory / "report.html").read_text(encoding="utf-8")
+    assert "No data for November 2026" in html
+    assert "Hours saved</div>" not in html and "$0.00" not in html and "0.0 h" not in html
+    assert (result.directory / "tasks.csv").read_text(encoding="utf-8").count("\n") == 1  # header only
+    validate(doc)
+
+
+def test_a_build_phase_month_says_so(sample_pipeline, tmp_path):
+    result = render(sample_pipeline.warehouse, "bondi-physio", "2025-11", tmp_path)
+    doc = read_json(result.directory)
+    assert doc["headline"]["guarantee_verdict"] == "build phase"
+    html = (result.directory / "report.html").read_text(encoding="utf-8")
+    assert "Build phase" in html and "No automation live yet" in html and "January 2026" in html
+
+
+def test_an_unknown_client_is_an_error(sample_pipeline, tmp_path):
+    with pytest.raises(UnknownClientError):
+        render(sample_pipeline.warehouse, "nobody", MONTH, tmp_path)
+    assert not (tmp_path / "nobody").exists()
+
+
+def test_quality_not_run_is_stated_and_warnings_are_shown(sample_pipeline, published, tmp_path):
+    out, _ = published
+    assert "Quality checks not run" in (out / "harbour-legal" / MONTH / "report.html").read_text(encoding="utf-8")
+    status = QualityStatus(publishable=True, checked=True, warnings=["3 runs without a stop time"])
+    result = render(sample_pipeline.warehouse, "harbour-legal", MONTH, tmp_path, quality=status)
+    html = (result.directory / "report.html").read_text(encoding="utf-8")
+    assert "3 runs without a stop time" in html and "Quality checks not run" not in html
+    assert read_json(result.directory)["data_quality"]["quality"]["status"] == "passed with warnings"
+
+
+def test_a_held_back_report_writes_nothing_and_keeps_the_earlier_one(sample_pipeline, tmp_path):
+    first = render(sample_pipeline.warehouse, "harbour-legal", MONTH, tmp_path)
+    before = {p.name: p.read_bytes() for p in first.directory.iterdir()}
+    held = render(sample_pipeline.warehouse, "harbour-legal", MONTH, tmp_path,
+                  quality=QualityStatus(publishable=False, checked=True, blocking=["runs file failed to load"]))
+    assert held.status == "held_back" and held.reasons == ["runs file failed to load"]
+    assert held.earlier_report_kept and held.directory is None
+    assert {p.name: p.read_bytes() for p in first.directory.iterdir()} == before
+    nothing = render(sample_pipeline.warehouse, "hudson-roofing", MONTH, tmp_path,
+                     quality=QualityStatus(publishable=False, checked=True, blocking=["x"]))
+    assert nothing.status == "held_back" and not (tmp_path / "hudson-roofing" / MONTH).exists()
+
+
+# -- determinism -----------------------------------------------------------------------------
+
+def test_a_rerender_is_byte_identical(sample_pipeline, published, tmp_path):
+    out, _ = published
+    for client in ("harbour-legal", "rheinwerk-logistik"):
+        again = render(sample_pipeline.warehouse, client, MONTH, tmp_path)
+        for name in ("report.html", "report.json", "tasks.csv", "report.pdf"):
+            assert (again.directory / name).read_bytes() == (out / client / MONTH / name).read_bytes(), name
+        # re-rendering in place (a previous report.json exists, same figures): no restatement, same bytes
+        in_place = render(sample_pipeline.warehouse, client, MONTH, tmp_path)
+        assert not in_place.restated
+        assert (in_place.directory / "report.json").read_bytes() == (out / client / MONTH / "report.json").read_bytes()
+
+
+# -- safety ----------------------------------------------------------------------------------
+
+SCRIPT = "<script>alert(1)</script>"
+
+
+def test_user_controlled_names_are_escaped(sample_pipeline, tmp_path):
+    warehouse = mutable_copy(sample_pipeline, tmp_path)
+    for table in ("dim_workflows", "fct_workflow_months"):
+        execute(warehouse, f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",
+                [SCRIPT, "harbour-legal", "lead-triage"])
+        execute(warehouse, f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",
+                ["=HYPERLINK(\"http://x\")", "harbour-legal", "intake-docs"])
+    execute(warehouse, "update marts.dim_clients set client_name = ? where client_id = ?",
+            ['Harbour "Legal" <b>LLP</b>', "harbour-legal"])
+    result = render(warehouse, "harbour-legal", MONTH, tmp_path / "out")
+    html = (result.directory / "report.html").read_text(encoding="utf-8")
+    assert SCRIPT not in html and "<b>LLP</b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "Harbour &#34;Legal&#34; &lt;b&gt;LLP&lt;/b&gt;" in html
+    tasks = (result.directory / "tasks.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in tasks and ",=HYPERLINK" not in tasks  # no spreadsheet formula
+    assert SCRIPT in {w["name"] for w in read_json(result.directory)["workflows"]}  # data stays data in JSON
+
+
+CANARY = "CanaryQzx9"
+CANARY_HEX = "deadbeef" * 8
+
+
+def _pdf_text(path: Path) -> str | None:
+    if shutil.which("pdftotext") is None:
+        return None
+    return subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def test_one_clients_data_appears_in_no_other_clients_report(sample_pipeline, tmp_path):
+    warehouse = mutable_copy(sample_pipeline, tmp_path)
+    planted = "harbour-legal"
+    for table in ("dim_workflows", "fct_workflow_months"):
+        execute(warehouse, f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",
+                [CANARY + " triage", planted, "lead-triage"])
+    execute(warehouse, "update marts.fct_automation_runs set platform_workflow_id = ? where client_id = ?",
+            [CANARY, planted])
+    execute(warehouse, "update raw._landed_files set file_sha256 = ? where client_id = ?", [CANARY_HEX, planted])
+    out = tmp_path / "out"
+    results = {c: render(warehouse, c, MONTH, out) for c in CLIENTS}
+    for client, result in results.items():
+        for name in FILES:
+            path = result.directory / name
+            if name == "report.pdf":
+                text = _pdf_text(path)  # the PDF is rendered from the HTML checked below
+                if text is None:
+                    continue
+            else:
+                text = path.read_text(encoding="utf-8")
+            assert (CANARY in text) == (client == planted), (client, name)
+        assert (CANARY_HEX in (result.directory / "report.json").read_text(encoding="utf-8")) == (client == planted)
+
+
+def test_every_client_query_is_scoped_to_one_client():
+    from roi_pipeline.report.data import CLIENT_QUERIES, LANDED_FILES_QUERY
+
+    for sql in [*CLIENT_QUERIES.values(), LANDED_FILES_QUERY]:
+        assert "where client_id = ?" in sql, sql
+        assert "{" not in sql and "%" not in sql  # parameters only, nothing interpolated
+
+
+# -- restatement -----------------------------------------------------------------------------
+
+def test_changed_figures_are_restated_with_the_earlier_values(sample_pipeline, tmp_path):
+    warehouse = mutable_copy(sample_pipeline, tmp_path)
+    out = tmp_path / "out"
+    first = render(warehouse, "hudson-roofing", MONTH, out)
+    published = (first.directory / "report.json").read_bytes()
+    execute(warehouse, "update marts.fct_client_months set hours_saved = hours_saved + 2.5, "
+            "tasks_automated = tasks_automated + 40 where client_id = ? and report_month = date '2026-10-01'",
+            ["hudson-roofing"])
+    second = render(warehouse, "hudson-roofing", MONTH, out)
+    assert second.restated
+    doc = read_json(second.directory)
+    fields = {c["field"]: c for c in doc["restatement"]["changes"]}
+    old = json.loads(published)
+    assert fields["headline.hours_saved"]["previous"] == old["headline"]["hours_saved"]
+    assert fields["headline.hours_saved"]["current"] == pytest.approx(old["headline"]["hours_saved"] + 2.5)
+    assert fields["headline.tasks_automated"]["current"] == old["headline"]["tasks_automated"] + 40
+    assert (second.directory / "report.previous.json").read_bytes() == published
+    html = (second.directory / "report.html").read_text(encoding="utf-8")
+    assert "Restated" in html and "Published earlier" in html
+    # the same marts again: the restatement stays, byte for byte
+    third = render(warehouse, "hudson-roofing", MONTH, out)
+    for name in ("report.html", "report.json", "tasks.csv", "report.previous.json"):
+        assert (third.directory / name).read_bytes() == (second.directory / name).read_bytes()
+    validate(doc)
+
+
+# -- atomic writes ---------------------------------------------------------------------------
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
+
+
+def test_a_crash_mid_write_leaves_the_published_report_intact(sample_pipeline, tmp_path, monkeypatch):
+    warehouse = mutable_copy(sample_pipeline, tmp_path)
+    out = tmp_path / "out"
+    first = render(warehouse, "harbour-legal", MONTH, out)
+    before = _snapshot(first.directory)
+    execute(warehouse, "update marts.fct_client_months set hours_saved = 1.0 where client_id = 'harbour-legal'")
+    real_write, calls = publish_module.write_synced, []
+
+    def crash_after_two(path, content):
+        calls.append(path.name)
+        if len(calls) == 3:
+            real_write(path, content[: len(content) // 2])  # a half-written file...
+            raise OSError("disk full")                      # ...then the crash
+        real_write(path, content)
+
+    monkeypatch.setattr(publish_module, "write_synced", crash_after_two)
+    with pytest.raises(OSError, match="disk full"):
+        render(warehouse, "harbour-legal", MONTH, out)
+    assert _snapshot(first.directory) == before
+    assert sorted(p.name for p in first.directory.parent.iterdir() if not p.name.endswith(".lock")) == [MONTH]
+
+
+def test_a_crash_between_the_renames_is_recovered(sample_pipeline, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    first = render(sample_pipeline.warehouse, "harbour-legal", MONTH, out)
+    before = _snapshot(first.directory)
+    monkeypatch.setattr(publish_module, "_exchange", lambda a, b: False)  # no renameat2: two renames
+    real_rename, calls = publish_module.os.rename, []
+
+    def crash_on_second(src, dst):
+        calls.append(dst)
+        if len(calls) == 2:
+            raise OSError("power cut")
+        real_rename(src, dst)
+
+    monkeypatch.setattr(publish_module.os, "rename", crash_on_second)
+    with pytest.raises(OSError, match="power cut"):
+        render(sample_pipeline.warehouse, "harbour-legal", MONTH, out, consultancy=Consultancy("Other name"))
+    monkeypatch.setattr(publish_module.os, "rename", real_rename)
+    assert not first.directory.exists()  # never half-written: absent until the next run
+    publish_module.recover(first.directory)
+    assert _snapshot(first.directory) == before
+    again = render(sample_pipeline.warehouse, "harbour-legal", MONTH, out)
+    assert _snapshot(again.directory) == before
+    assert [p.name for p in out.joinpath("harbour-legal").iterdir() if not p.name.startswith(".")] == [MONTH]

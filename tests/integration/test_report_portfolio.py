@@ -1,0 +1,89 @@
+"""The consultancy's portfolio page: every client of a month, grouped by currency."""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing
+
+import duckdb
+import jsonschema
+import pytest
+
+from roi_pipeline.report import Consultancy, QualityStatus, render_client_month, render_portfolio, validate
+
+MONTH = "2026-10"
+CONSULTANCY = Consultancy("Northbeam AI Ops", "hello@northbeam.example")
+
+
+@pytest.fixture(scope="module")
+def portfolio(sample_pipeline, tmp_path_factory):
+    out = tmp_path_factory.mktemp("portfolio")
+    statuses = {
+        "harbour-legal": QualityStatus(publishable=True, checked=True),
+        "hudson-roofing": QualityStatus(publishable=False, checked=True, blocking=["n8n file 2026-10 failed to load"]),
+        "bondi-physio": QualityStatus(publishable=True, checked=True, warnings=["late timesheet"]),
+    }
+    for client in ("harbour-legal", "bondi-physio", "rheinwerk-logistik"):
+        render_client_month(sample_pipeline.warehouse, client, MONTH, out, quality=statuses.get(client),
+                            consultancy=CONSULTANCY)
+    path = render_portfolio(sample_pipeline.warehouse, MONTH, out, statuses, consultancy=CONSULTANCY)
+    return out, path, json.loads((path.parent / "portfolio.json").read_text(encoding="utf-8"))
+
+
+def test_portfolio_files_are_written(portfolio):
+    out, path, doc = portfolio
+    assert path == out / "_portfolio" / MONTH / "portfolio.html"
+    assert sorted(p.name for p in path.parent.iterdir()) == ["portfolio.html", "portfolio.json"]
+    validate(doc, "portfolio.schema.json")
+    broken = dict(doc, summary={**doc["summary"], "clients": "four"})
+    with pytest.raises(jsonschema.ValidationError):
+        validate(broken, "portfolio.schema.json")
+
+
+def test_money_is_grouped_by_currency_never_converted(sample_pipeline, portfolio):
+    _, _, doc = portfolio
+    assert [g["currency"] for g in doc["currencies"]] == ["AUD", "EUR", "GBP", "USD"]
+    with closing(duckdb.connect(str(sample_pipeline.warehouse), read_only=True)) as con:
+        for group in doc["currencies"]:
+            value, cost, hours = con.execute(
+                "select sum(value_created), sum(total_cost), sum(hours_saved) from marts.rpt_portfolio_months "
+                "where currency = ? and strftime(report_month, '%Y-%m') = ?", [group["currency"], MONTH]).fetchone()
+            assert group["totals"]["value_created"] == pytest.approx(value)
+            assert group["totals"]["total_cost"] == pytest.approx(cost)
+            assert group["totals"]["hours_saved"] == pytest.approx(hours)
+
+
+def test_held_back_reports_are_listed_with_their_reasons(portfolio):
+    _, path, doc = portfolio
+    assert doc["held_back"] == [{"client_id": "hudson-roofing", "client_name": "Hudson Roofing Co.",
+                                 "reasons": ["n8n file 2026-10 failed to load"], "earlier_report_published": False}]
+    status = {c["client_id"]: c["report_status"] for g in doc["currencies"] for c in g["clients"]}
+    assert status == {"harbour-legal": "published", "bondi-physio": "published",
+                      "rheinwerk-logistik": "published", "hudson-roofing": "held_back"}
+    html = path.read_text(encoding="utf-8")
+    assert "Held back" in html and "n8n file 2026-10 failed to load" in html
+    assert doc["summary"]["quality_not_run"] == 1  # rheinwerk: no status given
+
+
+def test_workflows_to_fix_come_from_the_marts(sample_pipeline, tmp_path):
+    path = render_portfolio(sample_pipeline.warehouse, "2026-04", tmp_path, {}, consultancy=CONSULTANCY)
+    doc = json.loads((path.parent / "portfolio.json").read_text(encoding="utf-8"))
+    with closing(duckdb.connect(str(sample_pipeline.warehouse), read_only=True)) as con:
+        expected = con.execute(
+            "select client_id, workflow_key, recommendation from marts.fct_workflow_months "
+            "where strftime(report_month, '%Y-%m') = '2026-04' and recommendation in ('fix', 'cut') order by all").fetchall()
+    assert sorted((w["client_id"], w["workflow_key"], w["recommendation"]) for w in doc["workflows_to_fix"]) == expected
+    assert expected  # the sample has a workflow to fix in April 2026
+    assert doc["summary"]["published"] == 0 and doc["summary"]["not_rendered"] == 4
+
+
+def test_the_portfolio_is_byte_identical_on_rerun(sample_pipeline, portfolio, tmp_path):
+    out, path, _ = portfolio
+    statuses = {
+        "harbour-legal": QualityStatus(publishable=True, checked=True),
+        "hudson-roofing": QualityStatus(publishable=False, checked=True, blocking=["n8n file 2026-10 failed to load"]),
+        "bondi-physio": QualityStatus(publishable=True, checked=True, warnings=["late timesheet"]),
+    }
+    before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
+    render_portfolio(sample_pipeline.warehouse, MONTH, out, statuses, consultancy=CONSULTANCY)
+    assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before
