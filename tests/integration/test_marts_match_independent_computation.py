@@ -23,6 +23,8 @@ from datetime import date
 import duckdb
 import pytest
 
+from roi_pipeline.config import value_for_month
+
 from tests.integration import roi_reference as ref_mod
 from tests.integration.roi_reference import ClientReference, compute_client, month_range
 
@@ -258,7 +260,7 @@ def test_client_month_figures_match(reference, warehouse):
     bad.check()
 
 
-def test_harbour_legal_knife_edge_months(reference, warehouse):
+def test_harbour_legal_knife_edge_months(reference, warehouse, sample_pipeline):
     """2026-07 sits just above the 40-hour guarantee; 2026-08 misses it, so 2026-09's fee is 0."""
     ref = reference["harbour-legal"]
     july, aug, sept = date(2026, 7, 1), date(2026, 8, 1), date(2026, 9, 1)
@@ -267,7 +269,8 @@ def test_harbour_legal_knife_edge_months(reference, warehouse):
     assert 40 <= ref.client_months[july].hours_saved < 41
     assert ref.client_months[aug].guarantee_verdict == "missed"
     assert ref.client_months[sept].fee_charged == 0
-    assert ref.client_months[aug].fee_charged == ref.client_months[aug].fee_in_effect == 2600
+    config = next(c for c in sample_pipeline.clients if c.client_id == "harbour-legal")
+    assert ref.client_months[aug].fee_charged == ref.client_months[aug].fee_in_effect == value_for_month(config.monthly_fee, aug)
 
     cols = ["hours_saved", "value_created", "total_cost", "fee_charged", "guarantee_verdict"]
     mart = _mart_client_months(warehouse, ["harbour-legal"], cols)

@@ -9,12 +9,14 @@ import json
 import shutil
 import subprocess
 from contextlib import closing
+from datetime import date
 from pathlib import Path
 
 import duckdb
 import jsonschema
 import pytest
 
+from roi_pipeline.config import value_for_month
 from roi_pipeline.report import (
     FILES,
     Consultancy,
@@ -161,9 +163,11 @@ def test_a_missed_month_says_the_next_fee_is_credited(sample_pipeline, tmp_path)
     html = (result.directory / "report.html").read_text(encoding="utf-8")
     doc = read_json(result.directory)
     assert doc["headline"]["guarantee_verdict"] == "missed"
-    assert doc["headline"]["next_invoice"] == {"month": "2026-09", "fee_credited": True, "credit_amount": 2600.0,
+    config = next(c for c in sample_pipeline.clients if c.client_id == "harbour-legal")
+    september_fee = value_for_month(config.monthly_fee, date(2026, 9, 1))  # the fee the credit waives
+    assert doc["headline"]["next_invoice"] == {"month": "2026-09", "fee_credited": True, "credit_amount": september_fee,
                                                "shortfall_hours": pytest.approx(12.510252, abs=1e-6)}
-    assert "Guarantee missed" in html and "September 2026 fee" in html and "£2,600.00" in html
+    assert "Guarantee missed" in html and "September 2026 fee" in html and f"£{september_fee:,.2f}" in html
 
 
 # -- states ----------------------------------------------------------------------------------
