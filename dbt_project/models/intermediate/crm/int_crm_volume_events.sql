@@ -26,35 +26,54 @@ clients as (
 
 unioned as (
     select client_id, 'contacts' as volume_object, contact_id as object_id, contact_created_at as occurred_at,
-        cast(null as varchar) as direction, owner_user_id, is_archived
+        cast(null as varchar) as direction, owner_user_id, is_archived, updated_at, loaded_at, source_file
     from contacts
     union all
-    select client_id, 'calls', activity_id, occurred_at, direction, owner_user_id, is_archived
+    select client_id, 'calls', activity_id, occurred_at, direction, owner_user_id, is_archived,
+        updated_at, loaded_at, source_file
     from calls
     union all
-    select client_id, 'emails', activity_id, occurred_at, direction, owner_user_id, is_archived
+    select client_id, 'emails', activity_id, occurred_at, direction, owner_user_id, is_archived,
+        updated_at, loaded_at, source_file
     from emails
     union all
-    select client_id, 'meetings', activity_id, occurred_at, cast(null as varchar), owner_user_id, is_archived
+    select client_id, 'meetings', activity_id, occurred_at, cast(null as varchar), owner_user_id, is_archived,
+        updated_at, loaded_at, source_file
     from meetings
     union all
-    select client_id, 'deals', deal_id, deal_created_at, cast(null as varchar), owner_user_id, is_archived
+    select client_id, 'deals', deal_id, deal_created_at, cast(null as varchar), owner_user_id, is_archived,
+        updated_at, loaded_at, source_file
     from deals
 ),
 
-deduplicated as (
-    -- the same record landed twice (overlapping extracts) is one event
-    select distinct
-        unioned.client_id,
-        unioned.volume_object,
-        unioned.object_id,
-        unioned.occurred_at,
-        unioned.direction,
-        unioned.owner_user_id,
-        {{ local_date('unioned.occurred_at', 'clients.timezone') }} as occurred_local_date
+versions as (
+    -- the same record landed in several files counts once, in its latest version
+    select
+        *,
+        row_number() over (
+            partition by client_id, volume_object, object_id
+            order by updated_at desc nulls last, loaded_at desc nulls last, source_file desc
+        ) as version_rank
     from unioned
-    inner join clients on unioned.client_id = clients.client_id
-    where not unioned.is_archived and unioned.occurred_at is not null
+),
+
+latest as (
+    select
+        versions.client_id,
+        versions.volume_object,
+        versions.object_id,
+        versions.occurred_at,
+        versions.direction,
+        versions.owner_user_id,
+        {{ local_date('versions.occurred_at', 'clients.timezone') }} as occurred_local_date
+    from versions
+    inner join clients on versions.client_id = clients.client_id
+    where versions.version_rank = 1
+        and not versions.is_archived
+        and versions.occurred_at is not null
 )
 
-select * from deduplicated
+select
+    client_id || '|' || volume_object || '|' || object_id as volume_event_key,
+    *
+from latest

@@ -1,4 +1,4 @@
-"""A sample warehouse built once per test session: generate -> ingest -> dbt build."""
+"""Shared fixtures: a sample warehouse built once per test session (generate -> ingest -> dbt build)."""
 
 from __future__ import annotations
 
