@@ -42,8 +42,14 @@ def prepare(workdir: Path, base_clients: int, months: int, end_month: str, runs_
         sh(f"reusing {base}")
         return base
     t0 = time.perf_counter()
-    summary = generate(workdir / "landing", workdir / "clients", clients=base_clients, months=months,
-                       end_month=end_month, runs_scale=runs_scale)
+    summary = generate(
+        workdir / "landing",
+        workdir / "clients",
+        clients=base_clients,
+        months=months,
+        end_month=end_month,
+        runs_scale=runs_scale,
+    )
     sh(f"generated {summary.files:,} files in {time.perf_counter() - t0:.0f}s")
     t0 = time.perf_counter()
     loaded = load_clients(workdir / "clients")
@@ -55,24 +61,33 @@ def prepare(workdir: Path, base_clients: int, months: int, end_month: str, runs_
 def amplify(base: Path, target: Path, clone: int, run_copies: int) -> dict[str, int]:
     shutil.copy(base, target)
     con = duckdb.connect(str(target))
-    tables = [r[0] for r in con.execute(
-        "select table_name from information_schema.tables where table_schema = 'raw'").fetchall()]
+    tables = [
+        r[0]
+        for r in con.execute("select table_name from information_schema.tables where table_schema = 'raw'").fetchall()
+    ]
     for table in tables:
         cols = [r[0] for r in con.execute(f"describe raw.{table}").fetchall()]
         key = "_client_id" if "_client_id" in cols else "client_id" if "client_id" in cols else None
         if key is None:
             continue
         for k in range(1, clone):
-            con.execute(f"insert into raw.{table} select * replace ({key} || '-x{k:03d}' as {key}) "
-                        f"from raw.{table} where {key} not like '%-x%'")
-    for table, id_col, start, stop in (("n8n_executions", "id", "started_at", "stopped_at"),
-                                       ("generic_runs", "run_id", "started_at", "finished_at")):
+            con.execute(
+                f"insert into raw.{table} select * replace ({key} || '-x{k:03d}' as {key}) "
+                f"from raw.{table} where {key} not like '%-x%'"
+            )
+    for table, id_col, start, stop in (
+        ("n8n_executions", "id", "started_at", "stopped_at"),
+        ("generic_runs", "run_id", "started_at", "finished_at"),
+    ):
         for k in range(1, run_copies + 1):
             con.execute(
                 f"insert into raw.{table} select * replace ({id_col} || '-r{k}' as {id_col}, "
                 f"{start} + interval ({k}) minute as {start}, {stop} + interval ({k}) minute as {stop}) "
-                f"from raw.{table} where {id_col} not like '%-r%'")
-    counts = {t: con.execute(f"select count(*) from raw.{t}").fetchall()[0][0] for t in ("n8n_executions", "generic_runs")}
+                f"from raw.{table} where {id_col} not like '%-r%'"
+            )
+    counts = {
+        t: con.execute(f"select count(*) from raw.{t}").fetchall()[0][0] for t in ("n8n_executions", "generic_runs")
+    }
     counts["clients"] = con.execute("select count(*) from raw.config_clients").fetchall()[0][0]
     con.close()
     return counts
@@ -82,7 +97,7 @@ def timed_build(warehouse: Path, month: str | None) -> tuple[float, float]:
     """Run ``dbt run`` in a child process; returns (seconds, peak RSS in MiB)."""
     code = (
         "import sys; from pathlib import Path; from roi_pipeline.transform import run_dbt\n"
-        f"r = run_dbt(['run'], Path({str(warehouse)!r}), variables={({'report_month': month} if month else None)!r}, quiet=True)\n"
+        f"r = run_dbt(['run'], Path({str(warehouse)!r}), variables={ ({'report_month': month} if month else None)!r}, quiet=True)\n"
         "sys.exit(0 if r.success else print(r.failures) or 1)\n"
     )
     t0 = time.perf_counter()
@@ -122,8 +137,10 @@ def main() -> None:
     sh(f"incremental month: {inc_s:8.1f} s   peak RSS {inc_mb:8.0f} MiB   ({args.end_month})")
     inc2_s, _ = timed_build(warehouse, args.end_month)
     sh(f"same month again:  {inc2_s:8.1f} s")
-    sh(f"ratio incremental / full: {inc_s / full_s:.1%}  ({counts['clients']} clients x {args.months} months, "
-       f"{runs:,} runs)")
+    sh(
+        f"ratio incremental / full: {inc_s / full_s:.1%}  ({counts['clients']} clients x {args.months} months, "
+        f"{runs:,} runs)"
+    )
 
 
 if __name__ == "__main__":

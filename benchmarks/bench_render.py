@@ -31,8 +31,16 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
-CLONED = ["dim_clients", "dim_workflows", "fct_client_months", "fct_workflow_months", "fct_billing_credits",
-          "fct_automation_runs", "fct_client_kpi_months", "rpt_portfolio_months"]
+CLONED = [
+    "dim_clients",
+    "dim_workflows",
+    "fct_client_months",
+    "fct_workflow_months",
+    "fct_billing_credits",
+    "fct_automation_runs",
+    "fct_client_kpi_months",
+    "rpt_portfolio_months",
+]
 
 
 def build_sample(workdir: Path) -> Path:
@@ -61,21 +69,29 @@ def clone(warehouse: Path, copies: int) -> list[str]:
             for table in CLONED:
                 cols = [r[0] for r in con.execute(f"describe marts.{table}").fetchall()]
                 select = ", ".join(f"client_id || '-{k}'" if c == "client_id" else c for c in cols)
-                con.execute(f"insert into marts.{table} select {select} from marts.{table} where client_id in "
-                            f"(select unnest(?::varchar[]))", [base])
+                con.execute(
+                    f"insert into marts.{table} select {select} from marts.{table} where client_id in "
+                    f"(select unnest(?::varchar[]))",
+                    [base],
+                )
             cols = [r[0] for r in con.execute("describe raw._landed_files").fetchall()]
             select = ", ".join(f"client_id || '-{k}'" if c == "client_id" else c for c in cols)
-            con.execute(f"insert into raw._landed_files select {select} from raw._landed_files "
-                        "where client_id in (select unnest(?::varchar[]))", [base])
+            con.execute(
+                f"insert into raw._landed_files select {select} from raw._landed_files "
+                "where client_id in (select unnest(?::varchar[]))",
+                [base],
+            )
         return [r[0] for r in con.execute("select client_id from marts.dim_clients order by 1").fetchall()]
 
 
 def summary(name: str, seconds: list[float]) -> str:
     ordered = sorted(seconds)
     p95 = ordered[max(0, int(round(0.95 * len(ordered))) - 1)]
-    return (f"{name:<8} {len(seconds):>4} reports  mean {statistics.mean(seconds) * 1000:7.1f} ms  "
-            f"median {statistics.median(seconds) * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms  "
-            f"total {sum(seconds):6.1f} s")
+    return (
+        f"{name:<8} {len(seconds):>4} reports  mean {statistics.mean(seconds) * 1000:7.1f} ms  "
+        f"median {statistics.median(seconds) * 1000:7.1f} ms  p95 {p95 * 1000:7.1f} ms  "
+        f"total {sum(seconds):6.1f} s"
+    )
 
 
 def main() -> int:
@@ -97,8 +113,10 @@ def main() -> int:
     else:
         shutil.move(build_sample(workdir / "sample"), warehouse)
     clients = clone(warehouse, args.copies)
-    print(f"{len(clients)} clients, month {args.month}, warehouse {warehouse} "
-          f"({warehouse.stat().st_size / 1e6:.0f} MB)", flush=True)
+    print(
+        f"{len(clients)} clients, month {args.month}, warehouse {warehouse} ({warehouse.stat().st_size / 1e6:.0f} MB)",
+        flush=True,
+    )
 
     consultancy = Consultancy("Benchmark AI Ops")
     html_times, pdf_times, publish_times = [], [], []

@@ -146,9 +146,7 @@ def latest_closed_month(warehouse) -> str | None:
     import duckdb
 
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute(
-            "select max(report_month) from marts.fct_client_months where is_month_closed"
-        ).fetchall()
+        rows = con.execute("select max(report_month) from marts.fct_client_months where is_month_closed").fetchall()
     return rows[0][0].strftime("%Y-%m") if rows and rows[0][0] else None
 
 
@@ -221,8 +219,12 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
     for client in loaded.clients:
         try:
             result = render_client_month(
-                locations.warehouse, client.client_id, args.month, locations.reports_dir,
-                quality=statuses[client.client_id], consultancy=consultancy,
+                locations.warehouse,
+                client.client_id,
+                args.month,
+                locations.reports_dir,
+                quality=statuses[client.client_id],
+                consultancy=consultancy,
             )
         except UnknownClientError as exc:
             _say(f"  {client.client_id}: {exc}")
@@ -235,7 +237,9 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
             flags = (" (restated)" if result.restated else "") + (" (no data)" if result.no_data else "")
             _say(f"  {client.client_id:<28} {result.directory}{flags}")
     if not args.no_portfolio and not args.clients:
-        page = render_portfolio(locations.warehouse, args.month, locations.reports_dir, statuses, consultancy=consultancy)
+        page = render_portfolio(
+            locations.warehouse, args.month, locations.reports_dir, statuses, consultancy=consultancy
+        )
         _say(f"  portfolio                    {page}")
     return status
 
@@ -366,4 +370,3 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
-

@@ -75,7 +75,11 @@ CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
     ),
     "config_lists": (
         Column("client_id", "varchar"),
-        Column("list_name", "varchar", "automation_user_ids / lead_filter_values / consultancy_values / volume_owner_ids:<workflow> / working_weekdays / report_contacts"),
+        Column(
+            "list_name",
+            "varchar",
+            "automation_user_ids / lead_filter_values / consultancy_values / volume_owner_ids:<workflow> / working_weekdays / report_contacts",
+        ),
         Column("value", "varchar"),
     ),
 }
@@ -83,8 +87,13 @@ CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
 
 def _effective(client_id: str, workflow_key: str | None, item: str, entries: Iterable[Effective] | None):
     return [
-        {"client_id": client_id, "workflow_key": workflow_key, "item": item,
-         "effective_from": e.effective_from, "value": e.value}
+        {
+            "client_id": client_id,
+            "workflow_key": workflow_key,
+            "item": item,
+            "effective_from": e.effective_from,
+            "value": e.value,
+        }
         for e in entries or []
     ]
 

@@ -405,7 +405,9 @@ def ingest(
                     outcome = loader.load_file(client, folder, path, stamps.get(path.name))
                 except (OSError, duckdb.Error) as exc:  # one bad file never stops the rest
                     source = path.relative_to(landing_dir).as_posix()
-                    outcome = FileOutcome(client.client_id, folder, source, "failed", error=f"{type(exc).__name__}: {exc}")
+                    outcome = FileOutcome(
+                        client.client_id, folder, source, "failed", error=f"{type(exc).__name__}: {exc}"
+                    )
                 report.files.append(outcome)
             mine = report.for_client(client.client_id)
             changed = [f for f in mine if f.action in ("loaded", "replaced")]

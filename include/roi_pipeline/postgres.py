@@ -170,11 +170,11 @@ def copy_raw_to_postgres(duckdb_path: Path, dsn: str, schema: str = RAW_SCHEMA) 
         with tempfile.TemporaryDirectory(prefix="roi_pg_copy_") as scratch:
             target = psycopg2.connect(dsn)
             try:
-                with target:  # one transaction: commit on success, rollback on error
-                    with target.cursor() as cur:
-                        cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
-                        for table, columns in tables.items():
-                            copied[table] = _copy_table(source, cur, schema, table, columns, Path(scratch))
+                # one transaction: commit on success, rollback on error
+                with target, target.cursor() as cur:
+                    cur.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(schema)))
+                    for table, columns in tables.items():
+                        copied[table] = _copy_table(source, cur, schema, table, columns, Path(scratch))
             finally:
                 target.close()
         return copied
@@ -207,7 +207,7 @@ def _copy_table(source, cur, schema: str, table: str, columns: list[tuple[str, s
     # DuckDB writes NULL as an unquoted empty field and '' as "": exactly what
     # PostgreSQL's CSV COPY reads back as NULL and as the empty string.
     source.execute(
-        f'copy (select * from {RAW_SCHEMA}."{table}") to \'{csv_path.as_posix()}\' '
+        f"copy (select * from {RAW_SCHEMA}.\"{table}\") to '{csv_path.as_posix()}' "
         "(format csv, header false, delimiter ',', quote '\"', escape '\"')"
     )
     names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in wanted)

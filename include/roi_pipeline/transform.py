@@ -59,10 +59,14 @@ def run_dbt(
         env["ROI_DBT_TARGET"] = target
     args = [
         *command,
-        "--project-dir", str(DBT_DIR),
-        "--profiles-dir", str(DBT_DIR),
-        "--target-path", str(work_dir / "target"),
-        "--log-path", str(work_dir / "logs"),
+        "--project-dir",
+        str(DBT_DIR),
+        "--profiles-dir",
+        str(DBT_DIR),
+        "--target-path",
+        str(work_dir / "target"),
+        "--log-path",
+        str(work_dir / "logs"),
     ]
     if variables:
         args += ["--vars", json.dumps(variables, sort_keys=True)]
@@ -100,7 +104,7 @@ def _release_duckdb() -> None:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
     except ImportError:  # another adapter: nothing held
         return
-    environment = DuckDBConnectionManager._ENV  # noqa: SLF001 - the adapter offers no public close
+    environment = DuckDBConnectionManager._ENV
     if environment is not None:
         environment.close()
     DuckDBConnectionManager.close_all_connections()

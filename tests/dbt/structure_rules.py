@@ -36,9 +36,21 @@ def naming(manifest: dict[str, Any]) -> list[Violation]:
     for node in models(manifest).values():
         found = layer(node)
         if found is None:
-            out.append(("model_directories", node["name"], f"{node['original_file_path']} is outside staging/intermediate/marts"))
+            out.append(
+                (
+                    "model_directories",
+                    node["name"],
+                    f"{node['original_file_path']} is outside staging/intermediate/marts",
+                )
+            )
         elif not node["name"].startswith(LAYER_PREFIXES[found]):
-            out.append(("naming_convention", node["name"], f"a {found} model must start with {' or '.join(LAYER_PREFIXES[found])}"))
+            out.append(
+                (
+                    "naming_convention",
+                    node["name"],
+                    f"a {found} model must start with {' or '.join(LAYER_PREFIXES[found])}",
+                )
+            )
         if found == "staging" and not re.fullmatch(r"stg_[a-z0-9]+__[a-z0-9_]+", node["name"]):
             out.append(("naming_convention", node["name"], "staging models are stg_<source>__<entity>"))
     return out
@@ -60,7 +72,13 @@ def dependencies(manifest: dict[str, Any]) -> list[Violation]:
         for ref in refs:
             theirs = layer(all_models[ref]) if ref in all_models else None
             if mine and theirs and LAYER_ORDER[theirs] > LAYER_ORDER[mine]:
-                out.append(("depends_on_downstream_layer", node["name"], f"{mine} model reads {theirs} model {all_models[ref]['name']}"))
+                out.append(
+                    (
+                        "depends_on_downstream_layer",
+                        node["name"],
+                        f"{mine} model reads {theirs} model {all_models[ref]['name']}",
+                    )
+                )
     return out
 
 
@@ -112,7 +130,9 @@ def primary_key_tests(manifest: dict[str, Any]) -> list[Violation]:
         parents = [u for u in node["depends_on"]["nodes"] if u.startswith("model.")]
         meta = node.get("test_metadata") or {}
         if meta.get("name") in ("unique", "not_null") and node.get("column_name") and parents:
-            tested.setdefault(node["attached_node"] or parents[0], {}).setdefault(node["column_name"], set()).add(meta["name"])
+            tested.setdefault(node["attached_node"] or parents[0], {}).setdefault(node["column_name"], set()).add(
+                meta["name"]
+            )
         elif not meta and "unique" in node["name"]:
             singular_unique.update(parents)
     out = []

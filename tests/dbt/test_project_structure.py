@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import duckdb
 import pytest
@@ -68,7 +67,13 @@ def test_every_mart_and_column_is_documented(manifest, mart_columns):
 def _with_model(manifest: dict, name: str, path: str, **changes) -> dict:
     bad = copy.deepcopy(manifest)
     template = next(n for n in bad["nodes"].values() if n["resource_type"] == "model" and n["name"] == "dim_clients")
-    node = {**copy.deepcopy(template), "name": name, "original_file_path": path, "unique_id": f"model.roi.{name}", **changes}
+    node = {
+        **copy.deepcopy(template),
+        "name": name,
+        "original_file_path": path,
+        "unique_id": f"model.roi.{name}",
+        **changes,
+    }
     bad["nodes"][node["unique_id"]] = node
     return bad
 
@@ -86,14 +91,18 @@ def test_an_undocumented_mart_column_is_caught(manifest, mart_columns):
 
 def test_a_source_read_outside_staging_is_caught(manifest):
     bad = _with_model(
-        manifest, "fct_shortcut", "models/marts/roi/fct_shortcut.sql",
+        manifest,
+        "fct_shortcut",
+        "models/marts/roi/fct_shortcut.sql",
         depends_on={"nodes": ["source.roi.n8n.n8n_executions"], "macros": []},
     )
     assert ("source_outside_staging", "fct_shortcut") in {(r, n) for r, n, _ in rules.dependencies(bad)}
 
 
 def test_a_hard_coded_relation_is_caught(manifest):
-    bad = _with_model(manifest, "fct_raw_peek", "models/marts/roi/fct_raw_peek.sql", raw_code="select * from raw.n8n_executions")
+    bad = _with_model(
+        manifest, "fct_raw_peek", "models/marts/roi/fct_raw_peek.sql", raw_code="select * from raw.n8n_executions"
+    )
     assert ("hard_coded_reference", "fct_raw_peek") in {(r, n) for r, n, _ in rules.hard_coded_references(bad)}
 
 

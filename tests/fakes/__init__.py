@@ -8,7 +8,7 @@ malformed bodies) and a request log. Start one with ``with FakeN8n(...) as fake:
 from tests.fakes.harvest import FakeHarvest
 from tests.fakes.hubspot import FakeHubSpot
 from tests.fakes.n8n import FakeN8n
-from tests.fakes.server import Fault, FakeApi, Request
+from tests.fakes.server import FakeApi, Fault, Request
 from tests.fakes.toggl import FakeToggl
 
-__all__ = ["Fault", "FakeApi", "FakeHarvest", "FakeHubSpot", "FakeN8n", "FakeToggl", "Request"]
+__all__ = ["FakeApi", "FakeHarvest", "FakeHubSpot", "FakeN8n", "FakeToggl", "Fault", "Request"]

@@ -55,8 +55,10 @@ class FakeHubSpot(FakeApi):
         for group in body.get("filterGroups") or []:
             for flt in group["filters"]:
                 prop, op, value = flt["propertyName"], flt["operator"], int(flt["value"])
+
                 def get(r, p=prop):
                     return _ms(r["properties"].get(p))
+
                 if op == "GTE":
                     rows = [r for r in rows if get(r) is not None and get(r) >= value]
                 elif op == "LT":

@@ -18,13 +18,13 @@ import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from roi_pipeline.config import ClientConfig, Effective, Workflow
 
-UTC = timezone.utc
+UTC = UTC
 
 N8N_PRODUCTION_MODES = {"trigger", "webhook"}
 GENERIC_PRODUCTION_TRIGGERS = {"schedule", "webhook", "event"}
@@ -542,7 +542,10 @@ def compute_client(client: ClientConfig, landing: Path, months: list[date]) -> C
             residual = sum(
                 e.hours
                 for e in entries
-                if not e.consultancy and e.process == _norm(wf.process) and m <= e.day < m_end and is_live_day(wf, e.day)
+                if not e.consultancy
+                and e.process == _norm(wf.process)
+                and m <= e.day < m_end
+                and is_live_day(wf, e.day)
             )
             base = ref.baselines[wf.key]
             if base.method == "measured":
@@ -562,8 +565,21 @@ def compute_client(client: ClientConfig, landing: Path, months: list[date]) -> C
                 value = saved * hourly
                 net = value - run_cost
             ref.workflow_months[(wf.key, m)] = WorkflowMonth(
-                client.client_id, wf.key, m, tasks, mpt, base.method, gross, residual, saved, hourly,
-                value, llm, tooling, run_cost, net,
+                client.client_id,
+                wf.key,
+                m,
+                tasks,
+                mpt,
+                base.method,
+                gross,
+                residual,
+                saved,
+                hourly,
+                value,
+                llm,
+                tooling,
+                run_cost,
+                net,
             )
 
     verdicts: dict[date, str] = {}

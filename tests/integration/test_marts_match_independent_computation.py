@@ -24,7 +24,6 @@ import duckdb
 import pytest
 
 from roi_pipeline.config import value_for_month
-
 from tests.integration import roi_reference as ref_mod
 from tests.integration.roi_reference import ClientReference, compute_client, month_range
 
@@ -153,9 +152,7 @@ def _mart_workflow_months(con, client_ids) -> dict[tuple[str, str, date], dict]:
 def test_workflow_month_rows_are_the_live_workflow_months(reference, warehouse):
     """One row per workflow live in M (go-live <= end of M, retired_on >= 1st of M), no others."""
     mart = _mart_workflow_months(warehouse, list(reference))
-    mine = {
-        (cid, key, m) for cid, ref in reference.items() for (key, m) in ref.workflow_months if m in MONTHS
-    }
+    mine = {(cid, key, m) for cid, ref in reference.items() for (key, m) in ref.workflow_months if m in MONTHS}
     missing = sorted(mine - set(mart))
     extra = sorted(set(mart) - mine)
     assert not missing and not extra, f"rows missing from the mart: {missing}; rows the reference has not: {extra}"
@@ -186,7 +183,9 @@ def test_workflow_month_figures_match(reference, warehouse):
             else:  # measured baseline that fell back to the declared figure
                 ok = method != "measured" and ("low" in method or "fallback" in method or "declared" in method)
             if not ok:
-                bad.items.append(f"{where} baseline_method: reference={wm.baseline_method!r} mart={row['baseline_method']!r}")
+                bad.items.append(
+                    f"{where} baseline_method: reference={wm.baseline_method!r} mart={row['baseline_method']!r}"
+                )
     # The comparison must cover what the brief asks for (guards against a vacuous pass).
     for must in [
         ("harbour-legal", "lead-triage", date(2026, 7, 1)),
@@ -270,7 +269,11 @@ def test_harbour_legal_knife_edge_months(reference, warehouse, sample_pipeline):
     assert ref.client_months[aug].guarantee_verdict == "missed"
     assert ref.client_months[sept].fee_charged == 0
     config = next(c for c in sample_pipeline.clients if c.client_id == "harbour-legal")
-    assert ref.client_months[aug].fee_charged == ref.client_months[aug].fee_in_effect == value_for_month(config.monthly_fee, aug)
+    assert (
+        ref.client_months[aug].fee_charged
+        == ref.client_months[aug].fee_in_effect
+        == value_for_month(config.monthly_fee, aug)
+    )
 
     cols = ["hours_saved", "value_created", "total_cost", "fee_charged", "guarantee_verdict"]
     mart = _mart_client_months(warehouse, ["harbour-legal"], cols)

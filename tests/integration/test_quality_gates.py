@@ -163,10 +163,12 @@ def inject_raw_defects(landing: Path) -> None:
         return records
 
     edit_json(h / "n8n_executions/2026-02.json", stops_early)
-    edit_first(h / "n8n_executions/2026-03.json", startedAt="2027-03-01T10:00:00.000Z",
-               stoppedAt="2027-03-01T10:00:30.000Z")
-    edit_first(h / "n8n_executions/2026-04.json", startedAt="2025-03-01T10:00:00.000Z",
-               stoppedAt="2025-03-01T10:00:30.000Z")
+    edit_first(
+        h / "n8n_executions/2026-03.json", startedAt="2027-03-01T10:00:00.000Z", stoppedAt="2027-03-01T10:00:30.000Z"
+    )
+    edit_first(
+        h / "n8n_executions/2026-04.json", startedAt="2025-03-01T10:00:00.000Z", stoppedAt="2025-03-01T10:00:30.000Z"
+    )
     edit_csv(h / "generic_runs/2026-05.csv", lambda rows: rows[:1])  # the Zapier log came back empty
     add_harvest_row(h / "harvest_time_entries/2026-06.csv", "23.50")
     add_harvest_row(h / "harvest_time_entries/2026-07.csv", "-2.00")
@@ -207,8 +209,9 @@ def raw_outcomes(sample_pipeline, tmp_path_factory, gx_root):
     return warehouse, outcomes
 
 
-@pytest.mark.parametrize(("client", "month", "defect", "severity"), RAW_CASES,
-                         ids=[f"{d}-{c}-{m}" for c, m, d, _s in RAW_CASES])
+@pytest.mark.parametrize(
+    ("client", "month", "defect", "severity"), RAW_CASES, ids=[f"{d}-{c}-{m}" for c, m, d, _s in RAW_CASES]
+)
 def test_raw_gate_catches_injected_defect(raw_outcomes, client, month, defect, severity):
     warehouse, outcomes = raw_outcomes
     result = outcomes[(client, month)]
@@ -218,7 +221,9 @@ def test_raw_gate_catches_injected_defect(raw_outcomes, client, month, defect, s
     for finding in matching:
         assert finding.message.startswith(f"{client} {month}: {defect} ({severity}, raw gate)")
         assert finding.observed
-    others = {f.defect for f in result.blocking_failures + result.warnings} - {defect} - ALSO.get((client, month), set())
+    others = (
+        {f.defect for f in result.blocking_failures + result.warnings} - {defect} - ALSO.get((client, month), set())
+    )
     assert not others, [f.message for f in result.blocking_failures + result.warnings]
     if severity == "blocking":
         assert not result.publishable
@@ -260,17 +265,29 @@ def test_clean_sample_passes_both_gates(sample_pipeline, tmp_path, gx_root):
 
 
 MART_CASES = [
-    (HARBOUR, "implausible_hours_saved",
-     "update marts.fct_workflow_months set hours_saved = 100000 "
-     "where client_id = 'harbour-legal' and workflow_key = 'lead-triage' and report_month = date '2026-09-01'"),
-    (RHEIN, "missing_live_workflow",
-     "delete from marts.fct_workflow_months "
-     "where client_id = 'rheinwerk-logistik' and workflow_key = 'meeting-prep' and report_month = date '2026-09-01'"),
-    (HUDSON, "totals_mismatch",
-     "update marts.fct_client_months set hours_saved = hours_saved + 5 "
-     "where client_id = 'hudson-roofing' and report_month = date '2026-09-01'"),
-    (BONDI, "missing_client_month",
-     "delete from marts.fct_client_months where client_id = 'bondi-physio' and report_month = date '2026-09-01'"),
+    (
+        HARBOUR,
+        "implausible_hours_saved",
+        "update marts.fct_workflow_months set hours_saved = 100000 "
+        "where client_id = 'harbour-legal' and workflow_key = 'lead-triage' and report_month = date '2026-09-01'",
+    ),
+    (
+        RHEIN,
+        "missing_live_workflow",
+        "delete from marts.fct_workflow_months "
+        "where client_id = 'rheinwerk-logistik' and workflow_key = 'meeting-prep' and report_month = date '2026-09-01'",
+    ),
+    (
+        HUDSON,
+        "totals_mismatch",
+        "update marts.fct_client_months set hours_saved = hours_saved + 5 "
+        "where client_id = 'hudson-roofing' and report_month = date '2026-09-01'",
+    ),
+    (
+        BONDI,
+        "missing_client_month",
+        "delete from marts.fct_client_months where client_id = 'bondi-physio' and report_month = date '2026-09-01'",
+    ),
 ]
 
 
@@ -282,18 +299,22 @@ def test_mart_gate_catches_defects_in_the_marts(sample_pipeline, tmp_path, gx_ro
             con.execute(sql)
     finally:
         con.close()
-    results = {r.client_id: r for r in run_mart_gate(warehouse, sample_pipeline.clients, "2026-09",
-                                                     context_root=gx_root, build_docs=False)}
+    results = {
+        r.client_id: r
+        for r in run_mart_gate(warehouse, sample_pipeline.clients, "2026-09", context_root=gx_root, build_docs=False)
+    }
     for client, defect, _sql in MART_CASES:
         result = results[client]
         assert not result.publishable
         assert defect in {f.defect for f in result.blocking_failures}, result.reasons
         message = next(f.message for f in result.blocking_failures if f.defect == defect)
         assert message.startswith(f"{client} 2026-09: {defect} (blocking, mart gate)")
-    assert "lead-triage" in next(f.message for f in results[HARBOUR].blocking_failures
-                                 if f.defect == "implausible_hours_saved")
-    assert next(f.message for f in results[RHEIN].blocking_failures
-                if f.defect == "missing_live_workflow").endswith("missing: meeting-prep")
+    assert "lead-triage" in next(
+        f.message for f in results[HARBOUR].blocking_failures if f.defect == "implausible_hours_saved"
+    )
+    assert next(f.message for f in results[RHEIN].blocking_failures if f.defect == "missing_live_workflow").endswith(
+        "missing: meeting-prep"
+    )
 
 
 def test_a_gate_that_cannot_run_holds_the_client_and_not_the_others(sample_pipeline, tmp_path, gx_root):
@@ -362,8 +383,9 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
         ).fetchall()[0]
     finally:
         con.close()
-    assert [(c, p) for c, p, _r in rows] == [(c.client_id, c.client_id != HUDSON) for c in
-                                             sorted(sample_pipeline.clients, key=lambda c: c.client_id)]
+    assert [(c, p) for c, p, _r in rows] == [
+        (c.client_id, c.client_id != HUDSON) for c in sorted(sample_pipeline.clients, key=lambda c: c.client_id)
+    ]
     assert dict((c, r) for c, _p, r in rows)[HUDSON] == held.reasons
     assert evaluated == (len(sample_pipeline.clients) * 25, len(sample_pipeline.clients))
     # ... and in GX Data Docs, while the committed context is untouched
@@ -380,8 +402,10 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
     assert gate_status(warehouse, HUDSON, month) == held
 
     # fixing the data releases the report
-    shutil.copy2(sample_pipeline.landing_dir / HUDSON / "n8n_executions" / f"{month}.json",
-                 landing / HUDSON / "n8n_executions" / f"{month}.json")
+    shutil.copy2(
+        sample_pipeline.landing_dir / HUDSON / "n8n_executions" / f"{month}.json",
+        landing / HUDSON / "n8n_executions" / f"{month}.json",
+    )
     ingest(landing, warehouse, hudson)
     run_raw_gate(warehouse, hudson, month, context_root=gx_root, build_docs=False)
     assert not gate_status(warehouse, HUDSON, month).publishable  # marts not re-checked yet

@@ -62,6 +62,7 @@ def published(sample_pipeline, tmp_path_factory):
 
 # -- figures ---------------------------------------------------------------------------------
 
+
 def test_every_file_is_written(published):
     out, results = published
     for client, result in results.items():
@@ -79,7 +80,9 @@ def test_report_json_figures_equal_the_marts(sample_pipeline, published):
             (hours, tasks, value, cost, roi, verdict, fee, run_cost, payback, median, unanswered) = con.execute(
                 "select hours_saved, tasks_automated, value_created, total_cost, roi, guarantee_verdict, fee_charged, "
                 "run_cost, payback_status, response_minutes_median, leads_unanswered from marts.fct_client_months "
-                "where client_id = ? and strftime(report_month, '%Y-%m') = ?", [client, MONTH]).fetchone()
+                "where client_id = ? and strftime(report_month, '%Y-%m') = ?",
+                [client, MONTH],
+            ).fetchone()
             h = doc["headline"]
             assert h["hours_saved"] == pytest.approx(hours, abs=0, rel=1e-12)
             assert h["tasks_automated"] == tasks
@@ -95,13 +98,26 @@ def test_report_json_figures_equal_the_marts(sample_pipeline, published):
             workflows = con.execute(
                 "select workflow_key, tasks_automated, hours_saved, net_value, recommendation, failed_runs "
                 "from marts.fct_workflow_months where client_id = ? and strftime(report_month, '%Y-%m') = ? "
-                "order by workflow_key", [client, MONTH]).fetchall()
-            shown = sorted((w["key"], w["tasks_automated"], w["hours_saved"], w["net_value"], w["recommendation"],
-                            w["failed_runs"]) for w in doc["workflows"])
+                "order by workflow_key",
+                [client, MONTH],
+            ).fetchall()
+            shown = sorted(
+                (
+                    w["key"],
+                    w["tasks_automated"],
+                    w["hours_saved"],
+                    w["net_value"],
+                    w["recommendation"],
+                    w["failed_runs"],
+                )
+                for w in doc["workflows"]
+            )
             assert shown == [tuple(row) for row in workflows]
             credit = con.execute(
                 "select credit_amount from marts.fct_billing_credits where client_id = ? "
-                "and strftime(missed_month, '%Y-%m') = ?", [client, MONTH]).fetchone()
+                "and strftime(missed_month, '%Y-%m') = ?",
+                [client, MONTH],
+            ).fetchone()
             assert h["next_invoice"]["fee_credited"] == (credit is not None)
             files = con.execute("select count(*) from raw._landed_files where client_id = ?", [client]).fetchone()[0]
             assert len(doc["lineage"]["input_files"]) == files
@@ -114,8 +130,11 @@ def test_tasks_csv_reconciles_and_holds_no_customer_data(sample_pipeline, publis
             rows = list(csv.DictReader(io.StringIO((out / client / MONTH / "tasks.csv").read_text(encoding="utf-8"))))
             doc = read_json(out / client / MONTH)
             assert sum(int(r["tasks_counted"]) for r in rows) == doc["headline"]["tasks_automated"]
-            runs = con.execute("select count(*) from marts.fct_automation_runs where client_id = ? "
-                               "and strftime(run_month, '%Y-%m') = ?", [client, MONTH]).fetchone()[0]
+            runs = con.execute(
+                "select count(*) from marts.fct_automation_runs where client_id = ? "
+                "and strftime(run_month, '%Y-%m') = ?",
+                [client, MONTH],
+            ).fetchone()[0]
             assert len(rows) == runs == doc["lineage"]["tasks_csv"]["rows"]
             llm = sum(float(r["llm_cost"] or 0) for r in rows if r["counted_in_run_cost"] == "true")
             tooling = sum(w["tooling_cost"] for w in doc["workflows"])
@@ -165,12 +184,17 @@ def test_a_missed_month_says_the_next_fee_is_credited(sample_pipeline, tmp_path)
     assert doc["headline"]["guarantee_verdict"] == "missed"
     config = next(c for c in sample_pipeline.clients if c.client_id == "harbour-legal")
     september_fee = value_for_month(config.monthly_fee, date(2026, 9, 1))  # the fee the credit waives
-    assert doc["headline"]["next_invoice"] == {"month": "2026-09", "fee_credited": True, "credit_amount": september_fee,
-                                               "shortfall_hours": pytest.approx(12.510252, abs=1e-6)}
+    assert doc["headline"]["next_invoice"] == {
+        "month": "2026-09",
+        "fee_credited": True,
+        "credit_amount": september_fee,
+        "shortfall_hours": pytest.approx(12.510252, abs=1e-6),
+    }
     assert "Guarantee missed" in html and "September 2026 fee" in html and f"£{september_fee:,.2f}" in html
 
 
 # -- states ----------------------------------------------------------------------------------
+
 
 def test_a_month_without_data_says_so_instead_of_zeros(sample_pipeline, tmp_path):
     result = render(sample_pipeline.warehouse, "hudson-roofing", "2026-11", tmp_path)
@@ -212,17 +236,28 @@ def test_quality_not_run_is_stated_and_warnings_are_shown(sample_pipeline, publi
 def test_a_held_back_report_writes_nothing_and_keeps_the_earlier_one(sample_pipeline, tmp_path):
     first = render(sample_pipeline.warehouse, "harbour-legal", MONTH, tmp_path)
     before = {p.name: p.read_bytes() for p in first.directory.iterdir()}
-    held = render(sample_pipeline.warehouse, "harbour-legal", MONTH, tmp_path,
-                  quality=QualityStatus(publishable=False, checked=True, blocking=["runs file failed to load"]))
+    held = render(
+        sample_pipeline.warehouse,
+        "harbour-legal",
+        MONTH,
+        tmp_path,
+        quality=QualityStatus(publishable=False, checked=True, blocking=["runs file failed to load"]),
+    )
     assert held.status == "held_back" and held.reasons == ["runs file failed to load"]
     assert held.earlier_report_kept and held.directory is None
     assert {p.name: p.read_bytes() for p in first.directory.iterdir()} == before
-    nothing = render(sample_pipeline.warehouse, "hudson-roofing", MONTH, tmp_path,
-                     quality=QualityStatus(publishable=False, checked=True, blocking=["x"]))
+    nothing = render(
+        sample_pipeline.warehouse,
+        "hudson-roofing",
+        MONTH,
+        tmp_path,
+        quality=QualityStatus(publishable=False, checked=True, blocking=["x"]),
+    )
     assert nothing.status == "held_back" and not (tmp_path / "hudson-roofing" / MONTH).exists()
 
 
 # -- determinism -----------------------------------------------------------------------------
+
 
 def test_a_rerender_is_byte_identical(sample_pipeline, published, tmp_path):
     out, _ = published
@@ -244,12 +279,21 @@ SCRIPT = "<script>alert(1)</script>"
 def test_user_controlled_names_are_escaped(sample_pipeline, tmp_path):
     warehouse = mutable_copy(sample_pipeline, tmp_path)
     for table in ("dim_workflows", "fct_workflow_months"):
-        execute(warehouse, f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",
-                [SCRIPT, "harbour-legal", "lead-triage"])
-        execute(warehouse, f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",
-                ["=HYPERLINK(\"http://x\")", "harbour-legal", "intake-docs"])
-    execute(warehouse, "update marts.dim_clients set client_name = ? where client_id = ?",
-            ['Harbour "Legal" <b>LLP</b>', "harbour-legal"])
+        execute(
+            warehouse,
+            f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",
+            [SCRIPT, "harbour-legal", "lead-triage"],
+        )
+        execute(
+            warehouse,
+            f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",
+            ['=HYPERLINK("http://x")', "harbour-legal", "intake-docs"],
+        )
+    execute(
+        warehouse,
+        "update marts.dim_clients set client_name = ? where client_id = ?",
+        ['Harbour "Legal" <b>LLP</b>', "harbour-legal"],
+    )
     result = render(warehouse, "harbour-legal", MONTH, tmp_path / "out")
     html = (result.directory / "report.html").read_text(encoding="utf-8")
     assert SCRIPT not in html and "<b>LLP</b>" not in html
@@ -274,10 +318,16 @@ def test_one_clients_data_appears_in_no_other_clients_report(sample_pipeline, tm
     warehouse = mutable_copy(sample_pipeline, tmp_path)
     planted = "harbour-legal"
     for table in ("dim_workflows", "fct_workflow_months"):
-        execute(warehouse, f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",
-                [CANARY + " triage", planted, "lead-triage"])
-    execute(warehouse, "update marts.fct_automation_runs set platform_workflow_id = ? where client_id = ?",
-            [CANARY, planted])
+        execute(
+            warehouse,
+            f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",
+            [CANARY + " triage", planted, "lead-triage"],
+        )
+    execute(
+        warehouse,
+        "update marts.fct_automation_runs set platform_workflow_id = ? where client_id = ?",
+        [CANARY, planted],
+    )
     execute(warehouse, "update raw._landed_files set file_sha256 = ? where client_id = ?", [CANARY_HEX, planted])
     out = tmp_path / "out"
     results = {c: render(warehouse, c, MONTH, out) for c in CLIENTS}
@@ -304,14 +354,18 @@ def test_every_client_query_is_scoped_to_one_client():
 
 # -- restatement -----------------------------------------------------------------------------
 
+
 def test_changed_figures_are_restated_with_the_earlier_values(sample_pipeline, tmp_path):
     warehouse = mutable_copy(sample_pipeline, tmp_path)
     out = tmp_path / "out"
     first = render(warehouse, "hudson-roofing", MONTH, out)
     published = (first.directory / "report.json").read_bytes()
-    execute(warehouse, "update marts.fct_client_months set hours_saved = hours_saved + 2.5, "
-            "tasks_automated = tasks_automated + 40 where client_id = ? and report_month = date '2026-10-01'",
-            ["hudson-roofing"])
+    execute(
+        warehouse,
+        "update marts.fct_client_months set hours_saved = hours_saved + 2.5, "
+        "tasks_automated = tasks_automated + 40 where client_id = ? and report_month = date '2026-10-01'",
+        ["hudson-roofing"],
+    )
     second = render(warehouse, "hudson-roofing", MONTH, out)
     assert second.restated
     doc = read_json(second.directory)
@@ -332,6 +386,7 @@ def test_changed_figures_are_restated_with_the_earlier_values(sample_pipeline, t
 
 # -- atomic writes ---------------------------------------------------------------------------
 
+
 def _snapshot(directory: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(directory.iterdir())}
 
@@ -348,7 +403,7 @@ def test_a_crash_mid_write_leaves_the_published_report_intact(sample_pipeline, t
         calls.append(path.name)
         if len(calls) == 3:
             real_write(path, content[: len(content) // 2])  # a half-written file...
-            raise OSError("disk full")                      # ...then the crash
+            raise OSError("disk full")  # ...then the crash
         real_write(path, content)
 
     monkeypatch.setattr(publish_module, "write_synced", crash_after_two)

@@ -24,8 +24,9 @@ def portfolio(sample_pipeline, tmp_path_factory):
         "bondi-physio": QualityStatus(publishable=True, checked=True, warnings=["late timesheet"]),
     }
     for client in ("harbour-legal", "bondi-physio", "rheinwerk-logistik"):
-        render_client_month(sample_pipeline.warehouse, client, MONTH, out, quality=statuses.get(client),
-                            consultancy=CONSULTANCY)
+        render_client_month(
+            sample_pipeline.warehouse, client, MONTH, out, quality=statuses.get(client), consultancy=CONSULTANCY
+        )
     path = render_portfolio(sample_pipeline.warehouse, MONTH, out, statuses, consultancy=CONSULTANCY)
     return out, path, json.loads((path.parent / "portfolio.json").read_text(encoding="utf-8"))
 
@@ -47,7 +48,9 @@ def test_money_is_grouped_by_currency_never_converted(sample_pipeline, portfolio
         for group in doc["currencies"]:
             value, cost, hours = con.execute(
                 "select sum(value_created), sum(total_cost), sum(hours_saved) from marts.rpt_portfolio_months "
-                "where currency = ? and strftime(report_month, '%Y-%m') = ?", [group["currency"], MONTH]).fetchone()
+                "where currency = ? and strftime(report_month, '%Y-%m') = ?",
+                [group["currency"], MONTH],
+            ).fetchone()
             assert group["totals"]["value_created"] == pytest.approx(value)
             assert group["totals"]["total_cost"] == pytest.approx(cost)
             assert group["totals"]["hours_saved"] == pytest.approx(hours)
@@ -55,11 +58,21 @@ def test_money_is_grouped_by_currency_never_converted(sample_pipeline, portfolio
 
 def test_held_back_reports_are_listed_with_their_reasons(portfolio):
     _, path, doc = portfolio
-    assert doc["held_back"] == [{"client_id": "hudson-roofing", "client_name": "Hudson Roofing Co.",
-                                 "reasons": ["n8n file 2026-10 failed to load"], "earlier_report_published": False}]
+    assert doc["held_back"] == [
+        {
+            "client_id": "hudson-roofing",
+            "client_name": "Hudson Roofing Co.",
+            "reasons": ["n8n file 2026-10 failed to load"],
+            "earlier_report_published": False,
+        }
+    ]
     status = {c["client_id"]: c["report_status"] for g in doc["currencies"] for c in g["clients"]}
-    assert status == {"harbour-legal": "published", "bondi-physio": "published",
-                      "rheinwerk-logistik": "published", "hudson-roofing": "held_back"}
+    assert status == {
+        "harbour-legal": "published",
+        "bondi-physio": "published",
+        "rheinwerk-logistik": "published",
+        "hudson-roofing": "held_back",
+    }
     html = path.read_text(encoding="utf-8")
     assert "Held back" in html and "n8n file 2026-10 failed to load" in html
     assert doc["summary"]["quality_not_run"] == 1  # rheinwerk: no status given
@@ -71,7 +84,8 @@ def test_workflows_to_fix_come_from_the_marts(sample_pipeline, tmp_path):
     with closing(duckdb.connect(str(sample_pipeline.warehouse), read_only=True)) as con:
         expected = con.execute(
             "select client_id, workflow_key, recommendation from marts.fct_workflow_months "
-            "where strftime(report_month, '%Y-%m') = '2026-04' and recommendation in ('fix', 'cut') order by all").fetchall()
+            "where strftime(report_month, '%Y-%m') = '2026-04' and recommendation in ('fix', 'cut') order by all"
+        ).fetchall()
     assert sorted((w["client_id"], w["workflow_key"], w["recommendation"]) for w in doc["workflows_to_fix"]) == expected
     assert expected  # the sample has a workflow to fix in April 2026
     assert doc["summary"]["published"] == 0 and doc["summary"]["not_rendered"] == 4

@@ -10,7 +10,19 @@ import pytest
 
 from roi_pipeline.cli import build_parser, main
 
-SUBCOMMANDS = ["paths", "generate", "validate", "extract", "ingest", "build", "check", "status", "report", "run", "demo"]
+SUBCOMMANDS = [
+    "paths",
+    "generate",
+    "validate",
+    "extract",
+    "ingest",
+    "build",
+    "check",
+    "status",
+    "report",
+    "run",
+    "demo",
+]
 
 
 @pytest.mark.parametrize("command", SUBCOMMANDS)
@@ -22,7 +34,7 @@ def test_every_subcommand_has_help(command, capsys):
 
 
 def test_parser_knows_every_subcommand():
-    choices = build_parser()._subparsers._group_actions[0].choices  # noqa: SLF001
+    choices = build_parser()._subparsers._group_actions[0].choices
     assert sorted(choices) == sorted(SUBCOMMANDS)
 
 
@@ -77,5 +89,7 @@ def test_a_bad_client_file_fails_validation_and_names_the_field(tmp_path, monkey
 
 
 def test_the_console_script_runs():
-    done = subprocess.run([sys.executable, "-m", "roi_pipeline.cli", "--help"], capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "roi_pipeline.cli", "--help"], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0 and "usage: roi" in done.stdout

@@ -68,10 +68,26 @@ def test_examples_cover_each_documented_feature():
         (lambda d: d.update(baseline_days=14), "baseline_days", "greater than or equal to 28"),
         (lambda d: d.update(engagement_start="2025-02-30"), "engagement_start", "date"),
         (lambda d: d.update(gurantee_hours=40), "gurantee_hours", "unknown field"),
-        (lambda d: d["workflows"][0].update(go_live_date="2025-01-01"), "workflows[0] (lead-triage).go_live_date", "unknown field"),
-        (lambda d: d["workflows"][0].update(risk_class="extreme"), "workflows[0] (lead-triage).risk_class", "'low', 'medium' or 'high'"),
-        (lambda d: d["workflows"][1].update(platform="ifttt"), "workflows[1] (invoice-chasing).platform", "Input should be"),
-        (lambda d: d["workflows"][0].update(platform_workflow_ids=[]), "workflows[0] (lead-triage).platform_workflow_ids", "at least 1"),
+        (
+            lambda d: d["workflows"][0].update(go_live_date="2025-01-01"),
+            "workflows[0] (lead-triage).go_live_date",
+            "unknown field",
+        ),
+        (
+            lambda d: d["workflows"][0].update(risk_class="extreme"),
+            "workflows[0] (lead-triage).risk_class",
+            "'low', 'medium' or 'high'",
+        ),
+        (
+            lambda d: d["workflows"][1].update(platform="ifttt"),
+            "workflows[1] (invoice-chasing).platform",
+            "Input should be",
+        ),
+        (
+            lambda d: d["workflows"][0].update(platform_workflow_ids=[]),
+            "workflows[0] (lead-triage).platform_workflow_ids",
+            "at least 1",
+        ),
         (lambda d: d["workflows"][0].update(key="Lead Triage"), "workflows[0] (Lead Triage).key", "pattern"),
         (lambda d: d["monthly_fee"][0].update(value=-1), "monthly_fee[0].value", "greater than or equal to 0"),
     ],
@@ -87,10 +103,24 @@ def test_each_kind_of_bad_field_is_named(tmp_path, mutate, field, fragment):
     ("mutate", "fragment"),
     [
         # effective-dated values must cover their anchor date
-        (lambda d: d["monthly_fee"].__setitem__(0, {"effective_from": "2025-09-01", "value": 2500}), "monthly_fee: no value in effect on 2025-08-01"),
-        (lambda d: d["hourly_cost"].append({"effective_from": "2025-08-01", "value": 40}), "hourly_cost: two entries take effect on the same date"),
-        (lambda d: d["workflows"][0].update(tooling_cost=[{"effective_from": "2025-12-01", "value": 45}]), "tooling_cost: no value in effect on 2025-11-10"),
-        (lambda d: d["workflows"][1]["baseline"].update(declared_minutes=[{"effective_from": "2026-01-01", "value": 4}]), "baseline.declared_minutes: no value in effect on 2025-12-01"),
+        (
+            lambda d: d["monthly_fee"].__setitem__(0, {"effective_from": "2025-09-01", "value": 2500}),
+            "monthly_fee: no value in effect on 2025-08-01",
+        ),
+        (
+            lambda d: d["hourly_cost"].append({"effective_from": "2025-08-01", "value": 40}),
+            "hourly_cost: two entries take effect on the same date",
+        ),
+        (
+            lambda d: d["workflows"][0].update(tooling_cost=[{"effective_from": "2025-12-01", "value": 45}]),
+            "tooling_cost: no value in effect on 2025-11-10",
+        ),
+        (
+            lambda d: d["workflows"][1]["baseline"].update(
+                declared_minutes=[{"effective_from": "2026-01-01", "value": 4}]
+            ),
+            "baseline.declared_minutes: no value in effect on 2025-12-01",
+        ),
         # baseline method needs its inputs
         (lambda d: d["workflows"][0]["baseline"].pop("volume"), "a measured baseline needs a volume source"),
         (lambda d: d["workflows"][1]["baseline"].pop("declared_minutes"), "a declared baseline needs declared_minutes"),
@@ -100,7 +130,10 @@ def test_each_kind_of_bad_field_is_named(tmp_path, mutate, field, fragment):
         (lambda d: d["workflows"][0].update(retired_on="2026-10-01"), "retired_on is set but status is 'active'"),
         # register consistency
         (lambda d: d["workflows"][1].update(key="lead-triage"), "duplicate key(s) lead-triage"),
-        (lambda d: d["workflows"][1].update(platform="n8n", platform_workflow_ids=["1012"]), "is claimed by both 'lead-triage' and 'invoice-chasing'"),
+        (
+            lambda d: d["workflows"][1].update(platform="n8n", platform_workflow_ids=["1012"]),
+            "is claimed by both 'lead-triage' and 'invoice-chasing'",
+        ),
         (lambda d: d["workflows"][1].update(process=" LEAD   triage "), "both replace process"),
     ],
 )
@@ -134,7 +167,9 @@ def test_successor_in_the_retirement_month_is_rejected(tmp_path):
     successor = dict(data["workflows"][2])
     successor.update(key="recall-v2", platform_workflow_ids=["scn_9000"], status="active", go_live="2026-06-20")
     successor.update(tooling_cost=[{"effective_from": "2026-06-20", "value": 1}])
-    successor.update(baseline={"method": "declared", "declared_minutes": [{"effective_from": "2026-06-20", "value": 3}]})
+    successor.update(
+        baseline={"method": "declared", "declared_minutes": [{"effective_from": "2026-06-20", "value": 3}]}
+    )
     successor.pop("retired_on")
     data["workflows"].append(successor)
     errors = errors_of(write(tmp_path, data))
@@ -185,7 +220,10 @@ def test_asking_for_a_client_with_no_file_is_an_error(tmp_path):
 
 
 def test_value_in_effect_on_the_first_of_the_month_applies_to_the_whole_month():
-    fees = [Effective(effective_from=date(2025, 1, 1), value=100), Effective(effective_from=date(2025, 3, 15), value=200)]
+    fees = [
+        Effective(effective_from=date(2025, 1, 1), value=100),
+        Effective(effective_from=date(2025, 3, 15), value=200),
+    ]
     assert value_for_month(fees, date(2025, 3, 1)) == 100  # mid-month change: not yet
     assert value_for_month(fees, date(2025, 3, 31)) == 100
     assert value_for_month(fees, date(2025, 4, 1)) == 200

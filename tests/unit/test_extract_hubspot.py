@@ -79,7 +79,9 @@ def test_search_cap_is_windowed_so_the_file_holds_every_record(crm, tmp_path):
 
 def test_incremental_run_merges_modified_records_without_duplicates(crm, tmp_path):
     client, clients_dir, landing, fake = crm
-    write_settings(clients_dir, client.client_id, {"hubspot": {"mode": "api", "base_url": fake.url, "objects": ["calls"]}})
+    write_settings(
+        clients_dir, client.client_id, {"hubspot": {"mode": "api", "base_url": fake.url, "objects": ["calls"]}}
+    )
     assert run(crm).ok
     changed = fake.objects["calls"][-1]
     changed["properties"]["hs_call_status"] = "NO_ANSWER"

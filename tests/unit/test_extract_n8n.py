@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from roi_pipeline.extract import extract_clients
-from tests.fakes import Fault, FakeN8n
+from tests.fakes import FakeN8n, Fault
 from tests.fakes.clients import connection_env, fast_policy, ingest_counts, make_client, write_settings
 
 NOW = datetime(2026, 1, 7, 6, 0, tzinfo=UTC)

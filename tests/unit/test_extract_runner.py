@@ -20,7 +20,7 @@ from roi_pipeline.extract.connections import (
     resolve_connection,
 )
 from roi_pipeline.extract.settings import ExtractSettingsError, load_extract_settings
-from tests.fakes import Fault, FakeHubSpot
+from tests.fakes import FakeHubSpot, Fault
 from tests.fakes.clients import connection_env, fast_policy, make_client, write_settings
 
 NOW = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
@@ -31,8 +31,15 @@ def contacts(n: int) -> list[dict]:
     out = []
     for i in range(n):
         stamp = f"2025-12-{1 + i % 28:02d}T10:00:00.000Z"
-        out.append({"id": str(500 + i), "createdAt": stamp, "updatedAt": stamp, "archived": False,
-                    "properties": {"createdate": stamp, "lastmodifieddate": stamp, "hs_object_id": str(500 + i)}})
+        out.append(
+            {
+                "id": str(500 + i),
+                "createdAt": stamp,
+                "updatedAt": stamp,
+                "archived": False,
+                "properties": {"createdate": stamp, "lastmodifieddate": stamp, "hs_object_id": str(500 + i)},
+            }
+        )
     return out
 
 
@@ -44,8 +51,11 @@ def two_clients(tmp_path: Path):
     fake = FakeHubSpot({"contacts": contacts(40)}, {}, GOOD)
     with fake:
         for client in (ok, revoked):
-            write_settings(clients_dir, client.client_id,
-                           {"hubspot": {"mode": "api", "base_url": fake.url, "objects": ["contacts"]}})
+            write_settings(
+                clients_dir,
+                client.client_id,
+                {"hubspot": {"mode": "api", "base_url": fake.url, "objects": ["contacts"]}},
+            )
         env = {**connection_env("acme-co", "hubspot", REVOKED, token=REVOKED),
                **connection_env("northwind-dental", "hubspot", GOOD, api_key=GOOD)}  # fmt: skip
         yield [revoked, ok], clients_dir, landing, fake, env

@@ -58,8 +58,10 @@ def test_harvest_detailed_time_report_csv_loads_with_zero_quarantine(harvest, tm
     path = landing / client.client_id / "harvest_time_entries" / "2025-12.csv"
     rows = list(csv.DictReader(io.StringIO(path.read_text(), newline="")))
     assert list(rows[0])[:7] == ["Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours"]
-    assert {(r["First Name"], r["Last Name"], r["Employee?"]) for r in rows} == {("Ann", "Lee", "Yes"),
-                                                                               ("Mary Ann", "de Vries", "No")}
+    assert {(r["First Name"], r["Last Name"], r["Employee?"]) for r in rows} == {
+        ("Ann", "Lee", "Yes"),
+        ("Mary Ann", "de Vries", "No"),
+    }
     assert all(req.headers["user-agent"].startswith("roi-pipeline tests") for req in fake.requests)
     assert len([r for r in fake.calls("/v2/time_entries")]) > 10  # paged, 7 per page
     counts = ingest_counts(landing, tmp_path / "w.duckdb", [client], "harvest_time_entries", "entry_key")
@@ -94,7 +96,10 @@ def test_toggl_detailed_csv_in_the_clients_zone_loads_with_zero_quarantine(tmp_p
                  "time_entries": [{"id": 4_001_000, "seconds": -1, "start": "2026-01-11T14:00:00+00:00",
                                    "stop": None, "at": "2026-01-11T14:00:00+00:00"}]})  # running  # fmt: skip
     lookups = {
-        "projects": [{"id": 21, "name": "Client intake", "client_id": 5}, {"id": 22, "name": "Automation", "client_id": 6}],
+        "projects": [
+            {"id": 21, "name": "Client intake", "client_id": 5},
+            {"id": 22, "name": "Automation", "client_id": 6},
+        ],
         "clients": [{"id": 5, "name": "Harbor Legal"}, {"id": 6, "name": "Northbeam AI Ops"}],
         "tags": [{"id": 31, "name": "operate"}, {"id": 32, "name": "build"}],
         "users": [{"id": 11, "email": "dana@harbor.example", "fullname": "Dana Cole"}],

@@ -250,7 +250,9 @@ def test_n8n_json_lines(tmp_path, ctx):
 def test_n8n_json_lines_with_unescaped_line_separator_inside_a_string(tmp_path, ctx):
     # JSON allows U+2028 / U+0085 unescaped in strings (json.dumps(ensure_ascii=False) writes
     # them raw); they are not line breaks of a JSON Lines file.
-    first = json.dumps(n8n_execution(id="9101", customData={"note": "line\u2028sep\x85nel", "items": "2"}), ensure_ascii=False)
+    first = json.dumps(
+        n8n_execution(id="9101", customData={"note": "line\u2028sep\x85nel", "items": "2"}), ensure_ascii=False
+    )
     second = json.dumps(n8n_execution(id="9102"), ensure_ascii=False)
     assert "\u2028" in first
     got = rows(load(N8nExecutions(), write(tmp_path, "sep.jsonl", first + "\n" + second + "\n"), ctx))
@@ -259,10 +261,14 @@ def test_n8n_json_lines_with_unescaped_line_separator_inside_a_string(tmp_path, 
 
 
 def test_n8n_ids_as_numbers_and_strings_compare_equal(tmp_path, ctx):
-    as_numbers = '{"data": [{"id": 1000, "workflowId": 1012, "status": "success", "mode": "trigger", "retryOf": 999,' \
+    as_numbers = (
+        '{"data": [{"id": 1000, "workflowId": 1012, "status": "success", "mode": "trigger", "retryOf": 999,'
         ' "startedAt": "2025-11-20T10:00:00.000Z", "stoppedAt": "2025-11-20T10:00:01.000Z"}], "nextCursor": null}'
-    as_strings = '{"data": [{"id": "1000", "workflowId": "1012", "status": "success", "mode": "trigger", "retryOf": "999",' \
+    )
+    as_strings = (
+        '{"data": [{"id": "1000", "workflowId": "1012", "status": "success", "mode": "trigger", "retryOf": "999",'
         ' "startedAt": "2025-11-20T10:00:00.000Z", "stoppedAt": "2025-11-20T10:00:01.000Z"}], "nextCursor": null}'
+    )
     a = only(load(N8nExecutions(), write(tmp_path, "a.json", as_numbers), ctx)).row
     b = only(load(N8nExecutions(), write(tmp_path, "b.json", as_strings), ctx)).row
     for key in ("id", "workflow_id", "retry_of"):
@@ -326,7 +332,10 @@ def test_n8n_every_mode_is_accepted_including_chat(tmp_path, ctx, mode):
 
 def test_n8n_unknown_status_or_mode_rejects(tmp_path, ctx):
     text = json.dumps(
-        {"data": [n8n_execution(id="1", status="exploded"), n8n_execution(id="2", mode="telepathy")], "nextCursor": None}
+        {
+            "data": [n8n_execution(id="1", status="exploded"), n8n_execution(id="2", mode="telepathy")],
+            "nextCursor": None,
+        }
     )
     first, second = load(N8nExecutions(), write(tmp_path, "x.json", text), ctx)
     assert_rejected(first[1], "status", "exploded")
@@ -335,7 +344,9 @@ def test_n8n_unknown_status_or_mode_rejects(tmp_path, ctx):
 
 def test_n8n_unknown_workflow_is_rejected_naming_it(tmp_path, ctx):
     text = json.dumps({"data": [n8n_execution(workflowId="2tUt1wbLX592XDdX")], "nextCursor": None})
-    assert_rejected(only(load(N8nExecutions(), write(tmp_path, "u.json", text), ctx)), "unknown workflow", "2tUt1wbLX592XDdX")
+    assert_rejected(
+        only(load(N8nExecutions(), write(tmp_path, "u.json", text), ctx)), "unknown workflow", "2tUt1wbLX592XDdX"
+    )
 
 
 def test_n8n_workflow_id_of_another_platform_is_unknown(tmp_path, ctx):
@@ -346,8 +357,10 @@ def test_n8n_workflow_id_of_another_platform_is_unknown(tmp_path, ctx):
 
 def test_n8n_stopped_before_started_is_negative_duration(tmp_path, ctx):
     text = json.dumps(
-        {"data": [n8n_execution(startedAt="2025-11-12T09:15:00.000Z", stoppedAt="2025-11-12T09:14:59.000Z")],
-         "nextCursor": None}
+        {
+            "data": [n8n_execution(startedAt="2025-11-12T09:15:00.000Z", stoppedAt="2025-11-12T09:14:59.000Z")],
+            "nextCursor": None,
+        }
     )
     assert_rejected(only(load(N8nExecutions(), write(tmp_path, "n.json", text), ctx)), "negative duration")
 
@@ -370,8 +383,12 @@ def test_n8n_missing_ids_reject(tmp_path, ctx):
 
 def test_n8n_naive_timestamp_is_read_in_client_zone(tmp_path, ctx):
     # 31 July is BST (UTC+1): 23:30 local is 22:30 UTC
-    text = json.dumps({"data": [n8n_execution(startedAt="2025-07-31 23:30:00", stoppedAt="2025-07-31T23:31:00+01:00")],
-                       "nextCursor": None})
+    text = json.dumps(
+        {
+            "data": [n8n_execution(startedAt="2025-07-31 23:30:00", stoppedAt="2025-07-31T23:31:00+01:00")],
+            "nextCursor": None,
+        }
+    )
     row = only(load(N8nExecutions(), write(tmp_path, "naive.json", text), ctx)).row
     assert row["started_at"] == datetime(2025, 7, 31, 22, 30)
     assert row["started_tz_assumed"] is True
@@ -422,7 +439,7 @@ def test_generic_csv_with_bom_and_rfc4180_quoting(tmp_path, ctx):
     text = (
         BOM + GENERIC_HEADER + "\r\n"
         "zr_1,zapier,zap_88231,2025-12-03 09:00:00,2025-12-03 09:00:20,success,schedule,4,1200,300,0.10,,\r\n"
-        'zr_2,Zapier,zap_88231,2025-12-03T09:05:00Z,2025-12-03T09:05:31Z,error,retry,,,,,zr_1,'
+        "zr_2,Zapier,zap_88231,2025-12-03T09:05:00Z,2025-12-03T09:05:31Z,error,retry,,,,,zr_1,"
         '"Timeout, retrying: ""Xero"" said\r\n503 Service Unavailable"\r\n'
         "zr_3,zapier,zap_88231,2025-12-03 10:00:00,,running,webhook,,,,,,\r\n"
     )
@@ -493,7 +510,9 @@ def test_generic_dst_gap_time_is_rejected(tmp_path, ctx):
 
 def test_generic_finished_before_started_is_negative_duration(tmp_path, ctx):
     # 10:00+02:00 = 08:00 UTC; 08:30 naive in July = 07:30 UTC, before the start
-    text = f"{GENERIC_HEADER}\nmk_1,make,scn_4410,2025-07-01T10:00:00+02:00,2025-07-01 08:30:00,success,schedule,,,,,,\n"
+    text = (
+        f"{GENERIC_HEADER}\nmk_1,make,scn_4410,2025-07-01T10:00:00+02:00,2025-07-01 08:30:00,success,schedule,,,,,,\n"
+    )
     assert_rejected(only(load(GenericRuns(), write(tmp_path, "neg.csv", text), ctx)), "negative duration")
 
 
@@ -611,9 +630,19 @@ def test_generic_jsonl_line_that_is_not_an_object_is_rejected(tmp_path, ctx):
 )
 def test_generic_bad_fields_reject(tmp_path, ctx, field, value, reason):
     record = {
-        "run_id": "zr_1", "platform": "zapier", "workflow_id": "zap_88231", "started_at": "2025-12-03 09:00:00",
-        "finished_at": "", "status": "success", "triggered_by": "schedule", "items": "4", "llm_tokens_in": "",
-        "llm_tokens_out": "", "llm_cost": "", "retry_of": "", "error_message": "",
+        "run_id": "zr_1",
+        "platform": "zapier",
+        "workflow_id": "zap_88231",
+        "started_at": "2025-12-03 09:00:00",
+        "finished_at": "",
+        "status": "success",
+        "triggered_by": "schedule",
+        "items": "4",
+        "llm_tokens_in": "",
+        "llm_tokens_out": "",
+        "llm_cost": "",
+        "retry_of": "",
+        "error_message": "",
     }
     record[field] = value
     line = ",".join(f'"{record[k]}"' if "," in record[k] else record[k] for k in GENERIC_HEADER.split(","))
@@ -633,7 +662,8 @@ def test_generic_n8n_workflow_id_with_n8n_platform_is_rejected(tmp_path, ctx):
 EPOCH_MS_2025_01_11_0930 = "1736587800000"
 
 
-HUBSPOT_CONTACTS_PAGE = """{
+HUBSPOT_CONTACTS_PAGE = (
+    """{
   "results": [
     {
       "id": "501",
@@ -669,7 +699,9 @@ HUBSPOT_CONTACTS_PAGE = """{
   ],
   "paging": {"next": {"after": "NTI1Cg%%3D%%3D", "link": "?after=NTI1Cg%%3D%%3D"}}
 }
-""" % EPOCH_MS_2025_01_11_0930
+"""
+    % EPOCH_MS_2025_01_11_0930
+)
 
 
 def test_hubspot_contacts_page(tmp_path, ctx):
@@ -703,7 +735,8 @@ def test_hubspot_contact_without_any_creation_time_is_rejected(tmp_path, ctx):
     assert_rejected(only(load(HubSpotContacts(), write(tmp_path, "c.json", text), ctx)), "createdate")
 
 
-HUBSPOT_CALLS_PAGE = """{
+HUBSPOT_CALLS_PAGE = (
+    """{
   "results": [
     {
       "id": "7001",
@@ -735,7 +768,9 @@ HUBSPOT_CALLS_PAGE = """{
   ],
   "paging": {"next": {"after": "7003", "link": "?after=7003"}}
 }
-""" % EPOCH_MS_2025_01_11_0930
+"""
+    % EPOCH_MS_2025_01_11_0930
+)
 
 
 def test_hubspot_calls_with_associations_and_epoch_millis(tmp_path, ctx):
@@ -751,10 +786,20 @@ def test_hubspot_calls_with_associations_and_epoch_millis(tmp_path, ctx):
     assert row["created_at"] == datetime(2025, 1, 11, 9, 31)
     assert_row_shape(HubSpotCalls, row)
     assert sorted(first.children["hubspot_associations"], key=lambda r: r["to_object_type"]) == [
-        {"object_type": "calls", "object_id": "7001", "to_object_type": "contacts", "to_object_id": "501",
-         "association_type": "call_to_contact"},
-        {"object_type": "calls", "object_id": "7001", "to_object_type": "deals", "to_object_id": "9001",
-         "association_type": "call_to_deal"},
+        {
+            "object_type": "calls",
+            "object_id": "7001",
+            "to_object_type": "contacts",
+            "to_object_id": "501",
+            "association_type": "call_to_contact",
+        },
+        {
+            "object_type": "calls",
+            "object_id": "7001",
+            "to_object_type": "deals",
+            "to_object_id": "9001",
+            "association_type": "call_to_deal",
+        },
     ]
 
     assert second.row["hs_timestamp"] == datetime(2025, 11, 12, 9, 10)
@@ -765,7 +810,11 @@ def test_hubspot_calls_with_associations_and_epoch_millis(tmp_path, ctx):
 
 def test_hubspot_call_without_hs_timestamp_is_rejected(tmp_path, ctx):
     text = json.dumps(
-        {"results": [{"id": "7009", "properties": {"hs_call_direction": "INBOUND"}, "createdAt": "2025-11-12T09:10:00Z"}]}
+        {
+            "results": [
+                {"id": "7009", "properties": {"hs_call_direction": "INBOUND"}, "createdAt": "2025-11-12T09:10:00Z"}
+            ]
+        }
     )
     assert_rejected(only(load(HubSpotCalls(), write(tmp_path, "c.json", text), ctx)), "hs_timestamp")
 
@@ -802,7 +851,9 @@ def test_hubspot_emails_bare_array_with_associations(tmp_path, ctx):
     assert a.row["hs_email_direction"] == "INCOMING_EMAIL"
     assert a.row["hs_timestamp"] == datetime(2025, 11, 12, 9, 2)
     assert a.row["hs_email_status"] == "SENT"
-    assert [(r["to_object_type"], r["to_object_id"], r["association_type"]) for r in a.children["hubspot_associations"]] == [
+    assert [
+        (r["to_object_type"], r["to_object_id"], r["association_type"]) for r in a.children["hubspot_associations"]
+    ] == [
         ("contacts", "501", "email_to_contact"),
         ("contacts", "502", "email_to_contact"),
     ]
@@ -823,7 +874,9 @@ def test_hubspot_meetings_json_lines(tmp_path, ctx):
     )
     (_, ok), (_, bad) = load(HubSpotMeetings(), write(tmp_path, "meetings.jsonl", text), ctx)
     assert ok.row["hs_meeting_outcome"] == "COMPLETED"
-    assert ok.row["hs_meeting_end_time"] - ok.row["hs_meeting_start_time"] == datetime(2025, 1, 1, 0, 30) - datetime(2025, 1, 1)
+    assert ok.row["hs_meeting_end_time"] - ok.row["hs_meeting_start_time"] == datetime(2025, 1, 1, 0, 30) - datetime(
+        2025, 1, 1
+    )
     assert ok.row["hs_timestamp"] == datetime(2025, 11, 14, 10, 0)
     assert ok.children["hubspot_associations"][0]["to_object_id"] == "501"
     assert ok.children["hubspot_associations"][0]["object_type"] == "meetings"
@@ -832,7 +885,8 @@ def test_hubspot_meetings_json_lines(tmp_path, ctx):
 
 
 def test_hubspot_deals_search_page(tmp_path, ctx):
-    text = """{
+    text = (
+        """{
       "total": 3,
       "results": [
         {"id": "9001", "properties": {"dealname": "Implant consult", "amount": "1500.00", "dealstage": "closedwon",
@@ -845,7 +899,9 @@ def test_hubspot_deals_search_page(tmp_path, ctx):
         {"id": "9003", "properties": {"dealname": "Refund", "amount": "-120.5", "hs_is_closed_won": "maybe"},
          "createdAt": "2025-12-01T00:00:00Z", "archived": false}
       ]
-    }""" % EPOCH_MS_2025_01_11_0930
+    }"""
+        % EPOCH_MS_2025_01_11_0930
+    )
     d1, d2, d3 = rows(load(HubSpotDeals(), write(tmp_path, "deals.json", text), ctx))
     assert d1["amount"] == 1500.0
     assert d1["hs_is_closed_won"] is True
@@ -867,8 +923,10 @@ def test_hubspot_deals_search_page(tmp_path, ctx):
 def test_hubspot_array_of_pages_and_empty_last_page(tmp_path, ctx):
     text = json.dumps(
         [
-            {"results": [{"id": "1", "properties": {"createdate": "2025-11-01T00:00:00Z"}}],
-             "paging": {"next": {"after": "2"}}},
+            {
+                "results": [{"id": "1", "properties": {"createdate": "2025-11-01T00:00:00Z"}}],
+                "paging": {"next": {"after": "2"}},
+            },
             {"results": [{"id": "2", "properties": {"createdate": "2025-11-02T00:00:00Z"}}]},
             {"results": []},
         ]
@@ -883,7 +941,10 @@ def test_hubspot_json_lines_of_pages(tmp_path, ctx):
         '{"results": [{"id": "12", "properties": {"createdate": "2025-11-01T11:00:00.000Z"}}]}\n'
     )
     got = rows(load(HubSpotContacts(), write(tmp_path, "pages.jsonl", text), ctx))
-    assert [(r["id"], r["createdate"]) for r in got] == [("11", datetime(2025, 11, 1, 10)), ("12", datetime(2025, 11, 1, 11))]
+    assert [(r["id"], r["createdate"]) for r in got] == [
+        ("11", datetime(2025, 11, 1, 10)),
+        ("12", datetime(2025, 11, 1, 11)),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -891,19 +952,28 @@ def test_hubspot_json_lines_of_pages(tmp_path, ctx):
     [
         ({"properties": {"hs_timestamp": "2025-11-12T09:10:00Z"}}, "object id"),
         ({"id": "1", "properties": ["hs_timestamp"]}, "properties"),
-        ({"id": "1", "properties": {"hs_timestamp": "2025-11-12T09:10:00Z"}, "associations": ["contacts"]}, "associations"),
+        (
+            {"id": "1", "properties": {"hs_timestamp": "2025-11-12T09:10:00Z"}, "associations": ["contacts"]},
+            "associations",
+        ),
         (
             {"id": "1", "properties": {"hs_timestamp": "2025-11-12T09:10:00Z"}, "associations": {"contacts": ["501"]}},
             "associations.contacts",
         ),
         (
-            {"id": "1", "properties": {"hs_timestamp": "2025-11-12T09:10:00Z"},
-             "associations": {"contacts": {"results": [{"type": "call_to_contact"}]}}},
+            {
+                "id": "1",
+                "properties": {"hs_timestamp": "2025-11-12T09:10:00Z"},
+                "associations": {"contacts": {"results": [{"type": "call_to_contact"}]}},
+            },
             "without an id",
         ),
         (
-            {"id": "1", "properties": {"hs_timestamp": "2025-11-12T09:10:00Z"},
-             "associations": {"contacts": {"results": {"id": "501"}}}},
+            {
+                "id": "1",
+                "properties": {"hs_timestamp": "2025-11-12T09:10:00Z"},
+                "associations": {"contacts": {"results": {"id": "501"}}},
+            },
             "associations.contacts",
         ),
     ],
@@ -1031,8 +1101,20 @@ def test_harvest_entry_key_does_not_depend_on_hours_display_format(tmp_path, ctx
     a = rows(load(HarvestTimeEntries(), write(tmp_path, "a.csv", f"{HARVEST_HEADER}\n{HARVEST_SAM}\n"), ctx))[0]
     b = rows(load(HarvestTimeEntries(), write(tmp_path, "b.csv", f"{HARVEST_HEADER}\n{decimal}\n"), ctx))[0]
     assert a["entry_key"] == b["entry_key"]
-    c = rows(load(HarvestTimeEntries(), write(tmp_path, "c.csv", f"{HARVEST_HEADER}\n{HARVEST_SAM.replace(',1:30,', ',0:20,')}\n"), ctx))[0]
-    d = rows(load(HarvestTimeEntries(), write(tmp_path, "d.csv", f"{HARVEST_HEADER}\n{HARVEST_SAM.replace(',1:30,', ',0.33,')}\n"), ctx))[0]
+    c = rows(
+        load(
+            HarvestTimeEntries(),
+            write(tmp_path, "c.csv", f"{HARVEST_HEADER}\n{HARVEST_SAM.replace(',1:30,', ',0:20,')}\n"),
+            ctx,
+        )
+    )[0]
+    d = rows(
+        load(
+            HarvestTimeEntries(),
+            write(tmp_path, "d.csv", f"{HARVEST_HEADER}\n{HARVEST_SAM.replace(',1:30,', ',0.33,')}\n"),
+            ctx,
+        )
+    )[0]
     assert c["entry_key"] == d["entry_key"]
     # different content is a different entry
     assert a["entry_key"] != c["entry_key"]
@@ -1094,8 +1176,14 @@ TOGGL_HEADER = (
 )
 
 
-def toggl_line(start_date="2025-07-01", start_time="09:00:00", duration="01:32:15", tags='"admin, phones"',
-               end=("2025-07-01", "11:00:00"), description="Inbound web leads") -> str:
+def toggl_line(
+    start_date="2025-07-01",
+    start_time="09:00:00",
+    duration="01:32:15",
+    tags='"admin, phones"',
+    end=("2025-07-01", "11:00:00"),
+    description="Inbound web leads",
+) -> str:
     return (
         f'"Amy Pond","amy@northwind-dental.example","Northwind Dental Group","Lead triage","","{description}","No",'
         f'"{start_date}","{start_time}","{end[0]}","{end[1]}","{duration}",{tags},"0.00"'
@@ -1103,10 +1191,22 @@ def toggl_line(start_date="2025-07-01", start_time="09:00:00", duration="01:32:1
 
 
 def test_toggl_export_with_bom_and_quoted_header(tmp_path, toggl_ctx):
-    text = BOM + TOGGL_HEADER + "\r\n" + toggl_line() + "\r\n" + toggl_line(
-        start_date="2025-12-01", start_time="17:45:00", duration="00:20:00", tags='""',
-        end=("2025-12-01", "18:05:00"), description='Chasing ""urgent"" recalls, part 2',
-    ) + "\r\n"
+    text = (
+        BOM
+        + TOGGL_HEADER
+        + "\r\n"
+        + toggl_line()
+        + "\r\n"
+        + toggl_line(
+            start_date="2025-12-01",
+            start_time="17:45:00",
+            duration="00:20:00",
+            tags='""',
+            end=("2025-12-01", "18:05:00"),
+            description='Chasing ""urgent"" recalls, part 2',
+        )
+        + "\r\n"
+    )
     summer, winter = rows(load(TogglTimeEntries(), write(tmp_path, "toggl.csv", text), toggl_ctx))
 
     assert summer["user_name"] == "Amy Pond"  # the BOM did not leak into "User"
@@ -1194,7 +1294,9 @@ def test_toggl_amount_header_without_currency(tmp_path, toggl_ctx):
 
 
 def test_localize_overlap_gap_and_ordinary_times():
-    assert localize(datetime(2025, 10, 26, 1, 30), "Europe/London").replace(tzinfo=None) == datetime(2025, 10, 26, 0, 30)
+    assert localize(datetime(2025, 10, 26, 1, 30), "Europe/London").replace(tzinfo=None) == datetime(
+        2025, 10, 26, 0, 30
+    )
     assert localize(datetime(2025, 7, 1, 12, 0), "Europe/London").replace(tzinfo=None) == datetime(2025, 7, 1, 11, 0)
     # New York: EDT = UTC-4 in July
     assert localize(datetime(2025, 7, 1, 12, 0), "America/New_York").replace(tzinfo=None) == datetime(2025, 7, 1, 16, 0)
@@ -1245,8 +1347,15 @@ def test_registry_folders_are_unique_and_every_format_is_registered():
     # a second class with an existing folder would silently replace the first in the dict
     assert _concrete_formats() == set(classes)
     assert set(FORMATS) == {
-        "n8n_executions", "generic_runs", "hubspot_contacts", "hubspot_calls", "hubspot_emails",
-        "hubspot_meetings", "hubspot_deals", "harvest_time_entries", "toggl_time_entries",
+        "n8n_executions",
+        "generic_runs",
+        "hubspot_contacts",
+        "hubspot_calls",
+        "hubspot_emails",
+        "hubspot_meetings",
+        "hubspot_deals",
+        "harvest_time_entries",
+        "toggl_time_entries",
     }
     assert formats_pkg.FORMATS is FORMATS
 

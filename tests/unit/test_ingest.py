@@ -30,8 +30,18 @@ def make_client(clients_dir: Path, client_id: str = "northwind-dental", **change
 
 
 def execution(id_, workflow="1012", start="2025-12-01T09:00:00.000Z", stop="2025-12-01T09:00:04.000Z", **extra):
-    return {"id": id_, "workflowId": workflow, "status": "success", "mode": "trigger", "finished": True,
-            "startedAt": start, "stoppedAt": stop, "retryOf": None, "retrySuccessId": None, **extra}
+    return {
+        "id": id_,
+        "workflowId": workflow,
+        "status": "success",
+        "mode": "trigger",
+        "finished": True,
+        "startedAt": start,
+        "stoppedAt": stop,
+        "retryOf": None,
+        "retrySuccessId": None,
+        **extra,
+    }
 
 
 def write_json(path: Path, payload) -> Path:
@@ -40,8 +50,23 @@ def write_json(path: Path, payload) -> Path:
     return path
 
 
-HARVEST_HEADER = ["Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours", "Hours Rounded",
-                  "Billable?", "Invoiced?", "Approved?", "First Name", "Last Name", "Roles", "Employee?"]
+HARVEST_HEADER = [
+    "Date",
+    "Client",
+    "Project",
+    "Project Code",
+    "Task",
+    "Notes",
+    "Hours",
+    "Hours Rounded",
+    "Billable?",
+    "Invoiced?",
+    "Approved?",
+    "First Name",
+    "Last Name",
+    "Roles",
+    "Employee?",
+]
 
 
 def write_harvest(path: Path, rows: list[list[str]]) -> Path:
@@ -72,8 +97,10 @@ def setup(tmp_path):
 
 def test_same_files_twice_adds_nothing(setup):
     landing, warehouse, client = setup
-    write_json(landing / client.client_id / "n8n_executions" / "a.json",
-               {"data": [execution("1"), execution("2")], "nextCursor": None})
+    write_json(
+        landing / client.client_id / "n8n_executions" / "a.json",
+        {"data": [execution("1"), execution("2")], "nextCursor": None},
+    )
     write_harvest(landing / client.client_id / "harvest_time_entries" / "2025-12.csv", [harvest_row(), harvest_row()])
     first = ingest(landing, warehouse, [client], now=T0)
     assert {f.action for f in first.files} == {"loaded"}
@@ -91,13 +118,19 @@ def test_changed_file_replaces_its_rows_and_only_its_rows(setup):
     ingest(landing, warehouse, [client], now=T0)
     write_json(a, {"data": [execution("2", stop="2025-12-01T09:00:09.000Z"), execution("5")]})
     report = ingest(landing, warehouse, [client], now=T0)
-    assert sorted((f.source_file.split("/")[-1], f.action) for f in report.files) == [("a.json", "replaced"), ("b.json", "unchanged")]
+    assert sorted((f.source_file.split("/")[-1], f.action) for f in report.files) == [
+        ("a.json", "replaced"),
+        ("b.json", "unchanged"),
+    ]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         ids = con.execute("select id, stopped_at, _source_file from raw.n8n_executions order by id").fetchall()
         sha = con.execute("select distinct _file_sha256 from raw.n8n_executions where id = '5'").fetchall()
     assert [(i, s.second) for i, s, _ in ids] == [("2", 9), ("3", 4), ("5", 4)]
     assert sha == [(hashlib.sha256(a.read_bytes()).hexdigest(),)]
-    assert {f for _i, _s, f in ids} == {"northwind-dental/n8n_executions/a.json", "northwind-dental/n8n_executions/b.json"}
+    assert {f for _i, _s, f in ids} == {
+        "northwind-dental/n8n_executions/a.json",
+        "northwind-dental/n8n_executions/b.json",
+    }
 
 
 def test_every_record_is_either_loaded_or_quarantined(setup):
@@ -105,9 +138,9 @@ def test_every_record_is_either_loaded_or_quarantined(setup):
     landing, warehouse, client = setup
     runs = [
         execution("1"),
-        execution("2", workflow="9999"),                    # unknown workflow
-        execution("3", start="not a time"),                 # bad timestamp
-        execution("4", stop="2025-12-01T08:00:00.000Z"),    # negative duration
+        execution("2", workflow="9999"),  # unknown workflow
+        execution("3", start="not a time"),  # bad timestamp
+        execution("4", stop="2025-12-01T08:00:00.000Z"),  # negative duration
         {"workflowId": "1012", "status": "success", "mode": "trigger", "startedAt": "2025-12-01T09:00:00Z"},  # no id
         execution("6", mode="webhook"),
     ]
@@ -128,8 +161,12 @@ def test_every_record_is_either_loaded_or_quarantined(setup):
 
     # The independent count: records in each file, read with json / csv directly.
     expected = {
-        "n8n_executions": len(json.loads((landing / client.client_id / "n8n_executions" / "dec.json").read_text())["data"]),
-        "harvest_time_entries": sum(1 for _ in csv.DictReader((landing / client.client_id / "harvest_time_entries" / "dec.csv").open())),
+        "n8n_executions": len(
+            json.loads((landing / client.client_id / "n8n_executions" / "dec.json").read_text())["data"]
+        ),
+        "harvest_time_entries": sum(
+            1 for _ in csv.DictReader((landing / client.client_id / "harvest_time_entries" / "dec.csv").open())
+        ),
         "generic_runs": sum(1 for _ in csv.DictReader(generic.open())),
     }
     for table, records in expected.items():
@@ -142,7 +179,9 @@ def test_every_record_is_either_loaded_or_quarantined(setup):
     assert count(warehouse, "select count(*) from raw.harvest_time_entries") == 2
     assert count(warehouse, "select count(*) from raw.generic_runs") == 2
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        reasons = dict(con.execute("select row_number, reason from raw._quarantine where format = 'n8n_executions'").fetchall())
+        reasons = dict(
+            con.execute("select row_number, reason from raw._quarantine where format = 'n8n_executions'").fetchall()
+        )
         hours = sorted(r[0] for r in con.execute("select hours from raw.harvest_time_entries").fetchall())
     assert "unknown workflow" in reasons[2] and "9999" in reasons[2]
     assert "startedAt" in reasons[3]
@@ -161,7 +200,9 @@ def test_naive_timestamps_are_read_in_the_client_zone_and_flagged(setup):
     )
     ingest(landing, warehouse, [client], now=T0)
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        row = con.execute("select started_at, started_tz_assumed, finished_at, finished_tz_assumed from raw.generic_runs").fetchall()[0]
+        row = con.execute(
+            "select started_at, started_tz_assumed, finished_at, finished_tz_assumed from raw.generic_runs"
+        ).fetchall()[0]
     # 23:30 BST = 22:30 UTC; the offset-bearing finish is not an assumption.
     assert row == (datetime(2026, 7, 31, 22, 30), True, datetime(2026, 7, 31, 22, 31), False)
 
@@ -182,14 +223,18 @@ def test_a_broken_file_blocks_neither_its_siblings_nor_other_clients(tmp_path):
     assert "malformed JSON" in failed[0].error
     with duckdb.connect(str(warehouse), read_only=True) as con:
         per_client = dict(con.execute("select _client_id, count(*) from raw.n8n_executions group by all").fetchall())
-        status = con.execute("select status, error from raw._landed_files where source_file like '%broken-co/n8n_executions/a.json'").fetchall()
+        status = con.execute(
+            "select status, error from raw._landed_files where source_file like '%broken-co/n8n_executions/a.json'"
+        ).fetchall()
     assert per_client == {"good-co": 1, "broken-co": 1}
     assert status[0][0] == "failed" and "malformed JSON" in status[0][1]
 
 
 def test_a_broken_redelivery_keeps_the_earlier_good_rows(setup):
     landing, warehouse, client = setup
-    path = write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1"), execution("2")]})
+    path = write_json(
+        landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1"), execution("2")]}
+    )
     ingest(landing, warehouse, [client], now=T0)
     path.write_text("<html>502 Bad Gateway</html>")
     report = ingest(landing, warehouse, [client], now=T0)
@@ -200,7 +245,10 @@ def test_a_broken_redelivery_keeps_the_earlier_good_rows(setup):
 def test_registering_a_workflow_releases_its_quarantined_runs(tmp_path):
     landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
     client = make_client(tmp_path / "clients")
-    write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1"), execution("2", workflow="2001")]})
+    write_json(
+        landing / client.client_id / "n8n_executions" / "a.json",
+        {"data": [execution("1"), execution("2", workflow="2001")]},
+    )
     ingest(landing, warehouse, [client], now=T0)
     assert count(warehouse, "select count(*) from raw._quarantine") == 1
 
@@ -227,11 +275,23 @@ def test_a_client_without_landing_data_is_reported_not_fatal(tmp_path):
 def test_hubspot_associations_land_in_their_own_table_with_lineage(setup):
     landing, warehouse, client = setup
     call = {
-        "id": "901", "createdAt": "2025-12-01T10:00:00.000Z", "updatedAt": "2025-12-01T10:00:00.000Z", "archived": False,
-        "properties": {"hs_timestamp": "2025-12-01T10:00:00.000Z", "hs_call_direction": "OUTBOUND", "hubspot_owner_id": "90001"},
-        "associations": {"contacts": {"results": [{"id": "51", "type": "call_to_contact"}, {"id": "52", "type": "call_to_contact"}]}},
+        "id": "901",
+        "createdAt": "2025-12-01T10:00:00.000Z",
+        "updatedAt": "2025-12-01T10:00:00.000Z",
+        "archived": False,
+        "properties": {
+            "hs_timestamp": "2025-12-01T10:00:00.000Z",
+            "hs_call_direction": "OUTBOUND",
+            "hubspot_owner_id": "90001",
+        },
+        "associations": {
+            "contacts": {"results": [{"id": "51", "type": "call_to_contact"}, {"id": "52", "type": "call_to_contact"}]}
+        },
     }
-    write_json(landing / client.client_id / "hubspot_calls" / "dec.json", {"results": [call], "paging": {"next": {"after": "2"}}})
+    write_json(
+        landing / client.client_id / "hubspot_calls" / "dec.json",
+        {"results": [call], "paging": {"next": {"after": "2"}}},
+    )
     ingest(landing, warehouse, [client], now=T0)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
@@ -275,5 +335,9 @@ def test_configuration_lands_in_the_warehouse_with_its_history(setup):
         ids = con.execute("select platform, platform_workflow_id from raw.config_workflow_ids order by 1").fetchall()
     # from examples/clients/northwind-dental.yaml
     assert [(d.isoformat(), v) for d, v in fees] == [("2025-08-01", 2500.0), ("2026-04-01", 2750.0)]
-    assert workflows == [("invoice-chasing", "invoice chasing"), ("lead-triage", "lead triage"), ("recall-reminders", "recall reminders")]
+    assert workflows == [
+        ("invoice-chasing", "invoice chasing"),
+        ("lead-triage", "lead triage"),
+        ("recall-reminders", "recall reminders"),
+    ]
     assert ids == [("make", "scn_4410"), ("n8n", "1012"), ("zapier", "zap_88231")]

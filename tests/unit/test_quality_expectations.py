@@ -38,15 +38,28 @@ def ts(text: str) -> datetime:
 
 
 def landed_files(**change):
-    row = {"format": "generic_runs", "source_file": "acme-dental/generic_runs/2026-03.csv", "status": "loaded",
-           "failure": None, "other_failure": None}
+    row = {
+        "format": "generic_runs",
+        "source_file": "acme-dental/generic_runs/2026-03.csv",
+        "status": "loaded",
+        "failure": None,
+        "other_failure": None,
+    }
     return pd.DataFrame([row, {**row, "source_file": "acme-dental/generic_runs/2026-02.csv", **change}])
 
 
 def quarantine(*rows):
     frame = pd.DataFrame(
-        [{"format": f, "source_file": f"acme-dental/{f}/2026-03", "row_number": i + 1, "reason": r,
-          "reason_tagged": f"{f}: {r}"} for i, (f, r) in enumerate(rows)],
+        [
+            {
+                "format": f,
+                "source_file": f"acme-dental/{f}/2026-03",
+                "row_number": i + 1,
+                "reason": r,
+                "reason_tagged": f"{f}: {r}",
+            }
+            for i, (f, r) in enumerate(rows)
+        ],
         columns=["format", "source_file", "row_number", "reason", "reason_tagged"],
     )
     return frame.astype({"format": object, "source_file": object, "reason": object, "reason_tagged": object})
@@ -54,10 +67,24 @@ def quarantine(*rows):
 
 def runs(**last):
     rows = [
-        {"run_key": "n8n:1", "workflow_ref": "n8n:wf1", "started_at": ts("2026-03-02 10:00"),
-         "stopped_at": ts("2026-03-02 10:01"), "status": "success", "source_file": "f.json", "row_number": 1},
-        {"run_key": "n8n:2", "workflow_ref": "n8n:wf1", "started_at": ts("2026-03-03 10:00"),
-         "stopped_at": None, "status": "running", "source_file": "f.json", "row_number": 2},
+        {
+            "run_key": "n8n:1",
+            "workflow_ref": "n8n:wf1",
+            "started_at": ts("2026-03-02 10:00"),
+            "stopped_at": ts("2026-03-02 10:01"),
+            "status": "success",
+            "source_file": "f.json",
+            "row_number": 1,
+        },
+        {
+            "run_key": "n8n:2",
+            "workflow_ref": "n8n:wf1",
+            "started_at": ts("2026-03-03 10:00"),
+            "stopped_at": None,
+            "status": "running",
+            "source_file": "f.json",
+            "row_number": 2,
+        },
     ]
     rows.append({**rows[0], "run_key": "zapier:z9", "workflow_ref": "zapier:zap_1", "row_number": 3, **last})
     frame = pd.DataFrame(rows)
@@ -71,12 +98,27 @@ RUN_PARAMS = {"as_of": AS_OF, "known_workflow_refs": ["n8n:wf1", "zapier:zap_1"]
 def month_files(local_at="2026-03-31 23:00", past=True, days=0.0):
     frame = pd.DataFrame(
         [
-            {"format": "hubspot_calls", "source_file": "c.json", "row_number": 1, "local_at": ts("2026-03-01 09:00"),
-             "days_outside_month": 0.0},
-            {"format": "hubspot_meetings", "source_file": "m.json", "row_number": 1,
-             "local_at": ts("2026-06-01 09:00"), "days_outside_month": 62.0},  # see below: replaced
-            {"format": "hubspot_calls", "source_file": "c.json", "row_number": 2, "local_at": ts(local_at),
-             "days_outside_month": days},
+            {
+                "format": "hubspot_calls",
+                "source_file": "c.json",
+                "row_number": 1,
+                "local_at": ts("2026-03-01 09:00"),
+                "days_outside_month": 0.0,
+            },
+            {
+                "format": "hubspot_meetings",
+                "source_file": "m.json",
+                "row_number": 1,
+                "local_at": ts("2026-06-01 09:00"),
+                "days_outside_month": 62.0,
+            },  # see below: replaced
+            {
+                "format": "hubspot_calls",
+                "source_file": "c.json",
+                "row_number": 2,
+                "local_at": ts(local_at),
+                "days_outside_month": days,
+            },
         ]
     )
     # a meeting booked ahead is neither future nor outside the month of its file
@@ -98,23 +140,32 @@ def activity(active=(120.0, None), paused=(None, None)):
 
 def volume(ratio=1.02):
     return pd.DataFrame(
-        {"source": ["production_runs", "leads_created", "timesheet_entries"],
-         "ratio_to_previous": pd.array([ratio, 0.9, None], dtype="Float64")}
+        {
+            "source": ["production_runs", "leads_created", "timesheet_entries"],
+            "ratio_to_previous": pd.array([ratio, 0.9, None], dtype="Float64"),
+        }
     )
 
 
 def timesheets(hours=7.5, min_entry=0.5):
     return pd.DataFrame(
-        {"person": ["Alex Example", "Sam Sample"], "work_date": [ts("2026-03-02"), ts("2026-03-02")],
-         "hours": [8.0, hours], "min_entry_hours": [1.0, min_entry]}
+        {
+            "person": ["Alex Example", "Sam Sample"],
+            "work_date": [ts("2026-03-02"), ts("2026-03-02")],
+            "hours": [8.0, hours],
+            "min_entry_hours": [1.0, min_entry],
+        }
     )
 
 
 def crm(activity_at="2026-03-05 10:00"):
     return pd.DataFrame(
-        {"activity": ["calls:1", "emails:2"], "contact_id": ["10", "11"],
-         "activity_at": [ts("2026-03-05 09:10"), ts(activity_at)],
-         "lead_created_at": [ts("2026-03-05 09:00"), ts("2026-03-05 09:30")]}
+        {
+            "activity": ["calls:1", "emails:2"],
+            "contact_id": ["10", "11"],
+            "activity_at": [ts("2026-03-05 09:10"), ts(activity_at)],
+            "lead_created_at": [ts("2026-03-05 09:00"), ts("2026-03-05 09:30")],
+        }
     )
 
 
@@ -123,17 +174,26 @@ LIVE = {"live_workflow_keys": ["intake", "lead-triage"]}
 
 def workflow_months(keys=("intake", "lead-triage"), hours=(12.0, -3.0), live_days=(31, 31)):
     return pd.DataFrame(
-        {"workflow_key": list(keys), "hours_saved": list(hours), "abs_hours_saved": [abs(h) for h in hours],
-         "max_plausible_hours": [d * 24.0 for d in live_days]}
+        {
+            "workflow_key": list(keys),
+            "hours_saved": list(hours),
+            "abs_hours_saved": [abs(h) for h in hours],
+            "max_plausible_hours": [d * 24.0 for d in live_days],
+        }
     )
 
 
 def totals(difference=0.0, rows=1):
     measures = ["tasks_automated", "hours_saved", "run_cost"]
     return pd.DataFrame(
-        {"measure": measures, "client_total": [100.0, 9.0 + difference, 55.0], "sum_of_parts": [100.0, 9.0, 55.0],
-         "abs_difference": [0.0, abs(difference), 0.0], "tolerance": [1e-7, 1e-8, 1e-7],
-         "client_month_rows": [rows] * 3}
+        {
+            "measure": measures,
+            "client_total": [100.0, 9.0 + difference, 55.0],
+            "sum_of_parts": [100.0, 9.0, 55.0],
+            "abs_difference": [0.0, abs(difference), 0.0],
+            "tolerance": [1e-7, 1e-8, 1e-7],
+            "client_month_rows": [rows] * 3,
+        }
     )
 
 
@@ -152,18 +212,41 @@ CLEAN = {
 
 DEFECTS = [
     # suite, defect, frame, parameters
-    ("raw_landed_files", "schema_drift",
-     landed_files(status="failed", failure="schema drift: column(s) hours missing from the header (Date, Time)"), {}),
-    ("raw_landed_files", "unreadable_file",
-     landed_files(status="failed", failure="malformed JSON: Expecting value at line 1 column 2",
-                  other_failure="malformed JSON: Expecting value at line 1 column 2"), {}),
-    ("raw_quarantine", "unknown_workflow",
-     quarantine(("n8n_executions", "unknown workflow: n8n workflow id 'zz' is not in the register")), {}),
-    ("raw_quarantine", "run_ends_before_start",
-     quarantine(("generic_runs", "negative duration: stopped before it started")), {}),
+    (
+        "raw_landed_files",
+        "schema_drift",
+        landed_files(status="failed", failure="schema drift: column(s) hours missing from the header (Date, Time)"),
+        {},
+    ),
+    (
+        "raw_landed_files",
+        "unreadable_file",
+        landed_files(
+            status="failed",
+            failure="malformed JSON: Expecting value at line 1 column 2",
+            other_failure="malformed JSON: Expecting value at line 1 column 2",
+        ),
+        {},
+    ),
+    (
+        "raw_quarantine",
+        "unknown_workflow",
+        quarantine(("n8n_executions", "unknown workflow: n8n workflow id 'zz' is not in the register")),
+        {},
+    ),
+    (
+        "raw_quarantine",
+        "run_ends_before_start",
+        quarantine(("generic_runs", "negative duration: stopped before it started")),
+        {},
+    ),
     ("raw_quarantine", "negative_hours", quarantine(("toggl_time_entries", "negative Duration: '-1:00:00'")), {}),
-    ("raw_quarantine", "bad_timestamp",
-     quarantine(("n8n_executions", "bad startedAt: not an ISO-8601 timestamp: 'yesterday'")), {}),
+    (
+        "raw_quarantine",
+        "bad_timestamp",
+        quarantine(("n8n_executions", "bad startedAt: not an ISO-8601 timestamp: 'yesterday'")),
+        {},
+    ),
     ("raw_quarantine", "other_quarantined", quarantine(("n8n_executions", "unknown n8n status 'exploded'")), {}),
     ("raw_runs", "duplicate_run_id", runs(run_key="n8n:1", status="error"), RUN_PARAMS),
     ("raw_runs", "run_ends_before_start", runs(stopped_at=ts("2026-03-02 09:59")), RUN_PARAMS),
@@ -178,13 +261,24 @@ DEFECTS = [
     ("raw_timesheets", "negative_hours", timesheets(min_entry=-2.0), {}),
     ("raw_crm", "activity_before_lead", crm("2026-03-05 09:29:59"), {}),
     ("mart_workflow_months", "implausible_hours_saved", workflow_months(hours=(12.0, -745.0)), LIVE),
-    ("mart_workflow_months", "missing_live_workflow", workflow_months(keys=("lead-triage",), hours=(1.0,),
-                                                                      live_days=(31,)), LIVE),
-    ("mart_workflow_months", "workflow_not_live", workflow_months(keys=("intake", "lead-triage", "old-bot"),
-                                                                  hours=(1.0, 2.0, 3.0), live_days=(31, 31, 31)), LIVE),
-    ("mart_workflow_months", "duplicate_workflow_month", workflow_months(keys=("intake", "lead-triage", "intake"),
-                                                                         hours=(1.0, 2.0, 1.0),
-                                                                         live_days=(31, 31, 31)), LIVE),
+    (
+        "mart_workflow_months",
+        "missing_live_workflow",
+        workflow_months(keys=("lead-triage",), hours=(1.0,), live_days=(31,)),
+        LIVE,
+    ),
+    (
+        "mart_workflow_months",
+        "workflow_not_live",
+        workflow_months(keys=("intake", "lead-triage", "old-bot"), hours=(1.0, 2.0, 3.0), live_days=(31, 31, 31)),
+        LIVE,
+    ),
+    (
+        "mart_workflow_months",
+        "duplicate_workflow_month",
+        workflow_months(keys=("intake", "lead-triage", "intake"), hours=(1.0, 2.0, 1.0), live_days=(31, 31, 31)),
+        LIVE,
+    ),
     ("mart_client_totals", "missing_client_month", totals(rows=0), {}),
     ("mart_client_totals", "totals_mismatch", totals(difference=0.5), {}),
 ]
@@ -235,8 +329,15 @@ def test_meeting_that_ends_before_it_starts_is_not_a_run_defect(gx_root):
 
 
 def test_a_running_copy_followed_by_its_finished_state_is_not_a_duplicate():
-    base = {"run_key": "n8n:5", "workflow_ref": "n8n:wf1", "started_at": ts("2026-03-02 10:00"),
-            "run_trigger": "trigger", "items": None, "llm_cost": None, "source_file": "a.json"}
+    base = {
+        "run_key": "n8n:5",
+        "workflow_ref": "n8n:wf1",
+        "started_at": ts("2026-03-02 10:00"),
+        "run_trigger": "trigger",
+        "items": None,
+        "llm_cost": None,
+        "source_file": "a.json",
+    }
     copies = pd.DataFrame(
         [
             {**base, "stopped_at": None, "status": "running", "row_number": 1},
@@ -245,8 +346,9 @@ def test_a_running_copy_followed_by_its_finished_state_is_not_a_duplicate():
         ]
     )
     assert _runs_frame(copies)["run_key"].tolist() == ["n8n:5"]
-    conflict = pd.concat([copies, pd.DataFrame([{**base, "stopped_at": ts("2026-03-02 10:01"), "status": "error",
-                                                 "row_number": 4}])])
+    conflict = pd.concat(
+        [copies, pd.DataFrame([{**base, "stopped_at": ts("2026-03-02 10:01"), "status": "error", "row_number": 4}])]
+    )
     assert _runs_frame(conflict)["run_key"].tolist() == ["n8n:5", "n8n:5"]
 
 
@@ -271,8 +373,11 @@ def test_observed_values_are_put_in_a_fixed_order():
 
     observed, phrase = _observed({"observed_value": None, "missing_count": 2, "partial_missing_list": ["b", "a"]})
     assert phrase == "missing: a, b" and observed == {"missing": ["a", "b"]}
-    result = {"unexpected_count": 1, "element_count": 3,
-              "unexpected_index_list": [{"zeta": 1, "run_key": "n8n:1", "alpha": 2}]}
+    result = {
+        "unexpected_count": 1,
+        "element_count": 3,
+        "unexpected_index_list": [{"zeta": 1, "run_key": "n8n:1", "alpha": 2}],
+    }
     observed, phrase = _observed(result, ("run_key",))
     assert phrase == "1 of 3 row(s), e.g. run_key=n8n:1, alpha=2, zeta=1"
     assert list(observed["unexpected"][0]) == ["run_key", "alpha", "zeta"]

@@ -84,9 +84,20 @@ def test_readme_severity_table_matches_the_definitions():
 @pytest.mark.parametrize(
     "defect",
     [
-        "schema_drift", "duplicate_run_id", "run_ends_before_start", "future_timestamp", "outside_month",
-        "unknown_workflow", "silent_workflow", "timesheet_day_over_24h", "negative_hours", "activity_before_lead",
-        "row_count_collapse", "implausible_hours_saved", "missing_live_workflow", "totals_mismatch",
+        "schema_drift",
+        "duplicate_run_id",
+        "run_ends_before_start",
+        "future_timestamp",
+        "outside_month",
+        "unknown_workflow",
+        "silent_workflow",
+        "timesheet_day_over_24h",
+        "negative_hours",
+        "activity_before_lead",
+        "row_count_collapse",
+        "implausible_hours_saved",
+        "missing_live_workflow",
+        "totals_mismatch",
         "bad_timestamp",
     ],
 )

@@ -10,12 +10,15 @@ from roi_pipeline.report import charts
 from roi_pipeline.report.fmt import MISSING, Formatter
 
 
-@pytest.mark.parametrize(("locale", "currency", "expected"), [
-    ("en_GB", "GBP", "£1,234.50"),
-    ("en_US", "USD", "$1,234.50"),
-    ("de_DE", "EUR", "1.234,50\xa0€"),
-    ("en_AU", "AUD", "A$1,234.50"),   # never a bare "$" for a non-US dollar
-])
+@pytest.mark.parametrize(
+    ("locale", "currency", "expected"),
+    [
+        ("en_GB", "GBP", "£1,234.50"),
+        ("en_US", "USD", "$1,234.50"),
+        ("de_DE", "EUR", "1.234,50\xa0€"),
+        ("en_AU", "AUD", "A$1,234.50"),  # never a bare "$" for a non-US dollar
+    ],
+)
 def test_money_is_formatted_per_client(locale, currency, expected):
     assert Formatter(locale, currency).money(1234.5) == expected
 
@@ -37,20 +40,34 @@ def _history(n=12, verdicts=None, name="x"):
     out = []
     for i in range(n):
         month = dt.date(2025 + (10 + i) // 12, (10 + i) % 12 + 1, 1)
-        out.append({
-            "month": f"{month:%Y-%m}", "status": "ok", "guarantee_verdict": (verdicts or ["met"] * n)[i],
-            "hours_saved": 30.0 + i * 2.5, "guarantee_hours": 40.0, "value_created": 1000.0 + i,
-            "total_cost": 2500.0, "cumulative_value": 1000.0 * (i + 1), "cumulative_cost_with_build_fee": 6000 + 2500.0 * (i + 1),
-            "cumulative_net": -1500.0 * (i + 1), "leads_created": 10, "response_minutes_median": 20.0 + i,
-            "response_minutes_p90": 90.0 + i, "is_response_provisional": i == n - 1,
-        })
+        out.append(
+            {
+                "month": f"{month:%Y-%m}",
+                "status": "ok",
+                "guarantee_verdict": (verdicts or ["met"] * n)[i],
+                "hours_saved": 30.0 + i * 2.5,
+                "guarantee_hours": 40.0,
+                "value_created": 1000.0 + i,
+                "total_cost": 2500.0,
+                "cumulative_value": 1000.0 * (i + 1),
+                "cumulative_cost_with_build_fee": 6000 + 2500.0 * (i + 1),
+                "cumulative_net": -1500.0 * (i + 1),
+                "leads_created": 10,
+                "response_minutes_median": 20.0 + i,
+                "response_minutes_p90": 90.0 + i,
+                "is_response_provisional": i == n - 1,
+            }
+        )
     return out
 
 
 def test_charts_are_deterministic_accessible_svg():
     f = Formatter("en_GB", "GBP")
-    doc = {"history": _history(), "headline": {"payback": {"build_fee": 6000.0}},
-           "kpis": {"baseline_response_minutes_median": 150.0}}
+    doc = {
+        "history": _history(),
+        "headline": {"payback": {"build_fee": 6000.0}},
+        "kpis": {"baseline_response_minutes_median": 150.0},
+    }
     first = charts.client_charts(doc, f)
     second = charts.client_charts(doc, f)
     assert [c.svg for c in first] == [c.svg for c in second]

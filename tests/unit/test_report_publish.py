@@ -65,9 +65,17 @@ def test_the_fallback_swap_and_recovery(tmp_path, monkeypatch):
 
 
 def test_restatement_compares_figures_only():
-    base = {"schema_version": "1.0", "status": "ok", "headline": {"hours_saved": 41.0, "roi": 0.1},
-            "workflows": [{"key": "a", "hours_saved": 10.0}], "kpis": None, "reliability": None, "delivery": None,
-            "lineage": {"code": {"git_commit": "abc"}}, "consultancy": {"name": "A"}}
+    base = {
+        "schema_version": "1.0",
+        "status": "ok",
+        "headline": {"hours_saved": 41.0, "roi": 0.1},
+        "workflows": [{"key": "a", "hours_saved": 10.0}],
+        "kpis": None,
+        "reliability": None,
+        "delivery": None,
+        "lineage": {"code": {"git_commit": "abc"}},
+        "consultancy": {"name": "A"},
+    }
     same = {**base, "lineage": {"code": {"git_commit": "def"}}, "consultancy": {"name": "B"}}
     assert restatement_changes(base, same) == []
     changed = {**base, "headline": {"hours_saved": 39.5, "roi": 0.1}, "workflows": [{"key": "a", "hours_saved": 8.5}]}
@@ -99,5 +107,7 @@ def test_quality_status():
         notes = ["late data"]
 
     status = QualityStatus.from_gate(Gate())
-    assert status == QualityStatus(publishable=False, checked=True, blocking=["runs file failed"], warnings=["late data"])
+    assert status == QualityStatus(
+        publishable=False, checked=True, blocking=["runs file failed"], warnings=["late data"]
+    )
     assert status.label == "failed"

@@ -316,7 +316,9 @@ def test_daily_workflow_has_an_outage(sample) -> None:
         for _, ex in n8n_rows(landing, cfg.client_id)
         if ex["workflowId"] in wf.platform_workflow_ids and ex["mode"] in ("trigger", "webhook", "retry")
     }
-    silent = [d for d in (wf.go_live + timedelta(days=i) for i in range(400)) if d < date(2026, 11, 1) and d not in days]
+    silent = [
+        d for d in (wf.go_live + timedelta(days=i) for i in range(400)) if d < date(2026, 11, 1) and d not in days
+    ]
     runs_of_3 = [d for d in silent if d + timedelta(days=1) in silent and d + timedelta(days=2) in silent]
     assert runs_of_3 and len(silent) <= 6
 
@@ -352,7 +354,9 @@ def test_lead_response_improves_after_the_automation_goes_live(sample) -> None:
     cfg = cfgs["harbour-legal"]
     bot = set(cfg.crm.automation_user_ids)
     go = cfg.workflow("lead-triage").go_live
-    created = {rec["id"]: instant(rec["properties"]["createdate"]) for _, rec in crm_rows(landing, cfg.client_id, "contacts")}
+    created = {
+        rec["id"]: instant(rec["properties"]["createdate"]) for _, rec in crm_rows(landing, cfg.client_id, "contacts")
+    }
     first: dict[str, tuple[datetime, str]] = {}
     for obj, key, value in [("emails", "hs_email_direction", "EMAIL"), ("calls", "hs_call_direction", "OUTBOUND"),
                             ("meetings", None, None)]:  # fmt: skip

@@ -87,7 +87,11 @@ class HarvestExtractor(Extractor):
                 months = window.months()
             else:
                 first, last = window.months()[0], window.months()[-1]
-                since = {"updated_since": _z(window.since), "from": first.isoformat(), "to": _last_day(last).isoformat()}
+                since = {
+                    "updated_since": _z(window.since),
+                    "from": first.isoformat(),
+                    "to": _last_day(last).isoformat(),
+                }
                 changed = self._entries(api, per_page, since)
                 months = sorted(
                     set(window.months(window.since))

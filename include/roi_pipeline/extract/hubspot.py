@@ -32,10 +32,23 @@ PROPERTIES = {
     "contacts": ["createdate", "lastmodifieddate", "hubspot_owner_id", "lifecyclestage"],
     "calls": ["hs_timestamp", "hs_call_direction", "hs_call_status", "hs_call_duration", "hubspot_owner_id"],
     "emails": ["hs_timestamp", "hs_email_direction", "hs_email_status", "hubspot_owner_id"],
-    "meetings": ["hs_timestamp", "hs_meeting_outcome", "hs_meeting_start_time", "hs_meeting_end_time",
-                 "hubspot_owner_id"],
-    "deals": ["dealname", "amount", "dealstage", "pipeline", "createdate", "closedate", "hs_is_closed_won",
-              "hubspot_owner_id"],
+    "meetings": [
+        "hs_timestamp",
+        "hs_meeting_outcome",
+        "hs_meeting_start_time",
+        "hs_meeting_end_time",
+        "hubspot_owner_id",
+    ],
+    "deals": [
+        "dealname",
+        "amount",
+        "dealstage",
+        "pipeline",
+        "createdate",
+        "closedate",
+        "hs_is_closed_won",
+        "hubspot_owner_id",
+    ],
 }
 CREATED = {"contacts": "createdate", "deals": "createdate"}  # engagements: hs_createdate
 MODIFIED = {"contacts": "lastmodifieddate"}  # everything else: hs_lastmodifieddate

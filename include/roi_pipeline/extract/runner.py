@@ -284,4 +284,3 @@ def _window(client, source, src, state: SourceState, month, full, run_now) -> tu
 def _describe(window: Window, month: date | None) -> str:
     scope = f"month {month:%Y-%m}" if month else f"{window.start.astimezone(zone(window.tz)):%Y-%m} to now"
     return f"{scope}, changes since {iso_z(window.since)}" if window.since else f"{scope}, full"
-

@@ -183,4 +183,3 @@ class TogglExtractor(Extractor):
             items, _ = api.request_json("GET", f"/api/v9/workspaces/{wid}/projects/{project_id}/tasks")
             names["tasks"][key] = {str(t["id"]): t for t in (items or []) if isinstance(t, dict) and "id" in t}
         return str((names["tasks"][key].get(str(task_id)) or {}).get("name") or "")
-

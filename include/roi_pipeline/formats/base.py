@@ -289,8 +289,6 @@ def content_key(parts: Sequence[Any], occurrence: int) -> str:
 
 def reject_malformed(record: Any) -> None:
     if isinstance(record, dict) and "__malformed__" in record:
-        raise Rejected(
-            f"row has {len(record['__malformed__'])} fields, the header has {len(record['__header__'])}"
-        )
+        raise Rejected(f"row has {len(record['__malformed__'])} fields, the header has {len(record['__header__'])}")
     if not isinstance(record, dict):
         raise Rejected(f"expected an object, got {type(record).__name__}")

@@ -57,7 +57,7 @@ class HubSpotObjects(LandingFormat):
 
     object_type: ClassVar[str]
     suffixes = (".json", ".jsonl")
-    child_tables = {ASSOCIATIONS_TABLE: ASSOCIATION_COLUMNS}
+    child_tables: ClassVar[dict[str, tuple[Column, ...]]] = {ASSOCIATIONS_TABLE: ASSOCIATION_COLUMNS}
     #: Whether a record without its main timestamp is rejected.
     timestamp_property: ClassVar[str | None] = None
 

@@ -29,7 +29,17 @@ N8N_STATUSES = {"success", "error", "crashed", "canceled", "waiting", "running",
 # "chat" and "agent" exist in recent n8n versions; they are valid but not production runs,
 # because ROI-METHOD.md lists exactly which modes count (trigger, webhook, retry).
 N8N_MODES = {
-    "trigger", "webhook", "retry", "manual", "error", "integrated", "internal", "cli", "evaluation", "chat", "agent",
+    "trigger",
+    "webhook",
+    "retry",
+    "manual",
+    "error",
+    "integrated",
+    "internal",
+    "cli",
+    "evaluation",
+    "chat",
+    "agent",
 }
 # n8n runs have their own folder (n8n_executions): one landed in the generic log as well
 # would be counted twice, so the generic log takes only the platforms the contract lists.

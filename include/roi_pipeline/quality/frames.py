@@ -62,9 +62,7 @@ class ClientMonth:
 
 
 def _tables(con: duckdb.DuckDBPyConnection, schema: str) -> set[str]:
-    rows = con.execute(
-        "select table_name from information_schema.tables where table_schema = ?", [schema]
-    ).fetchall()
+    rows = con.execute("select table_name from information_schema.tables where table_schema = ?", [schema]).fetchall()
     return {r[0] for r in rows}
 
 
@@ -137,9 +135,9 @@ def _run_copies(con, client: ClientConfig, first: date, until: date) -> pd.DataF
     """Every landed run record started in [first, until) local time, with its local start."""
     sql = f"""
         with copies as ({_RUN_COPIES})
-        select *, {_local_expr('started_at')} as started_local
+        select *, {_local_expr("started_at")} as started_local
         from copies
-        where {_local_expr('started_at')} >= $first and {_local_expr('started_at')} < $until
+        where {_local_expr("started_at")} >= $first and {_local_expr("started_at")} < $until
         order by platform, run_id, source_file, row_number
     """
     frame = _df(con, sql, {"client": client.client_id, "tz": client.timezone, "first": first, "until": until})
@@ -217,9 +215,13 @@ def _records_sql(tables: set[str]) -> str:
                 f"{expr} as local_at, {str(may_be_future).lower()} as may_be_future "
                 f"from raw.{table} where _client_id = $client"
             )
-    return " union all ".join(parts) if parts else (
-        "select null::varchar as format, null::varchar as source_file, null::bigint as row_number, "
-        "null::timestamp as local_at, false as may_be_future where false"
+    return (
+        " union all ".join(parts)
+        if parts
+        else (
+            "select null::varchar as format, null::varchar as source_file, null::bigint as row_number, "
+            "null::timestamp as local_at, false as may_be_future where false"
+        )
     )
 
 
@@ -243,8 +245,15 @@ def _month_files_frame(con, client: ClientConfig, first: date, until: date, tabl
     return frame[["format", "source_file", "row_number", "local_at", "past_local_at", "days_outside_month"]]
 
 
-_QUARANTINE_TIME_KEYS = ("startedAt", "started_at", "createdate", "hs_timestamp", "createdAt", "stoppedAt",
-                         "finished_at")
+_QUARANTINE_TIME_KEYS = (
+    "startedAt",
+    "started_at",
+    "createdate",
+    "hs_timestamp",
+    "createdAt",
+    "stoppedAt",
+    "finished_at",
+)
 _QUARANTINE_DATE_KEYS = ("date", "start_date")
 
 
@@ -345,9 +354,7 @@ def _workflow_activity_frame(
         previous = int(previous_counts.get(wf.key, 0))
         expected = wf.runs_daily or previous >= SILENT_MIN_PREVIOUS_RUNS
         eligible = (
-            expected
-            and live_days >= SILENT_MIN_LIVE_DAYS
-            and _live_all_days(client, wf.key, month_start, last_day)
+            expected and live_days >= SILENT_MIN_LIVE_DAYS and _live_all_days(client, wf.key, month_start, last_day)
         )
         rows.append(
             {
@@ -389,8 +396,13 @@ def _volume_frame(
     counts = {
         "production_runs": (int((run_month == previous).sum()), int((run_month == month_start).sum())),
     }
-    params = {"client": client.client_id, "tz": client.timezone, "prev": previous, "first": month_start,
-              "until": add_months(month_start, 1)}
+    params = {
+        "client": client.client_id,
+        "tz": client.timezone,
+        "prev": previous,
+        "first": month_start,
+        "until": add_months(month_start, 1),
+    }
 
     def by_month(sql: str) -> tuple[int, int]:
         found = dict(_run(con, sql, params).fetchall())
@@ -444,7 +456,7 @@ def _timesheets_frame(con, client: ClientConfig, first: date, until: date, table
     if not parts:
         return pd.DataFrame({"person": [], "work_date": [], "hours": [], "min_entry_hours": [], "entries": []})
     sql = f"""
-        with entries as ({' union all '.join(parts)})
+        with entries as ({" union all ".join(parts)})
         select person, work_date, sum(hours) as hours, min(hours) as min_entry_hours, count(*) as entries
         from entries where work_date >= $first and work_date < $until
         group by person, work_date order by person, work_date
@@ -456,8 +468,12 @@ def _crm_frame(con, client: ClientConfig, first: date, until: date, tables: set[
     needed = {"hubspot_contacts", "hubspot_associations"}
     activities = [t for t in ("hubspot_calls", "hubspot_emails", "hubspot_meetings") if t in tables]
     empty = pd.DataFrame(
-        {"activity": pd.Series([], dtype=object), "contact_id": pd.Series([], dtype=object),
-         "activity_at": pd.Series([], dtype="datetime64[us]"), "lead_created_at": pd.Series([], dtype="datetime64[us]")}
+        {
+            "activity": pd.Series([], dtype=object),
+            "contact_id": pd.Series([], dtype=object),
+            "activity_at": pd.Series([], dtype="datetime64[us]"),
+            "lead_created_at": pd.Series([], dtype="datetime64[us]"),
+        }
     )
     if not needed <= tables or not activities:
         return empty
@@ -476,7 +492,7 @@ def _crm_frame(con, client: ClientConfig, first: date, until: date, tables: set[
         from acts
         inner join links on links.object_type = acts.object_type and links.object_id = acts.id
         inner join leads on leads.id = links.to_object_id
-        where {_local_expr('acts.hs_timestamp')} >= $first and {_local_expr('acts.hs_timestamp')} < $until
+        where {_local_expr("acts.hs_timestamp")} >= $first and {_local_expr("acts.hs_timestamp")} < $until
         order by activity, contact_id
     """
     frame = _df(con, sql, {"client": client.client_id, "tz": client.timezone, "first": first, "until": until})
@@ -492,8 +508,11 @@ def raw_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str)
     asof = as_of(con, client.client_id)
     as_of_local = to_local(asof, client.timezone) if asof else None
     last_day = _elapsed_last_day(month_start, as_of_local)
-    copies = _run_copies(con, client, add_months(month_start, -1), until) if {
-        "n8n_executions", "generic_runs"} <= tables else None
+    copies = (
+        _run_copies(con, client, add_months(month_start, -1), until)
+        if {"n8n_executions", "generic_runs"} <= tables
+        else None
+    )
     if copies is None:
         raise RuntimeError("the raw layer has no run tables (run `roi ingest` first)")
     this_month = copies[copies["started_local"] >= pd.Timestamp(month_start)]
@@ -555,13 +574,15 @@ def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str
     )
     parts = _df(
         con,
-        "select " + ", ".join(f"{expr} as {name}" for name, expr in _TOTALS)
+        "select "
+        + ", ".join(f"{expr} as {name}" for name, expr in _TOTALS)
         + " from marts.fct_workflow_months where client_id = $client and report_month = $month",
         params,
     )
     client_rows = _df(
         con,
-        "select " + ", ".join(name for name, _ in _TOTALS)
+        "select "
+        + ", ".join(name for name, _ in _TOTALS)
         + ", fee_charged, total_cost from marts.fct_client_months where client_id = $client and report_month = $month",
         params,
     )
@@ -571,7 +592,8 @@ def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str
         total = client_rows[name].iloc[0] if len(client_rows) else None
         if name == "total_cost":
             part = (
-                None if not len(client_rows)
+                None
+                if not len(client_rows)
                 else _num(client_rows["fee_charged"].iloc[0]) + _num(client_rows["run_cost"].iloc[0])
             )
         else:

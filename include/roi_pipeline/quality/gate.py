@@ -97,7 +97,7 @@ def _run_gate(
             for client in clients:
                 try:
                     prepared[client.client_id] = frames_fn(con, client, month)
-                except Exception as exc:  # noqa: BLE001 - one client's failure never stops the others
+                except Exception as exc:
                     errors[client.client_id] = f"{type(exc).__name__}: {exc}"
         finally:
             con.close()
@@ -112,8 +112,16 @@ def _run_gate(
         run_id = f"{gate}:{client.client_id}:{month}:{validated_at.isoformat()}"
         if client.client_id in errors:
             finding = _finding(
-                client.client_id, month, gate, "-", "-", "gate_error", BLOCKING,
-                "the gate could not run", {"error": errors[client.client_id]}, errors[client.client_id],
+                client.client_id,
+                month,
+                gate,
+                "-",
+                "-",
+                "gate_error",
+                BLOCKING,
+                "the gate could not run",
+                {"error": errors[client.client_id]},
+                errors[client.client_id],
             )
             results.append(GateResult(client.client_id, month, gate, [finding], [], 0, run_id))
             evaluations.append(_evaluation(run_id, finding, success=False))
@@ -268,19 +276,40 @@ def _read(er, spec: Suite, client_id: str, month: str, gate: str) -> tuple[Findi
     if raised:  # a check that cannot be evaluated cannot vouch for the data
         observed = {"error": info.get("exception_message")}
         return (
-            _finding(client_id, month, gate, spec.name, config.type, defect, BLOCKING, description, observed,
-                     f"the check could not be evaluated: {info.get('exception_message')}"),
+            _finding(
+                client_id,
+                month,
+                gate,
+                spec.name,
+                config.type,
+                defect,
+                BLOCKING,
+                description,
+                observed,
+                f"the check could not be evaluated: {info.get('exception_message')}",
+            ),
             False,
         )
     observed, phrase = _observed(dict(er.result or {}), spec.id_columns)
     success = bool(er.success)
-    return _finding(client_id, month, gate, spec.name, config.type, defect, severity, description, observed,
-                    phrase, passed=success), success
+    return _finding(
+        client_id, month, gate, spec.name, config.type, defect, severity, description, observed, phrase, passed=success
+    ), success
 
 
 def _finding(
-    client_id: str, month: str, gate: str, suite: str, expectation: str, defect: str, severity: str,
-    description: str, observed: dict[str, Any], phrase: str, *, passed: bool = False,
+    client_id: str,
+    month: str,
+    gate: str,
+    suite: str,
+    expectation: str,
+    defect: str,
+    severity: str,
+    description: str,
+    observed: dict[str, Any],
+    phrase: str,
+    *,
+    passed: bool = False,
 ) -> Finding:
     from roi_pipeline.quality.store import dumps
 

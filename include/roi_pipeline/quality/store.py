@@ -69,8 +69,18 @@ def write_results(
             con.execute(
                 f"insert into {SCHEMA}.validation_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    row["run_id"], row["client_id"], row["month"], row["gate"], row["suite"], row["expectation"],
-                    row["defect"], row["severity"], row["success"], row["observed"], row["message"], validated_at,
+                    row["run_id"],
+                    row["client_id"],
+                    row["month"],
+                    row["gate"],
+                    row["suite"],
+                    row["expectation"],
+                    row["defect"],
+                    row["severity"],
+                    row["success"],
+                    row["observed"],
+                    row["message"],
+                    validated_at,
                 ],
             )
         for result in results:
@@ -86,8 +96,15 @@ def write_results(
             con.execute(
                 f"insert into {SCHEMA}.gate_results values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
-                    *key, result.gate, result.publishable, _defects(result.blocking_failures),
-                    _defects(result.warnings), result.reasons, result.notes, result.evaluated, result.run_id,
+                    *key,
+                    result.gate,
+                    result.publishable,
+                    _defects(result.blocking_failures),
+                    _defects(result.warnings),
+                    result.reasons,
+                    result.notes,
+                    result.evaluated,
+                    result.run_id,
                     validated_at,
                 ],
             )
@@ -105,8 +122,15 @@ def _refresh_status(con: duckdb.DuckDBPyConnection, client_id: str, month: str) 
     con.execute(f"delete from {SCHEMA}.gate_status where client_id = ? and month = ?", [client_id, month])
     con.execute(
         f"insert into {SCHEMA}.gate_status values (?, ?, ?, ?, ?, ?, ?)",
-        [client_id, month, status.publishable, status.reasons, status.notes, status.raw_publishable,
-         status.mart_publishable],
+        [
+            client_id,
+            month,
+            status.publishable,
+            status.reasons,
+            status.notes,
+            status.raw_publishable,
+            status.mart_publishable,
+        ],
     )
 
 
@@ -138,8 +162,9 @@ def gate_status(warehouse: Path, client_id: str, month: str) -> GateStatus:
     """
     warehouse = Path(warehouse)
     if not warehouse.exists():
-        return GateStatus(client_id, month, False, [f"{client_id} {month}: no warehouse at {warehouse}"], [],
-                          None, None)
+        return GateStatus(
+            client_id, month, False, [f"{client_id} {month}: no warehouse at {warehouse}"], [], None, None
+        )
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         exists = con.execute(

@@ -115,12 +115,16 @@ SUITES: tuple[Suite, ...] = (
         ("source_file",),
         (
             Check(
-                "schema_drift", BLOCKING, "ExpectColumnValuesToNotMatchRegex",
+                "schema_drift",
+                BLOCKING,
+                "ExpectColumnValuesToNotMatchRegex",
                 {"column": "failure", "regex": "^schema drift"},
                 "a landing file was not loaded because a column it needs is missing (a vendor renamed it)",
             ),
             Check(
-                "unreadable_file", BLOCKING, "ExpectColumnValuesToBeNull",
+                "unreadable_file",
+                BLOCKING,
+                "ExpectColumnValuesToBeNull",
                 {"column": "other_failure"},
                 "a landing file could not be read at all (bad JSON/CSV, encoding), so its data is missing",
             ),
@@ -133,27 +137,37 @@ SUITES: tuple[Suite, ...] = (
         ("source_file", "row_number"),
         (
             Check(
-                "unknown_workflow", BLOCKING, "ExpectColumnValuesToNotMatchRegex",
+                "unknown_workflow",
+                BLOCKING,
+                "ExpectColumnValuesToNotMatchRegex",
                 {"column": "reason_tagged", "regex": QUARANTINE_PATTERNS["unknown_workflow"]},
                 "runs of a platform workflow id that is not in the register were left out",
             ),
             Check(
-                "run_ends_before_start", WARNING, "ExpectColumnValuesToNotMatchRegex",
+                "run_ends_before_start",
+                WARNING,
+                "ExpectColumnValuesToNotMatchRegex",
                 {"column": "reason_tagged", "regex": QUARANTINE_PATTERNS["run_ends_before_start"]},
                 "runs that stop before they start were left out",
             ),
             Check(
-                "negative_hours", WARNING, "ExpectColumnValuesToNotMatchRegex",
+                "negative_hours",
+                WARNING,
+                "ExpectColumnValuesToNotMatchRegex",
                 {"column": "reason_tagged", "regex": QUARANTINE_PATTERNS["negative_hours"]},
                 "timesheet entries with negative hours were left out",
             ),
             Check(
-                "bad_timestamp", WARNING, "ExpectColumnValuesToNotMatchRegex",
+                "bad_timestamp",
+                WARNING,
+                "ExpectColumnValuesToNotMatchRegex",
                 {"column": "reason_tagged", "regex": QUARANTINE_PATTERNS["bad_timestamp"]},
                 "records with a missing or unreadable timestamp were left out",
             ),
             Check(
-                "other_quarantined", WARNING, "ExpectColumnValuesToMatchRegex",
+                "other_quarantined",
+                WARNING,
+                "ExpectColumnValuesToMatchRegex",
                 {"column": "reason_tagged", "regex": KNOWN_QUARANTINE},
                 "records that could not be parsed for another reason were left out",
             ),
@@ -166,23 +180,35 @@ SUITES: tuple[Suite, ...] = (
         ("run_key", "source_file", "row_number"),
         (
             Check(
-                "duplicate_run_id", WARNING, "ExpectColumnValuesToBeUnique",
+                "duplicate_run_id",
+                WARNING,
+                "ExpectColumnValuesToBeUnique",
                 {"column": "run_key"},
                 "the same run id was landed with different content; the latest loaded copy is counted",
             ),
             Check(
-                "run_ends_before_start", WARNING, "ExpectColumnPairValuesAToBeGreaterThanB",
-                {"column_A": "stopped_at", "column_B": "started_at", "or_equal": True,
-                 "ignore_row_if": "either_value_is_missing"},
+                "run_ends_before_start",
+                WARNING,
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {
+                    "column_A": "stopped_at",
+                    "column_B": "started_at",
+                    "or_equal": True,
+                    "ignore_row_if": "either_value_is_missing",
+                },
                 "a loaded run stops before it starts",
             ),
             Check(
-                "future_timestamp", BLOCKING, "ExpectColumnValuesToBeBetween",
+                "future_timestamp",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
                 {"column": "stopped_at", "max_value": _p("as_of")},
                 "a run stops after the data's as-of (latest extraction time): the source clock or zone is wrong",
             ),
             Check(
-                "unknown_workflow", BLOCKING, "ExpectColumnValuesToBeInSet",
+                "unknown_workflow",
+                BLOCKING,
+                "ExpectColumnValuesToBeInSet",
                 {"column": "workflow_ref", "value_set": _p("known_workflow_refs")},
                 "a loaded run belongs to a workflow id that is not in the register",
             ),
@@ -195,12 +221,16 @@ SUITES: tuple[Suite, ...] = (
         ("source_file", "row_number"),
         (
             Check(
-                "future_timestamp", BLOCKING, "ExpectColumnValuesToBeBetween",
+                "future_timestamp",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
                 {"column": "past_local_at", "max_value": _p("as_of_local")},
                 "a record is timestamped after the data's as-of (latest extraction time)",
             ),
             Check(
-                "outside_month", WARNING, "ExpectColumnValuesToBeBetween",
+                "outside_month",
+                WARNING,
+                "ExpectColumnValuesToBeBetween",
                 {"column": "days_outside_month", "max_value": OUTSIDE_MONTH_TOLERANCE_DAYS},
                 f"a file with data for the month holds records more than {OUTSIDE_MONTH_TOLERANCE_DAYS} days "
                 "outside it (a date or zone error): they count in another month",
@@ -214,14 +244,18 @@ SUITES: tuple[Suite, ...] = (
         ("workflow_key",),
         (
             Check(
-                "silent_workflow", BLOCKING, "ExpectColumnValuesToBeBetween",
+                "silent_workflow",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
                 {"column": "production_runs_active", "min_value": 1},
                 f"an active workflow that normally runs (daily per the register, or >= {SILENT_MIN_PREVIOUS_RUNS} "
                 f"production runs the month before) has no production run all month (>= {SILENT_MIN_LIVE_DAYS} "
                 "live days): its run log is missing or it is down",
             ),
             Check(
-                "silent_paused_workflow", WARNING, "ExpectColumnValuesToBeBetween",
+                "silent_paused_workflow",
+                WARNING,
+                "ExpectColumnValuesToBeBetween",
                 {"column": "production_runs_paused", "min_value": 1},
                 "a workflow the register marks paused, which normally runs, had no production run all month",
             ),
@@ -234,7 +268,9 @@ SUITES: tuple[Suite, ...] = (
         ("source",),
         (
             Check(
-                "row_count_collapse", BLOCKING, "ExpectColumnValuesToBeBetween",
+                "row_count_collapse",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
                 {"column": "ratio_to_previous", "min_value": COLLAPSE_RATIO},
                 f"the month has less than {COLLAPSE_RATIO:.0%} of the previous month's volume: an extract is "
                 "probably truncated",
@@ -248,12 +284,16 @@ SUITES: tuple[Suite, ...] = (
         ("person", "work_date"),
         (
             Check(
-                "timesheet_day_over_24h", BLOCKING, "ExpectColumnValuesToBeBetween",
+                "timesheet_day_over_24h",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
                 {"column": "hours", "max_value": 24},
                 "a person logged more than 24 hours on one day",
             ),
             Check(
-                "negative_hours", WARNING, "ExpectColumnValuesToBeBetween",
+                "negative_hours",
+                WARNING,
+                "ExpectColumnValuesToBeBetween",
                 {"column": "min_entry_hours", "min_value": 0},
                 "a loaded timesheet entry has negative hours",
             ),
@@ -266,9 +306,15 @@ SUITES: tuple[Suite, ...] = (
         ("activity", "contact_id"),
         (
             Check(
-                "activity_before_lead", WARNING, "ExpectColumnPairValuesAToBeGreaterThanB",
-                {"column_A": "activity_at", "column_B": "lead_created_at", "or_equal": True,
-                 "ignore_row_if": "either_value_is_missing"},
+                "activity_before_lead",
+                WARNING,
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {
+                    "column_A": "activity_at",
+                    "column_B": "lead_created_at",
+                    "or_equal": True,
+                    "ignore_row_if": "either_value_is_missing",
+                },
                 "a CRM activity happened before its lead was created: lead response times are unreliable",
             ),
         ),
@@ -281,23 +327,35 @@ SUITES: tuple[Suite, ...] = (
         ("workflow_key",),
         (
             Check(
-                "implausible_hours_saved", BLOCKING, "ExpectColumnPairValuesAToBeGreaterThanB",
-                {"column_A": "max_plausible_hours", "column_B": "abs_hours_saved", "or_equal": True,
-                 "ignore_row_if": "either_value_is_missing"},
+                "implausible_hours_saved",
+                BLOCKING,
+                "ExpectColumnPairValuesAToBeGreaterThanB",
+                {
+                    "column_A": "max_plausible_hours",
+                    "column_B": "abs_hours_saved",
+                    "or_equal": True,
+                    "ignore_row_if": "either_value_is_missing",
+                },
                 "|hours saved| of a workflow exceeds 24 h per live day",
             ),
             Check(
-                "missing_live_workflow", BLOCKING, "ExpectColumnDistinctValuesToContainSet",
+                "missing_live_workflow",
+                BLOCKING,
+                "ExpectColumnDistinctValuesToContainSet",
                 {"column": "workflow_key", "value_set": _p("live_workflow_keys")},
                 "a workflow live in the month (per the register) has no row in fct_workflow_months",
             ),
             Check(
-                "workflow_not_live", BLOCKING, "ExpectColumnValuesToBeInSet",
+                "workflow_not_live",
+                BLOCKING,
+                "ExpectColumnValuesToBeInSet",
                 {"column": "workflow_key", "value_set": _p("live_workflow_keys")},
                 "fct_workflow_months has a row for a workflow that is not live in the month",
             ),
             Check(
-                "duplicate_workflow_month", BLOCKING, "ExpectColumnValuesToBeUnique",
+                "duplicate_workflow_month",
+                BLOCKING,
+                "ExpectColumnValuesToBeUnique",
                 {"column": "workflow_key"},
                 "a workflow appears twice in the month",
             ),
@@ -310,12 +368,16 @@ SUITES: tuple[Suite, ...] = (
         ("measure",),
         (
             Check(
-                "missing_client_month", BLOCKING, "ExpectColumnValuesToBeBetween",
+                "missing_client_month",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
                 {"column": "client_month_rows", "min_value": 1, "max_value": 1},
                 "fct_client_months does not have exactly one row for the client-month",
             ),
             Check(
-                "totals_mismatch", BLOCKING, "ExpectColumnPairValuesAToBeGreaterThanB",
+                "totals_mismatch",
+                BLOCKING,
+                "ExpectColumnPairValuesAToBeGreaterThanB",
                 {"column_A": "tolerance", "column_B": "abs_difference", "or_equal": True},
                 "a client-month total differs from the sum of its workflow-months",
             ),
@@ -359,18 +421,14 @@ def _build_context(root: Path) -> None:
     context.variables.save()
     source = context.data_sources.add_pandas(DATASOURCE)
     for spec in SUITES:
-        batch_definition = source.add_dataframe_asset(spec.asset).add_batch_definition_whole_dataframe(
-            BATCH_DEFINITION
-        )
+        batch_definition = source.add_dataframe_asset(spec.asset).add_batch_definition_whole_dataframe(BATCH_DEFINITION)
         suite = gx.ExpectationSuite(
             name=spec.name,
             meta={"gate": spec.gate, "frame": spec.description, "generated_by": "roi_pipeline.quality.suites"},
         )
         for check in spec.checks:
             expectation_class = getattr(gxe, check.expectation)
-            suite.add_expectation(
-                expectation_class(**check.kwargs, meta=check.meta(), severity=check.gx_severity)
-            )
+            suite.add_expectation(expectation_class(**check.kwargs, meta=check.meta(), severity=check.gx_severity))
         suite = context.suites.add(suite)
         validation = context.validation_definitions.add(
             gx.ValidationDefinition(name=spec.name, data=batch_definition, suite=suite)

@@ -95,7 +95,9 @@ class _Plot:
         for t in self.ticks:
             y = _f(self.y(t))
             stroke = COLORS["axis"] if t == 0 else COLORS["grid"]
-            out.append(f'<line x1="{self.left}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}" stroke="{stroke}" stroke-width="1"/>')
+            out.append(
+                f'<line x1="{self.left}" x2="{WIDTH - RIGHT}" y1="{y}" y2="{y}" stroke="{stroke}" stroke-width="1"/>'
+            )
             out.append(
                 f'<text x="{self.left - 8}" y="{y}" dy="0.32em" text-anchor="end" class="tick">{escape(label(t))}</text>'
             )
@@ -108,7 +110,9 @@ class _Plot:
             x = _f(self.x(i))
             out.append(f'<text x="{x}" y="{base + 16}" text-anchor="middle" class="tick">{escape(label)}</text>')
             if year:
-                out.append(f'<text x="{x}" y="{base + 30}" text-anchor="middle" class="tick year">{escape(year)}</text>')
+                out.append(
+                    f'<text x="{x}" y="{base + 30}" text-anchor="middle" class="tick year">{escape(year)}</text>'
+                )
         return out
 
 
@@ -162,9 +166,12 @@ def hours_chart(history: list[dict[str, Any]], f: Formatter) -> Chart:
     title = "Hours saved per month" + (f" against the {f.hours_whole(guarantee)} guarantee" if guarantee else "")
     columns = ["Month", "Hours saved", "Guarantee", "Verdict"]
     rows = [
-        [_month_name(h, f), f.hours(h.get("hours_saved")) if h["status"] == "ok" else "no data",
-         f.hours(h.get("guarantee_hours")) if h["status"] == "ok" and h.get("guarantee_hours") else "–",
-         h.get("guarantee_verdict") or "no data"]
+        [
+            _month_name(h, f),
+            f.hours(h.get("hours_saved")) if h["status"] == "ok" else "no data",
+            f.hours(h.get("guarantee_hours")) if h["status"] == "ok" and h.get("guarantee_hours") else "–",
+            h.get("guarantee_verdict") or "no data",
+        ]
         for h in history
     ]
     if not values:
@@ -189,7 +196,9 @@ def hours_chart(history: list[dict[str, Any]], f: Formatter) -> Chart:
         label_y = plot.y(v) - 5 if v >= 0 else plot.y(v) + 12
         text = f.number(v, 1)
         width = len(text) * 6.0 + 4  # a white backing keeps the label readable over the guarantee line
-        labels.append(f'<rect x="{_f(cx - width / 2)}" y="{_f(label_y - 9)}" width="{_f(width)}" height="11" fill="#ffffff"/>')
+        labels.append(
+            f'<rect x="{_f(cx - width / 2)}" y="{_f(label_y - 9)}" width="{_f(width)}" height="11" fill="#ffffff"/>'
+        )
         labels.append(f'<text x="{_f(cx)}" y="{_f(label_y)}" text-anchor="middle" class="val">{escape(text)}</text>')
     if guarantee:
         gy = _f(plot.y(guarantee))
@@ -199,8 +208,11 @@ def hours_chart(history: list[dict[str, Any]], f: Formatter) -> Chart:
         )
     body += labels
     body += plot.months(*_month_axis(history, f))
-    legend = [("box", COLORS["met"], "met"), ("box", COLORS["missed"], "missed"),
-              ("box", COLORS["build phase"], "build phase")]
+    legend = [
+        ("box", COLORS["met"], "met"),
+        ("box", COLORS["missed"], "missed"),
+        ("box", COLORS["build phase"], "build phase"),
+    ]
     if guarantee:
         legend.append(("dash", COLORS["ink"], f"guarantee {f.hours_whole(guarantee)}"))
     else:
@@ -209,10 +221,14 @@ def hours_chart(history: list[dict[str, Any]], f: Formatter) -> Chart:
     met = sum(1 for h in judged if h["guarantee_verdict"] == "met")
     latest = f"{f.hours(values[-1])} in {_month_name(history[-1], f)}" if history[-1]["status"] == "ok" else None
     if guarantee and judged:
-        summary = (f"The {f.hours_whole(guarantee)} guarantee was met in {met} of the {len(judged)} judged "
-                   f"month{'' if len(judged) == 1 else 's'} shown" + (f"; {latest}." if latest else "."))
+        summary = (
+            f"The {f.hours_whole(guarantee)} guarantee was met in {met} of the {len(judged)} judged "
+            f"month{'' if len(judged) == 1 else 's'} shown" + (f"; {latest}." if latest else ".")
+        )
     elif all(h.get("guarantee_verdict") == "build phase" for h in history if h["status"] == "ok"):
-        summary = "Build phase: no month has been judged against the guarantee yet" + (f"; {latest}." if latest else ".")
+        summary = "Build phase: no month has been judged against the guarantee yet" + (
+            f"; {latest}." if latest else "."
+        )
     else:
         summary = f"Hours saved ranged from {f.hours(min(values))} to {f.hours(max(values))} over the months shown."
     return Chart(key, title, _svg(key, title, summary, body, legend), summary, columns, rows)
@@ -224,10 +240,14 @@ def payback_chart(history: list[dict[str, Any]], f: Formatter, build_fee: float)
     ok = [h for h in history if h["status"] == "ok"]
     columns = ["Month", "Cumulative value", "Cumulative cost incl. build fee", "Difference"]
     rows = [
-        [_month_name(h, f), f.money(h["cumulative_value"], cents=False),
-         f.money(h["cumulative_cost_with_build_fee"], cents=False),
-         f.money(h["cumulative_value"] - h["cumulative_cost_with_build_fee"], cents=False, signed=True)]
-        if h["status"] == "ok" else [_month_name(h, f), "no data", "no data", "–"]
+        [
+            _month_name(h, f),
+            f.money(h["cumulative_value"], cents=False),
+            f.money(h["cumulative_cost_with_build_fee"], cents=False),
+            f.money(h["cumulative_value"] - h["cumulative_cost_with_build_fee"], cents=False, signed=True),
+        ]
+        if h["status"] == "ok"
+        else [_month_name(h, f), "no data", "no data", "–"]
         for h in history
     ]
     if not ok:
@@ -239,7 +259,8 @@ def payback_chart(history: list[dict[str, Any]], f: Formatter, build_fee: float)
         points = [(plot.x(i), plot.y(h[series])) for i, h in enumerate(history) if h["status"] == "ok"]
         body.append(
             f'<polyline fill="none" stroke="{color}" stroke-width="2.5" points="'
-            + " ".join(f"{_f(x)},{_f(y)}" for x, y in points) + '"/>'
+            + " ".join(f"{_f(x)},{_f(y)}" for x, y in points)
+            + '"/>'
         )
         for x, y in points:
             body.append(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="3" fill="{color}"/>')
@@ -248,14 +269,18 @@ def payback_chart(history: list[dict[str, Any]], f: Formatter, build_fee: float)
     body += plot.months(*_month_axis(history, f))
     legend = [("line", COLORS["value"], "cumulative value"), ("line", COLORS["cost"], "cumulative cost + build fee")]
     if gap >= 0:
-        summary = (f"Cumulative value ({f.money(last['cumulative_value'], cents=False)}) is above cumulative cost "
-                   f"including the build fee ({f.money(last['cumulative_cost_with_build_fee'], cents=False)}): "
-                   "the engagement has paid back.")
+        summary = (
+            f"Cumulative value ({f.money(last['cumulative_value'], cents=False)}) is above cumulative cost "
+            f"including the build fee ({f.money(last['cumulative_cost_with_build_fee'], cents=False)}): "
+            "the engagement has paid back."
+        )
     else:
-        summary = (f"Cumulative value ({f.money(last['cumulative_value'], cents=False)}) is "
-                   f"{f.money(-gap, cents=False)} below cumulative cost including the "
-                   f"{f.money(build_fee, cents=False)} build fee "
-                   f"({f.money(last['cumulative_cost_with_build_fee'], cents=False)}).")
+        summary = (
+            f"Cumulative value ({f.money(last['cumulative_value'], cents=False)}) is "
+            f"{f.money(-gap, cents=False)} below cumulative cost including the "
+            f"{f.money(build_fee, cents=False)} build fee "
+            f"({f.money(last['cumulative_cost_with_build_fee'], cents=False)})."
+        )
     return Chart(key, title, _svg(key, title, summary, body, legend), summary, columns, rows)
 
 
@@ -264,9 +289,12 @@ def response_chart(history: list[dict[str, Any]], f: Formatter, kpis: dict[str, 
     title = "Lead response time (median and 90th percentile)"
     columns = ["Month", "Leads", "Median", "90th percentile"]
     rows = [
-        [_month_name(h, f) + (" (provisional)" if h.get("is_response_provisional") else ""),
-         f.number(h.get("leads_created")) if h["status"] == "ok" else "no data",
-         f.minutes(h.get("response_minutes_median")), f.minutes(h.get("response_minutes_p90"))]
+        [
+            _month_name(h, f) + (" (provisional)" if h.get("is_response_provisional") else ""),
+            f.number(h.get("leads_created")) if h["status"] == "ok" else "no data",
+            f.minutes(h.get("response_minutes_median")),
+            f.minutes(h.get("response_minutes_p90")),
+        ]
         for h in history
     ]
     medians = [h.get("response_minutes_median") for h in history if h["status"] == "ok"]
@@ -274,14 +302,18 @@ def response_chart(history: list[dict[str, Any]], f: Formatter, kpis: dict[str, 
     present = [v for v in medians + p90s if v is not None]
     base_median = (kpis or {}).get("baseline_response_minutes_median")
     if not present:
-        return Chart(key, title, _empty(key, title, "no lead data"), "No answered leads in these months.",
-                     columns, rows)
+        return Chart(
+            key, title, _empty(key, title, "no lead data"), "No answered leads in these months.", columns, rows
+        )
     hi_minutes = max(present + ([base_median] if base_median is not None else []))
     unit = 60.0 if hi_minutes > 180 else 1.0
     ticks = nice_ticks(0.0, hi_minutes / unit * 1.08)
     plot = _Plot(len(history), [t * unit for t in ticks])
-    body = plot.grid(lambda t: f.number(t / unit, 0 if unit == 1 or (t / unit).is_integer() else 1)
-                     + (" h" if unit == 60 else " min"))
+    body = plot.grid(
+        lambda t: (
+            f.number(t / unit, 0 if unit == 1 or (t / unit).is_integer() else 1) + (" h" if unit == 60 else " min")
+        )
+    )
     if base_median is not None:
         by = _f(plot.y(base_median))
         body.append(
@@ -290,7 +322,10 @@ def response_chart(history: list[dict[str, Any]], f: Formatter, kpis: dict[str, 
         )
     lines: list[str] = []
     dots: list[str] = []
-    for series, color, width in (("response_minutes_p90", COLORS["p90"], 2), ("response_minutes_median", COLORS["median"], 2.5)):
+    for series, color, width in (
+        ("response_minutes_p90", COLORS["p90"], 2),
+        ("response_minutes_median", COLORS["median"], 2.5),
+    ):
         segment: list[str] = []
         segments: list[list[str]] = []
         for i, h in enumerate(history):
@@ -303,7 +338,9 @@ def response_chart(history: list[dict[str, Any]], f: Formatter, kpis: dict[str, 
             x, y = plot.x(i), plot.y(v)
             segment.append(f"{_f(x)},{_f(y)}")
             fill = "#ffffff" if h.get("is_response_provisional") else color
-            dots.append(f'<circle cx="{_f(x)}" cy="{_f(y)}" r="3.2" fill="{fill}" stroke="{color}" stroke-width="1.5"/>')
+            dots.append(
+                f'<circle cx="{_f(x)}" cy="{_f(y)}" r="3.2" fill="{fill}" stroke="{color}" stroke-width="1.5"/>'
+            )
         if segment:
             segments.append(segment)
         for seg in segments:
@@ -313,12 +350,18 @@ def response_chart(history: list[dict[str, Any]], f: Formatter, kpis: dict[str, 
     legend = [("line", COLORS["median"], "median"), ("line", COLORS["p90"], "90th percentile")]
     if base_median is not None:
         legend.append(("dash", COLORS["baseline"], "median before automation"))
-    latest = next((h for h in reversed(history) if h["status"] == "ok" and h.get("response_minutes_median") is not None), None)
+    latest = next(
+        (h for h in reversed(history) if h["status"] == "ok" and h.get("response_minutes_median") is not None), None
+    )
     if latest is not None and base_median is not None:
-        summary = (f"Median response time was {f.minutes(latest['response_minutes_median'])} in "
-                   f"{_month_name(latest, f)}, against {f.minutes(base_median)} before automation.")
+        summary = (
+            f"Median response time was {f.minutes(latest['response_minutes_median'])} in "
+            f"{_month_name(latest, f)}, against {f.minutes(base_median)} before automation."
+        )
     elif latest is not None:
-        summary = f"Median response time was {f.minutes(latest['response_minutes_median'])} in {_month_name(latest, f)}."
+        summary = (
+            f"Median response time was {f.minutes(latest['response_minutes_median'])} in {_month_name(latest, f)}."
+        )
     else:
         summary = "No answered leads in these months."
     return Chart(key, title, _svg(key, title, summary, body, legend), summary, columns, rows)

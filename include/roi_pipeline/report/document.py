@@ -262,13 +262,24 @@ def _workflow(w: dict[str, Any], reg: dict[str, Any]) -> dict[str, Any]:
 
 
 _KPI_FIELDS = (
-    "leads_created", "leads_answered", "leads_unanswered",
-    "response_minutes_median", "response_minutes_p90",
-    "response_business_minutes_median", "response_business_minutes_p90",
-    "meeting_rate", "conversion_rate", "coverage_rate", "adoption_users",
-    "baseline_leads", "baseline_response_minutes_median", "baseline_response_minutes_p90",
-    "baseline_response_business_minutes_median", "baseline_response_business_minutes_p90",
-    "baseline_meeting_rate", "baseline_conversion_rate",
+    "leads_created",
+    "leads_answered",
+    "leads_unanswered",
+    "response_minutes_median",
+    "response_minutes_p90",
+    "response_business_minutes_median",
+    "response_business_minutes_p90",
+    "meeting_rate",
+    "conversion_rate",
+    "coverage_rate",
+    "adoption_users",
+    "baseline_leads",
+    "baseline_response_minutes_median",
+    "baseline_response_minutes_p90",
+    "baseline_response_business_minutes_median",
+    "baseline_response_business_minutes_p90",
+    "baseline_meeting_rate",
+    "baseline_conversion_rate",
 )
 
 
@@ -308,15 +319,17 @@ def _reliability(cm: dict[str, Any], data: ClientMonthData) -> dict[str, Any]:
 
 def _delivery(cm: dict[str, Any]) -> dict[str, Any]:
     phases = {p: _num(cm[f"consultancy_{p}_hours"]) for p in ("build", "operate", "expand", "other")}
-    return {f"{p}_hours": v for p, v in phases.items()} | {
-        "total_hours": sum(v or 0 for v in phases.values())
-    }
+    return {f"{p}_hours": v for p, v in phases.items()} | {"total_hours": sum(v or 0 for v in phases.values())}
 
 
 def _data_quality(cm: dict[str, Any] | None, data: ClientMonthData, quality: QualityStatus) -> dict[str, Any]:
     notes: list[str] = []
     unknown = [w["workflow_name"] for w in data.workflow_months if w["is_hours_unknown"]]
-    low = [w["workflow_name"] for w in data.workflow_months if w["is_baseline_low_confidence"] and not w["is_hours_unknown"]]
+    low = [
+        w["workflow_name"]
+        for w in data.workflow_months
+        if w["is_baseline_low_confidence"] and not w["is_hours_unknown"]
+    ]
     if cm is not None:
         if not cm["is_month_closed"]:
             notes.append("month_in_progress")
@@ -342,26 +355,28 @@ def _methodology(data: ClientMonthData) -> dict[str, Any]:
     rows = []
     for reg in data.workflows:
         wm = live.get(reg["workflow_key"])
-        rows.append({
-            "key": reg["workflow_key"],
-            "name": reg["workflow_name"],
-            "live_in_month": wm is not None,
-            "status": reg["workflow_status"],
-            "go_live_date": iso_date(reg["go_live_date"]),
-            "retired_on": iso_date(reg["retired_on_date"]),
-            "configured_baseline_method": reg["configured_baseline_method"],
-            "baseline_method": wm["baseline_method"] if wm else None,
-            "confidence": _confidence(wm) if wm else None,
-            "minutes_per_task": _num(wm["minutes_per_task"]) if wm else None,
-            "measured_minutes_per_task": _num(reg["measured_minutes_per_task"]),
-            "declared_minutes_per_task": _num(wm["declared_minutes_per_task"]) if wm else None,
-            "declared_source": reg["declared_source"],
-            "baseline_window_start": iso_date(reg["baseline_window_start_date"]),
-            "baseline_window_end": iso_date(reg["baseline_window_end_date"]),
-            "baseline_window_days": _int(reg["baseline_window_days"]),
-            "baseline_volume_events": _int(reg["baseline_volume_events"]),
-            "baseline_staff_hours": _num(reg["baseline_staff_hours"]),
-        })
+        rows.append(
+            {
+                "key": reg["workflow_key"],
+                "name": reg["workflow_name"],
+                "live_in_month": wm is not None,
+                "status": reg["workflow_status"],
+                "go_live_date": iso_date(reg["go_live_date"]),
+                "retired_on": iso_date(reg["retired_on_date"]),
+                "configured_baseline_method": reg["configured_baseline_method"],
+                "baseline_method": wm["baseline_method"] if wm else None,
+                "confidence": _confidence(wm) if wm else None,
+                "minutes_per_task": _num(wm["minutes_per_task"]) if wm else None,
+                "measured_minutes_per_task": _num(reg["measured_minutes_per_task"]),
+                "declared_minutes_per_task": _num(wm["declared_minutes_per_task"]) if wm else None,
+                "declared_source": reg["declared_source"],
+                "baseline_window_start": iso_date(reg["baseline_window_start_date"]),
+                "baseline_window_end": iso_date(reg["baseline_window_end_date"]),
+                "baseline_window_days": _int(reg["baseline_window_days"]),
+                "baseline_volume_events": _int(reg["baseline_volume_events"]),
+                "baseline_staff_hours": _num(reg["baseline_staff_hours"]),
+            }
+        )
     return {"workflows": rows}
 
 
@@ -388,22 +403,24 @@ def _history(data: ClientMonthData) -> list[dict[str, Any]]:
             out.append({"month": iso_month(month), "status": "no_data"})
             continue
         cum_value, cum_cost = cumulative[month]
-        out.append({
-            "month": iso_month(month),
-            "status": "ok",
-            "guarantee_verdict": row["guarantee_verdict"],
-            "hours_saved": _num(row["hours_saved"]),
-            "guarantee_hours": _num(row["guarantee_hours"]),
-            "value_created": _num(row["value_created"]),
-            "total_cost": _num(row["total_cost"]),
-            "cumulative_value": cum_value,
-            "cumulative_cost_with_build_fee": cum_cost + build_fee,
-            "cumulative_net": _num(row["cumulative_net"]),
-            "leads_created": _int(row["leads_created"]),
-            "response_minutes_median": _num(row["response_minutes_median"]),
-            "response_minutes_p90": _num(row["response_minutes_p90"]),
-            "is_response_provisional": bool(row["is_response_provisional"]),
-        })
+        out.append(
+            {
+                "month": iso_month(month),
+                "status": "ok",
+                "guarantee_verdict": row["guarantee_verdict"],
+                "hours_saved": _num(row["hours_saved"]),
+                "guarantee_hours": _num(row["guarantee_hours"]),
+                "value_created": _num(row["value_created"]),
+                "total_cost": _num(row["total_cost"]),
+                "cumulative_value": cum_value,
+                "cumulative_cost_with_build_fee": cum_cost + build_fee,
+                "cumulative_net": _num(row["cumulative_net"]),
+                "leads_created": _int(row["leads_created"]),
+                "response_minutes_median": _num(row["response_minutes_median"]),
+                "response_minutes_p90": _num(row["response_minutes_p90"]),
+                "is_response_provisional": bool(row["is_response_provisional"]),
+            }
+        )
     return out
 
 

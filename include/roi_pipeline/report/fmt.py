@@ -64,8 +64,7 @@ class Formatter:
         if value is None:
             return MISSING
         pattern = self._money_pattern if cents else self._money_pattern.replace("#,##0.00", "#,##0")
-        text = format_currency(value, self.currency, format=pattern, locale=self.locale,
-                               currency_digits=False)
+        text = format_currency(value, self.currency, format=pattern, locale=self.locale, currency_digits=False)
         if signed and value > 0:
             text = "+" + text
         return text

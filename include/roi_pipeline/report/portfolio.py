@@ -49,8 +49,14 @@ def build_portfolio(
         earlier = (Path(reports_dir) / cid / month / "report.json").is_file()
         if not status.publishable:
             report_status = "held_back"
-            held_back.append({"client_id": cid, "client_name": client["client_name"], "reasons": list(status.blocking),
-                              "earlier_report_published": earlier})
+            held_back.append(
+                {
+                    "client_id": cid,
+                    "client_name": client["client_name"],
+                    "reasons": list(status.blocking),
+                    "earlier_report_published": earlier,
+                }
+            )
         elif row is None:
             report_status = "no_data"
         else:
@@ -88,25 +94,32 @@ def build_portfolio(
     for currency in sorted(groups):
         clients = sorted(groups[currency], key=lambda e: (e["client_name"].casefold(), e["client_id"]))
         with_data = [c for c in clients if c["has_data"]]
-        currencies.append({
-            "currency": currency,
-            "clients": clients,
-            "totals": {
-                "clients": len(clients),
-                "hours_saved": sum(c["hours_saved"] for c in with_data),
-                "tasks_automated": sum(c["tasks_automated"] for c in with_data),
-                "value_created": sum(c["value_created"] for c in with_data),
-                "total_cost": sum(c["total_cost"] for c in with_data),
-            },
-        })
+        currencies.append(
+            {
+                "currency": currency,
+                "clients": clients,
+                "totals": {
+                    "clients": len(clients),
+                    "hours_saved": sum(c["hours_saved"] for c in with_data),
+                    "tasks_automated": sum(c["tasks_automated"] for c in with_data),
+                    "value_created": sum(c["value_created"] for c in with_data),
+                    "total_cost": sum(c["total_cost"] for c in with_data),
+                },
+            }
+        )
     names = {c["client_id"]: c["client_name"] for c in data.clients}
     to_fix = [
         {
-            "client_id": w["client_id"], "client_name": names.get(w["client_id"], w["client_id"]),
-            "workflow_key": w["workflow_key"], "workflow_name": w["workflow_name"],
-            "recommendation": w["recommendation"], "reason": w["recommendation_reason"],
-            "error_rate": _f(w["error_rate"]), "silent_days": _i(w["silent_days"]),
-            "failed_runs": _i(w["failed_runs"]), "production_runs": _i(w["production_runs"]),
+            "client_id": w["client_id"],
+            "client_name": names.get(w["client_id"], w["client_id"]),
+            "workflow_key": w["workflow_key"],
+            "workflow_name": w["workflow_name"],
+            "recommendation": w["recommendation"],
+            "reason": w["recommendation_reason"],
+            "error_rate": _f(w["error_rate"]),
+            "silent_days": _i(w["silent_days"]),
+            "failed_runs": _i(w["failed_runs"]),
+            "production_runs": _i(w["production_runs"]),
         }
         for w in data.workflows
     ]
@@ -144,9 +157,16 @@ def render_portfolio_html(doc: dict[str, Any]) -> str:
     def money(value: float | None, currency: str) -> str:
         return Formatter("en_GB", currency).money(value, cents=False)
 
-    return environment().get_template("portfolio.html.j2").render(
-        doc=doc, f=f, money=money, month_label=f.month(month),
-        as_of=lambda iso: f.as_of(None if iso is None else dt.datetime.fromisoformat(iso.rstrip("Z"))),
+    return (
+        environment()
+        .get_template("portfolio.html.j2")
+        .render(
+            doc=doc,
+            f=f,
+            money=money,
+            month_label=f.month(month),
+            as_of=lambda iso: f.as_of(None if iso is None else dt.datetime.fromisoformat(iso.rstrip("Z"))),
+        )
     )
 
 

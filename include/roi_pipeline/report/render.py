@@ -35,10 +35,27 @@ FILES = ("report.html", "report.pdf", "report.json", "tasks.csv")
 PREVIOUS = "report.previous.json"
 
 TASKS_COLUMNS = (
-    "run_id", "workflow_key", "workflow_name", "platform", "platform_workflow_id",
-    "started_at_local", "started_local_date", "trigger", "is_production", "status", "status_class",
-    "items_processed", "tasks_counted", "is_recovered", "retry_of_run_id", "duration_seconds",
-    "llm_tokens", "llm_cost", "counted_in_run_cost", "source_file", "source_row_number",
+    "run_id",
+    "workflow_key",
+    "workflow_name",
+    "platform",
+    "platform_workflow_id",
+    "started_at_local",
+    "started_local_date",
+    "trigger",
+    "is_production",
+    "status",
+    "status_class",
+    "items_processed",
+    "tasks_counted",
+    "is_recovered",
+    "retry_of_run_id",
+    "duration_seconds",
+    "llm_tokens",
+    "llm_cost",
+    "counted_in_run_cost",
+    "source_file",
+    "source_row_number",
 )
 
 
@@ -153,17 +170,39 @@ def tasks_csv(data: ClientMonthData) -> tuple[bytes, int]:
         local_date = run["started_local_date"]
         if isinstance(local_date, dt.datetime):
             local_date = local_date.date()
-        writer.writerow([_cell(v) for v in (
-            run["run_id"], run["workflow_key"], names.get(run["workflow_key"]), run["platform"],
-            run["platform_workflow_id"], local, local_date, run["run_trigger"], run["is_production"],
-            run["run_status"], run["status_class"], run["items_processed"], run["tasks_counted"],
-            run["is_recovered"], run["retry_of_run_id"], run["duration_seconds"], run["llm_tokens"],
-            run["llm_cost"], run["is_on_live_day"], run["source_file"], run["source_row_number"],
-        )])
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    run["run_id"],
+                    run["workflow_key"],
+                    names.get(run["workflow_key"]),
+                    run["platform"],
+                    run["platform_workflow_id"],
+                    local,
+                    local_date,
+                    run["run_trigger"],
+                    run["is_production"],
+                    run["run_status"],
+                    run["status_class"],
+                    run["items_processed"],
+                    run["tasks_counted"],
+                    run["is_recovered"],
+                    run["retry_of_run_id"],
+                    run["duration_seconds"],
+                    run["llm_tokens"],
+                    run["llm_cost"],
+                    run["is_on_live_day"],
+                    run["source_file"],
+                    run["source_row_number"],
+                )
+            ]
+        )
     return out.getvalue().encode("utf-8"), len(data.runs)
 
 
 # -- HTML ------------------------------------------------------------------------------------
+
 
 def _parse_month(iso: str | None) -> dt.date | None:
     return None if iso is None else dt.date.fromisoformat(iso + "-01")
@@ -178,15 +217,37 @@ def _parse_utc(iso: str | None) -> dt.datetime | None:
 
 
 _MONEY_FIELDS = {
-    "value_created", "run_cost", "total_cost", "fee_charged", "monthly_fee_in_effect", "net_month", "net_value",
-    "previous_net_value", "credit_amount", "cumulative_net", "build_fee", "llm_cost", "tooling_cost", "hourly_cost",
+    "value_created",
+    "run_cost",
+    "total_cost",
+    "fee_charged",
+    "monthly_fee_in_effect",
+    "net_month",
+    "net_value",
+    "previous_net_value",
+    "credit_amount",
+    "cumulative_net",
+    "build_fee",
+    "llm_cost",
+    "tooling_cost",
+    "hourly_cost",
 }
 _LABELS = {
-    "hours_saved": "hours saved", "gross_hours_saved": "hours automated (gross)", "tasks_automated": "tasks automated",
-    "value_created": "value", "total_cost": "total cost", "run_cost": "running cost", "roi": "ROI",
-    "guarantee_verdict": "guarantee verdict", "fee_charged": "fee charged", "net_value": "net value",
-    "response_minutes_median": "lead response, median", "response_minutes_p90": "lead response, 90th percentile",
-    "meeting_rate": "meeting rate", "conversion_rate": "conversion", "leads_unanswered": "leads never answered",
+    "hours_saved": "hours saved",
+    "gross_hours_saved": "hours automated (gross)",
+    "tasks_automated": "tasks automated",
+    "value_created": "value",
+    "total_cost": "total cost",
+    "run_cost": "running cost",
+    "roi": "ROI",
+    "guarantee_verdict": "guarantee verdict",
+    "fee_charged": "fee charged",
+    "net_value": "net value",
+    "response_minutes_median": "lead response, median",
+    "response_minutes_p90": "lead response, 90th percentile",
+    "meeting_rate": "meeting rate",
+    "conversion_rate": "conversion",
+    "leads_unanswered": "leads never answered",
 }
 
 
@@ -197,7 +258,7 @@ def describe_change(change: dict[str, Any], f: Formatter, names: dict[str, str])
     leaf = path.rsplit(".", 1)[-1]
     label = _LABELS.get(leaf, leaf.replace("_", " "))
     if path.startswith("workflows["):
-        key = path[len("workflows["):path.index("]")]
+        key = path[len("workflows[") : path.index("]")]
         label = f"{names.get(key, key)}: {label}"
     elif section in ("kpis", "reliability", "delivery") or "." in rest:
         label = f"{section}: {label}" if section != "headline" else label
@@ -205,7 +266,7 @@ def describe_change(change: dict[str, Any], f: Formatter, names: dict[str, str])
     def show(value: Any) -> str:
         if value is None:
             return "–"
-        if isinstance(value, bool) or isinstance(value, str):
+        if isinstance(value, bool | str):
             return str(value).lower() if isinstance(value, bool) else value
         if leaf in _MONEY_FIELDS:
             return f.money(value)
@@ -219,7 +280,11 @@ def describe_change(change: dict[str, Any], f: Formatter, names: dict[str, str])
             return f.number(value, 2) + "×"
         return f.number(value, 0 if float(value).is_integer() else 2)
 
-    return {"label": label[:1].upper() + label[1:], "previous": show(change["previous"]), "current": show(change["current"])}
+    return {
+        "label": label[:1].upper() + label[1:],
+        "previous": show(change["previous"]),
+        "current": show(change["current"]),
+    }
 
 
 _RESTATED_SHOWN = 12
@@ -253,12 +318,14 @@ def incident_lines(doc: dict[str, Any], names: dict[str, str], month_label: str)
     lines = []
     for key, items in sorted(by_wf.items(), key=lambda kv: names.get(kv[0], kv[0])):
         days = [int(i["date"][8:10]) for i in items]
-        lines.append({
-            "name": names.get(key, key),
-            "days": f"{'day' if len(days) == 1 else 'days'} {_day_ranges(days)} of {month_label}",
-            "failed": sum(i["failed_runs"] for i in items),
-            "recovered": sum(i["recovered_runs"] for i in items),
-        })
+        lines.append(
+            {
+                "name": names.get(key, key),
+                "days": f"{'day' if len(days) == 1 else 'days'} {_day_ranges(days)} of {month_label}",
+                "failed": sum(i["failed_runs"] for i in items),
+                "recovered": sum(i["recovered_runs"] for i in items),
+            }
+        )
     return lines
 
 
@@ -319,6 +386,7 @@ def html_to_pdf(html: str) -> bytes:
 
 
 # -- the public function ---------------------------------------------------------------------
+
 
 def build_report(
     warehouse: Path,
@@ -391,8 +459,13 @@ def render_client_month(
         consultancy = load_consultancy(Locations.from_env().clients_dir)
     final = Path(reports_dir) / client_id / month
     if not quality.publishable:
-        return ReportResult(client_id, month, "held_back", reasons=list(quality.blocking),
-                            earlier_report_kept=(final / "report.json").is_file())
+        return ReportResult(
+            client_id,
+            month,
+            "held_back",
+            reasons=list(quality.blocking),
+            earlier_report_kept=(final / "report.json").is_file(),
+        )
     data = load_client_month(Path(warehouse), client_id, month)  # an unknown client fails here
     with locked(final):
         recover(final)
@@ -413,7 +486,10 @@ def render_client_month(
             files[PREVIOUS] = (final / PREVIOUS).read_bytes()
         publish_dir(final, files)
     return ReportResult(
-        client_id, month, "published", directory=final,
+        client_id,
+        month,
+        "published",
+        directory=final,
         files={name: final / name for name in files},
         no_data=rendered.document["status"] == "no_data",
         restated=rendered.document["restatement"] is not None,
