@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup demo test clean-data
+.PHONY: setup demo test lint clean-data
 
 setup: $(STAMP)
 
@@ -21,6 +21,10 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# ruff, sqlfluff (dbt templater), yamllint and hygiene hooks: see .pre-commit-config.yaml
+lint: setup
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/pre-commit run --all-files --show-diff-on-failure
 
 clean-data:
 	rm -rf data/

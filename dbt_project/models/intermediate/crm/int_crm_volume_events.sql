@@ -25,24 +25,69 @@ clients as (
 ),
 
 unioned as (
-    select client_id, 'contacts' as volume_object, contact_id as object_id, contact_created_at as occurred_at,
-        cast(null as varchar) as direction, owner_user_id, is_archived, updated_at, loaded_at, source_file
+    select
+        client_id,
+        'contacts' as volume_object,
+        contact_id as object_id,
+        contact_created_at as occurred_at,
+        cast(null as varchar) as direction,
+        owner_user_id,
+        is_archived,
+        updated_at,
+        loaded_at,
+        source_file
     from contacts
     union all
-    select client_id, 'calls', activity_id, occurred_at, direction, owner_user_id, is_archived,
-        updated_at, loaded_at, source_file
+    select
+        client_id,
+        'calls' as volume_object,
+        activity_id as object_id,
+        occurred_at,
+        direction,
+        owner_user_id,
+        is_archived,
+        updated_at,
+        loaded_at,
+        source_file
     from calls
     union all
-    select client_id, 'emails', activity_id, occurred_at, direction, owner_user_id, is_archived,
-        updated_at, loaded_at, source_file
+    select
+        client_id,
+        'emails' as volume_object,
+        activity_id as object_id,
+        occurred_at,
+        direction,
+        owner_user_id,
+        is_archived,
+        updated_at,
+        loaded_at,
+        source_file
     from emails
     union all
-    select client_id, 'meetings', activity_id, occurred_at, cast(null as varchar), owner_user_id, is_archived,
-        updated_at, loaded_at, source_file
+    select
+        client_id,
+        'meetings' as volume_object,
+        activity_id as object_id,
+        occurred_at,
+        cast(null as varchar) as direction,
+        owner_user_id,
+        is_archived,
+        updated_at,
+        loaded_at,
+        source_file
     from meetings
     union all
-    select client_id, 'deals', deal_id, deal_created_at, cast(null as varchar), owner_user_id, is_archived,
-        updated_at, loaded_at, source_file
+    select
+        client_id,
+        'deals' as volume_object,
+        deal_id as object_id,
+        deal_created_at as occurred_at,
+        cast(null as varchar) as direction,
+        owner_user_id,
+        is_archived,
+        updated_at,
+        loaded_at,
+        source_file
     from deals
 ),
 
