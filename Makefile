@@ -5,16 +5,23 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The dbt manifest Cosmos renders the DAGs' dbt tasks from (no dbt run at DAG parse time);
+# rebuilt whenever a model, macro, test or the project file changes.
+MANIFEST := dbt_project/target/manifest.json
+DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
 
 .PHONY: setup demo test lint clean-data
 
-setup: $(STAMP)
+setup: $(STAMP) $(MANIFEST)
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
+
+$(MANIFEST): $(STAMP) $(DBT_SOURCES)
+	$(BIN)/python -m roi_pipeline.orchestration.dbt
 
 demo: setup
 	$(BIN)/roi demo

@@ -1,0 +1,164 @@
+"""dbt in Airflow through astronomer-cosmos: the month's ``dbt build`` as Airflow tasks.
+
+:func:`dbt_stage` is what the DAG files call. Two renderings, chosen by ``ROI_DBT_TASKS``:
+
+- ``build`` (default): one Cosmos ``DbtBuildLocalOperator`` task runs ``dbt build --vars
+  {report_month: ...}`` for the whole project, as ``roi build --month`` does. dbt runs each
+  model's tests right after it and skips the descendants of a failure; the task log lists
+  every node. One dbt start-up per run (~20 s for the sample month on 2 cores).
+- ``models``: a Cosmos ``DbtTaskGroup`` with one task per model and its tests
+  (``TestBehavior.AFTER_EACH``), rendered from the pre-built ``manifest.json``
+  (``LoadMode.DBT_MANIFEST``, ~0.2 s; dbt never runs at parse time). Per-model retries and
+  graph, at one dbt start-up and parse per task (37 models: minutes per run, serialised by
+  the one-slot pool). Cosmos' watcher mode, which would avoid that, is experimental and
+  never finished under ``airflow dags test`` here (its model sensors waited on a producer
+  the single-task executor could not run), so it is not used.
+
+The manifest is produced by ``dbt parse`` (:func:`build_manifest`, ``python -m
+roi_pipeline.orchestration.dbt``, run by ``make setup`` and CI) at
+``dbt_project/target/manifest.json`` (git-ignored; ``ROI_DBT_MANIFEST`` moves it).
+dbt runs in a subprocess, so the DuckDB file is released when it ends, and every dbt task
+runs in the one-slot ``duckdb_writer`` pool.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from roi_pipeline.orchestration.defaults import WAREHOUSE_POOL
+from roi_pipeline.settings import PROJECT_DIR
+
+DBT_DIR = PROJECT_DIR / "dbt_project"
+PROFILE_NAME = "roi"
+MODES = ("build", "models")
+
+
+def dbt_tasks_mode(environ: dict[str, str] | None = None) -> str:
+    """``ROI_DBT_TASKS``: ``build`` (one task, default) or ``models`` (one task per model)."""
+    env = os.environ if environ is None else environ
+    mode = env.get("ROI_DBT_TASKS", "build").strip().lower() or "build"
+    if mode not in MODES:
+        raise ValueError(f"ROI_DBT_TASKS must be one of {', '.join(MODES)}, got {mode!r}")
+    return mode
+
+
+def manifest_path() -> Path:
+    """Where the pre-built manifest is read from (``ROI_DBT_MANIFEST`` or the default)."""
+    configured = os.environ.get("ROI_DBT_MANIFEST")
+    return Path(configured).resolve() if configured else DBT_DIR / "target" / "manifest.json"
+
+
+def dbt_executable() -> Path:
+    """The dbt installed beside this interpreter (the project's virtualenv)."""
+    return Path(sys.executable).parent / "dbt"
+
+
+def build_manifest(target: Path | None = None) -> Path:
+    """Run ``dbt parse`` and write ``manifest.json`` where the DAGs read it; returns its path."""
+    import tempfile
+
+    from dbt.cli.main import dbtRunner
+
+    out = Path(target) if target else manifest_path()
+    with tempfile.TemporaryDirectory(prefix="roi-dbt-parse-") as scratch:
+        # parse needs a profile but no database: point the DuckDB path at a scratch dir.
+        saved = os.environ.get("ROI_WAREHOUSE")
+        os.environ["ROI_WAREHOUSE"] = str(Path(scratch) / "parse.duckdb")
+        try:
+            result = dbtRunner().invoke(
+                [
+                    "parse", "--quiet",
+                    "--project-dir", str(DBT_DIR), "--profiles-dir", str(DBT_DIR),
+                    "--target-path", str(out.parent), "--log-path", str(Path(scratch) / "logs"),
+                ]
+            )  # fmt: skip
+        finally:
+            if saved is None:
+                os.environ.pop("ROI_WAREHOUSE", None)
+            else:
+                os.environ["ROI_WAREHOUSE"] = saved
+    if not result.success:
+        raise RuntimeError(f"dbt parse failed: {result.exception}")
+    return out
+
+
+def _profile_config():
+    from cosmos import ProfileConfig
+
+    return ProfileConfig(
+        profile_name=PROFILE_NAME, target_name="duckdb", profiles_yml_filepath=DBT_DIR / "profiles.yml"
+    )
+
+
+#: dbt unit tests check the SQL on fixed fixtures: they belong to CI (``roi build`` in the test
+#: suite runs them), not to every production build, as dbt's documentation advises.
+PRODUCTION_FLAGS = ["--exclude-resource-type", "unit_test"]
+
+
+def _operator_args(report_month: str, warehouse: str) -> dict[str, Any]:
+    return {
+        "dbt_cmd_flags": list(PRODUCTION_FLAGS),
+        "pool": WAREHOUSE_POOL,
+        "vars": {"report_month": report_month},
+        "env": {"ROI_WAREHOUSE": warehouse},
+        "append_env": True,
+    }
+
+
+def dbt_stage(task_id: str, *, report_month: str, warehouse: str, mode: str | None = None):
+    """The month's dbt build: a Cosmos task (``build``) or task group (``models``).
+
+    ``report_month`` and ``warehouse`` are Jinja templates rendered at run time (an XCom of
+    the planning task), so nothing about the run is fixed when the file is parsed.
+    """
+    mode = mode or dbt_tasks_mode()
+    if mode == "models":
+        return dbt_task_group(task_id, report_month=report_month, warehouse=warehouse)
+    from cosmos.constants import InvocationMode
+    from cosmos.operators.local import DbtBuildLocalOperator
+
+    return DbtBuildLocalOperator(
+        task_id=task_id,
+        project_dir=str(DBT_DIR),
+        profile_config=_profile_config(),
+        invocation_mode=InvocationMode.SUBPROCESS,
+        dbt_executable_path=str(dbt_executable()),
+        install_deps=False,  # the project has no packages
+        **_operator_args(report_month, warehouse),
+    )
+
+
+def dbt_task_group(group_id: str, *, report_month: str, warehouse: str, **task_group_kwargs: Any):
+    """A Cosmos ``DbtTaskGroup``: one task per model and its tests, from the pre-built manifest."""
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+    path = manifest_path()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no dbt manifest at {path}: run `make setup` or `python -m roi_pipeline.orchestration.dbt`"
+        )
+    return DbtTaskGroup(
+        group_id=group_id,
+        project_config=ProjectConfig(
+            dbt_project_path=DBT_DIR, manifest_path=path, install_dbt_deps=False, partial_parse=True
+        ),
+        profile_config=_profile_config(),
+        render_config=RenderConfig(
+            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH, emit_datasets=False
+        ),
+        execution_config=ExecutionConfig(
+            execution_mode=ExecutionMode.LOCAL,
+            invocation_mode=InvocationMode.SUBPROCESS,
+            dbt_executable_path=dbt_executable(),
+        ),
+        operator_args=_operator_args(report_month, warehouse),
+        **task_group_kwargs,
+    )
+
+
+if __name__ == "__main__":
+    print(f"dbt manifest written to {build_manifest()}")

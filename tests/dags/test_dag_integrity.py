@@ -1,0 +1,125 @@
+"""The DAG files: import, graph, policy, pools, Cosmos wiring and parse time."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.dags.harness import DAGS, ROOT, load_dag
+
+DAG_IDS = {"roi_monthly", "roi_guarantee_watch", "roi_onboard_client"}
+WRITERS = {
+    "roi_monthly": {"prepare.ingest", "prepare.raw_gate", "publish.mart_gate", "dbt_build"},
+    "roi_guarantee_watch": {"ingest", "dbt_build"},
+    "roi_onboard_client": {"check"},
+}
+READERS = {"roi_monthly": {"publish.render", "portfolio"}, "roi_guarantee_watch": {"watch"}}
+
+
+@pytest.fixture(scope="module")
+def bag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS))
+
+
+def test_no_import_errors_and_every_dag_is_there(bag):
+    assert bag.import_errors == {}
+    assert set(bag.dags) == DAG_IDS
+
+
+@pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+def test_policy(bag, dag_id):
+    dag = bag.dags[dag_id]
+    assert dag.default_args["owner"] not in (None, "", "airflow")
+    assert dag.default_args["retries"] >= 1
+    assert all(t.retries >= 0 and t.owner == dag.default_args["owner"] for t in dag.tasks)
+    assert "roi" in dag.tags and len(dag.tags) >= 2
+    assert dag.catchup is False
+    assert dag.start_date.tzinfo is not None and dag.start_date.utcoffset().total_seconds() == 0
+    assert dag.doc_md and len(dag.doc_md) > 200
+    dag.validate()
+    # no cycles: a topological sort of every task exists
+    assert len(dag.topological_sort()) == len(dag.tasks)
+
+
+def test_catchup_is_written_in_every_file():
+    for path in DAGS.glob("*.py"):
+        assert "catchup=False" in path.read_text(), path.name
+
+
+@pytest.mark.parametrize("dag_id", sorted(DAG_IDS))
+def test_every_warehouse_writer_is_in_the_one_slot_pool_and_readers_are_not(bag, dag_id):
+    dag = bag.dags[dag_id]
+    in_pool = {t.task_id for t in dag.tasks if t.pool == "duckdb_writer"}
+    assert WRITERS[dag_id] <= in_pool
+    assert not (READERS.get(dag_id, set()) & in_pool)
+    assert {t.pool for t in dag.tasks} <= {"duckdb_writer", "default_pool"}
+
+
+def test_the_pool_file_declares_one_slot():
+    pools = json.loads((ROOT / "airflow" / "pools.json").read_text())
+    assert pools["duckdb_writer"]["slots"] == 1
+
+
+@pytest.mark.parametrize("dag_id", ["roi_monthly", "roi_guarantee_watch"])
+def test_dbt_runs_through_cosmos_with_the_report_month_var(bag, dag_id):
+    from cosmos.operators.local import DbtBuildLocalOperator
+
+    build = bag.dags[dag_id].get_task("dbt_build")
+    assert isinstance(build, DbtBuildLocalOperator)
+    assert "report_month" in build.vars and "xcom_pull(task_ids='plan')" in build.vars["report_month"]
+    assert "ROI_WAREHOUSE" in build.env
+    assert "unit_test" in build.dbt_cmd_flags
+
+
+def test_monthly_schedule_is_the_calendar_month_in_utc(bag):
+    from airflow.sdk import CronDataIntervalTimetable
+
+    dag = bag.dags["roi_monthly"]
+    assert isinstance(dag.timetable, CronDataIntervalTimetable)
+    assert dag.max_active_runs == 1
+    assert dag.get_task("wait_for_settle").deferrable is True
+
+
+def test_per_model_rendering_comes_from_the_manifest(monkeypatch):
+    """ROI_DBT_TASKS=models renders one task per model from manifest.json, without running dbt."""
+    from roi_pipeline.orchestration.dbt import manifest_path
+
+    if not manifest_path().is_file():
+        pytest.skip("no manifest: run `python -m roi_pipeline.orchestration.dbt` (make setup does)")
+    monkeypatch.setenv("ROI_DBT_TASKS", "models")
+    dag = load_dag("roi_monthly", retries=2)
+    # ephemeral models render as one empty task "<model>_run", the others as a group "<model>.run/.test"
+    models = {t.task_id.split(".")[1].removesuffix("_run") for t in dag.tasks if t.task_id.startswith("dbt_build.")}
+    manifest = json.loads(manifest_path().read_text())
+    expected = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    assert models == expected
+    assert all(t.pool == "duckdb_writer" for t in dag.tasks if t.task_id.startswith("dbt_build."))
+
+
+def test_the_manifest_knows_every_model_on_disk():
+    """A stale manifest would render an old graph: every models/**.sql is in it."""
+    from roi_pipeline.orchestration.dbt import DBT_DIR, manifest_path
+
+    if not manifest_path().is_file():
+        pytest.skip("no manifest: run `python -m roi_pipeline.orchestration.dbt` (make setup does)")
+    manifest = json.loads(manifest_path().read_text())
+    in_manifest = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
+    on_disk = {p.stem for p in (DBT_DIR / "models").rglob("*.sql")}
+    assert on_disk == in_manifest, "regenerate: python -m roi_pipeline.orchestration.dbt"
+
+
+def test_every_dag_file_parses_in_well_under_a_second():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_dag_parse.py"), "--repeat", "3", "--json"],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    timings = json.loads(out.stdout.strip().splitlines()[-1])
+    print(timings)
+    assert set(timings["files"]) == {f"{d}.py" for d in DAG_IDS}
+    assert all(seconds < 1.0 for seconds in timings["files"].values()), timings
+    assert timings["import_errors"] == {}
