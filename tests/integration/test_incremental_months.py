@@ -119,3 +119,12 @@ def test_a_late_correction_restates_its_month_only(tmp_path):
     changed_rows = [k for k in new if new[k] != old.get(k)]
     assert changed_rows, "February's figures are restated"
     assert {str(k[2]) for k in changed_rows} == {"2026-02-01"}, "only February moved"
+
+
+@pytest.mark.slow
+def test_a_monthly_build_with_its_tests_passes(sample_pipeline, tmp_path):
+    """`roi build --month M` runs dbt's tests too: they must hold with var report_month set."""
+    warehouse = tmp_path / "wh.duckdb"
+    shutil.copy(sample_pipeline.warehouse, warehouse)
+    result = run_dbt(["build"], warehouse, variables={"report_month": "2026-10"}, quiet=True)
+    assert result.success, result.failures
