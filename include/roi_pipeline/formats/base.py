@@ -281,10 +281,9 @@ def record_json(record: Any) -> str:
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
-def content_key(parts: Sequence[Any], occurrence: int) -> str:
-    """A stable id for records without one (timesheet CSV rows): content hash + occurrence."""
-    digest = hashlib.sha1("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:16]
-    return f"{digest}-{occurrence}"
+def content_key(parts: Sequence[Any]) -> str:
+    """A stable hash of the fields that identify a record without an id (timesheet CSV rows)."""
+    return hashlib.sha1("\x1f".join("" if p is None else str(p) for p in parts).encode()).hexdigest()[:16]
 
 
 def reject_malformed(record: Any) -> None:

@@ -58,8 +58,6 @@ class HubSpotObjects(LandingFormat):
     object_type: ClassVar[str]
     suffixes = (".json", ".jsonl")
     child_tables: ClassVar[dict[str, tuple[Column, ...]]] = {ASSOCIATIONS_TABLE: ASSOCIATION_COLUMNS}
-    #: Whether a record without its main timestamp is rejected.
-    timestamp_property: ClassVar[str | None] = None
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
         return iter_json_objects(path, "results")

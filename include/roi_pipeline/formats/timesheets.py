@@ -79,7 +79,7 @@ class _TimesheetCsv(LandingFormat):
         again under another setting gets the same key.
         """
         parts = [normalised[k] if k in normalised else (record.get(k) or "").strip() for k in self.identity]
-        base = content_key(parts, 0).rsplit("-", 1)[0]
+        base = content_key(parts)
         self._occurrences[base] += 1
         return f"{base}-{self._occurrences[base]}"
 
