@@ -15,6 +15,9 @@ import datetime as dt
 import hashlib
 import io
 import json
+import os
+import re
+import threading
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -375,14 +378,45 @@ def render_html(doc: dict[str, Any]) -> str:
     return environment().get_template("client_report.html.j2").render(template_context(doc))
 
 
+_CREATED_META = re.compile(r'<meta name="dcterms\.created" content="([^"]+)"')
+_PDF_LOCK = threading.Lock()
+
+
+def _source_date_epoch(html: str) -> str:
+    """Seconds since 1970 of the document's "as of" (``dcterms.created``), or 0 without one."""
+    found = _CREATED_META.search(html)
+    if not found:
+        return "0"
+    try:
+        return str(int(_parse_utc(found.group(1)).replace(tzinfo=dt.UTC).timestamp()))
+    except ValueError:
+        return "0"
+
+
 def html_to_pdf(html: str) -> bytes:
-    """WeasyPrint, made as deterministic as it allows: creation/modification dates come from
-    the document's "as of" (``dcterms.created`` / ``dcterms.modified`` meta), and the PDF
-    file identifier is derived from the HTML instead of being generated."""
+    """WeasyPrint, made as deterministic as it allows.
+
+    - creation/modification dates come from the document's "as of" (``dcterms.created`` /
+      ``dcterms.modified`` meta);
+    - the PDF file identifier is derived from the HTML instead of being generated;
+    - the embedded font subsets: fontTools stamps each font it rewrites with the wall-clock
+      time (the ``head.modified`` field) unless ``SOURCE_DATE_EPOCH`` is set, so the same
+      report rendered a second later differed in those bytes. The variable is set to the
+      "as of" for the duration of the render (under a lock: the environment is process-wide).
+    """
     import weasyprint
 
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
-    return weasyprint.HTML(string=html, base_url=None).write_pdf(pdf_identifier=identifier)
+    with _PDF_LOCK:
+        saved = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = _source_date_epoch(html)
+        try:
+            return weasyprint.HTML(string=html, base_url=None).write_pdf(pdf_identifier=identifier)
+        finally:
+            if saved is None:
+                os.environ.pop("SOURCE_DATE_EPOCH", None)
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = saved
 
 
 # -- the public function ---------------------------------------------------------------------
