@@ -61,10 +61,34 @@ def test_rerunning_a_month_after_a_full_build_changes_nothing(sample_pipeline, t
 
 
 @pytest.mark.slow
-def test_month_by_month_from_scratch_equals_a_full_build(tmp_path):
+def test_the_first_monthly_build_of_an_empty_warehouse_takes_all_history(tmp_path):
+    """A new deployment's first scheduled run (var report_month set, no tables yet) must not
+    build only its own month: the months before it would be empty, and its report would
+    compare against them (and credit the fee for a "missed" month with no runs)."""
+    full = small_sample(tmp_path / "full")
+    build(full)
+    first = small_sample(tmp_path / "first")
+    build(first, "2026-03")
+    expected, got = snapshot(full), snapshot(first)
+    for mart in MARTS:
+        assert got[mart] == expected[mart], mart
+    with duckdb.connect(str(first), read_only=True) as con:
+        months = [r[0].isoformat() for r in con.execute(
+            "select distinct run_month from marts.fct_automation_runs order by 1").fetchall()]  # fmt: skip
+    assert months[-1] == "2026-03-01" and len(months) > 1, months
+
+
+@pytest.mark.slow
+def test_month_windows_rebuild_every_run_exactly_once(tmp_path):
+    """With the incremental tables emptied, rebuilding month by month restores the full build:
+    each month's window replaces exactly its runs, and together they cover all of them."""
     full = small_sample(tmp_path / "full")
     build(full)
     stepwise = small_sample(tmp_path / "stepwise")
+    build(stepwise)
+    with duckdb.connect(str(stepwise)) as con:
+        con.execute("delete from marts.fct_automation_runs")
+        con.execute("delete from intermediate.int_workflow_run_months")
     for month in ["2025-12", "2026-01", "2026-02", "2026-03"]:
         build(stepwise, month)
     expected, got = snapshot(full), snapshot(stepwise)

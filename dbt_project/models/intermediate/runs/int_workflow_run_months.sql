@@ -1,7 +1,8 @@
 {#- One row per workflow and local month with runs: the run counts and sums behind the
     workflow-month mart. Only runs on a live day of the workflow count (earlier runs are
     build/testing). Incremental like fct_automation_runs: with var report_month it
-    replaces exactly that month, so its cost follows the month's runs, not all history. -#}
+    replaces exactly that month, so its cost follows the month's runs, not all history;
+    its first build (and a full refresh) takes every month. -#}
 {{
     config(
         materialized='incremental',
@@ -15,7 +16,7 @@ with runs as (
     select * from {{ ref('fct_automation_runs') }}
     where workflow_key is not null
         and is_on_live_day
-        {% if var('report_month') -%}
+        {% if var('report_month') and is_incremental() -%}
         and run_month = {{ month_var('report_month') }}
         {%- endif %}
 )
