@@ -10,7 +10,7 @@
     roi status --month YYYY-MM     whether each client's report may be published, and why not
     roi report --month YYYY-MM     render client reports (HTML, PDF, JSON, CSV) and the portfolio page
     roi run [--month YYYY-MM]      the main job: ingest, build, gates, reports (default: latest closed month)
-    roi demo                       generate sample data, then run the main job
+    roi demo                       generate sample data, then run the monthly DAG on it (airflow dags test)
 
 Locations come from ``ROI_LANDING_DIR``, ``ROI_CLIENTS_DIR``, ``ROI_WAREHOUSE`` and
 ``ROI_REPORTS_DIR`` (see ``roi paths``). Exit status: 0 ok, 1 some client or file failed,
@@ -265,9 +265,38 @@ def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, locations: Locations) -> int:
+    """Sample data, then the main job: through Airflow (``dags test``) or, without it, ``roi run``."""
     cmd_generate(args, locations)
+    _say("")
     # demo's --clients is a count for the generator; the run then covers every client.
-    return cmd_run(argparse.Namespace(clients=[], month=None), locations)
+    if args.without_airflow:
+        return cmd_run(argparse.Namespace(clients=[], month=None), locations)
+
+    from roi_pipeline.orchestration.standalone import run_month_in_airflow
+
+    month = args.end_month
+    _say(f"Running the roi_monthly DAG for {month} in-process (airflow dags test; SQLite + DuckDB)")
+    status = run_month_in_airflow(month, say=_say)
+    _say("")
+    _say(f"Publish decisions for {month} (roi status --month {month}):")
+    status = max(status, cmd_status(argparse.Namespace(clients=[], month=month), locations))
+    _say("")
+    _say(cmd_reports_written(locations, month))
+    _say("")
+    _say(cmd_summary(locations))
+    return status
+
+
+def cmd_reports_written(locations: Locations, month: str) -> str:
+    """The report files on disk for ``month``, one line per client (and the portfolio)."""
+    lines = [f"Reports for {month} in {locations.reports_dir}:"]
+    found = sorted(locations.reports_dir.glob(f"*/{month}")) if locations.reports_dir.is_dir() else []
+    for folder in found:
+        names = ", ".join(sorted(p.name for p in folder.iterdir() if p.is_file()))
+        lines.append(f"  {folder.parent.name:<28} {folder}/  ({names})")
+    if not found:
+        lines.append("  (none)")
+    return "\n".join(lines)
 
 
 def cmd_summary(locations: Locations) -> str:
@@ -351,8 +380,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_extract_command(sub)  # roi extract [CLIENT ...] [--source S ...] [--month YYYY-MM] [--full]
 
-    p = sub.add_parser("demo", help="generate sample data, then run the main job on it")
+    p = sub.add_parser(
+        "demo",
+        help="generate sample data, then run the monthly DAG on it (airflow dags test: SQLite + DuckDB)",
+    )
     _add_generate_flags(p)
+    p.add_argument(
+        "--without-airflow",
+        action="store_true",
+        help="run the same steps with `roi run` instead of the Airflow DAG",
+    )
     p.set_defaults(func=cmd_demo)
     return parser
 
