@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.installed
 MANIFEST := dbt_project/target/manifest.json
 DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/tests -type f 2>/dev/null) dbt_project/dbt_project.yml
 
-.PHONY: setup demo test lint clean-data
+.PHONY: setup demo test test-services lint clean-data
 
 setup: $(STAMP) $(MANIFEST)
 
@@ -28,6 +28,11 @@ demo: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# The tests that start real Airflow services: a backfill executed by a scheduler + api-server,
+# and the Celery topology (PostgreSQL 127.0.0.1:5432, Redis 127.0.0.1:6379, two workers).
+test-services: setup
+	ROI_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -m "airflow_services or distributed"
 
 # ruff, sqlfluff (dbt templater), yamllint and hygiene hooks: see .pre-commit-config.yaml
 lint: setup
