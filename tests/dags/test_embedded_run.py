@@ -143,7 +143,6 @@ def test_roi_demo_says_which_airflow_step_failed_and_where_its_output_is(tmp_pat
     )  # fmt: skip
     assert done.returncode == 1, done.stdout
     log = tmp_path / "airflow" / "demo-logs" / "roi_monthly-2026-10.log"
-    assert f"FAILED: dags test roi_monthly 2026-11-01 (report month 2026-10) failed (exit 1); its output is in {log}" in (
-        done.stdout
-    )
+    step = "dags test roi_monthly 2026-11-01 (report month 2026-10)"
+    assert f"FAILED: {step} failed (exit 1); its output is in {log}" in done.stdout
     assert "could not be found" in log.read_text()

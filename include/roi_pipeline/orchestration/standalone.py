@@ -107,9 +107,7 @@ def airflow_command() -> Path:
     """The ``airflow`` script installed beside this interpreter (the project's venv)."""
     candidate = Path(sys.executable).parent / "airflow"
     if not candidate.exists():
-        raise FileNotFoundError(
-            f"no `airflow` command beside {sys.executable}; install the project with `make setup`"
-        )
+        raise FileNotFoundError(f"no `airflow` command beside {sys.executable}; install the project with `make setup`")
     return candidate
 
 
