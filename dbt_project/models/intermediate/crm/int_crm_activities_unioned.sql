@@ -83,10 +83,7 @@ activities_landed as (
 activities_ranked as (
     select
         activities_landed.*,
-        row_number() over (
-            partition by client_id, activity_type, activity_id
-            order by updated_at desc nulls last, loaded_at desc nulls last, source_file desc
-        ) as version_rank
+        {{ latest_version_rank('client_id, activity_type, activity_id') }} as version_rank
     from activities_landed
 ),
 

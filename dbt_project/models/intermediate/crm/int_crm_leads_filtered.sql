@@ -22,10 +22,7 @@ config_lists as (
 contacts_ranked as (
     select
         contacts.*,
-        row_number() over (
-            partition by client_id, contact_id
-            order by updated_at desc nulls last, loaded_at desc nulls last, source_file desc
-        ) as version_rank
+        {{ latest_version_rank('client_id, contact_id') }} as version_rank
     from contacts
 ),
 

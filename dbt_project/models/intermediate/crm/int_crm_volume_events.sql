@@ -95,10 +95,7 @@ versions as (
     -- the same record landed in several files counts once, in its latest version
     select
         *,
-        row_number() over (
-            partition by client_id, volume_object, object_id
-            order by updated_at desc nulls last, loaded_at desc nulls last, source_file desc
-        ) as version_rank
+        {{ latest_version_rank('client_id, volume_object, object_id') }} as version_rank
     from unioned
 ),
 

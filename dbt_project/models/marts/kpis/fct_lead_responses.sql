@@ -135,10 +135,7 @@ deals_ranked as (
         deal_closed_at,
         is_closed_won,
         is_archived,
-        row_number() over (
-            partition by client_id, deal_id
-            order by updated_at desc nulls last, loaded_at desc nulls last, source_file desc
-        ) as version_rank
+        {{ latest_version_rank('client_id, deal_id') }} as version_rank
     from deals
 ),
 
