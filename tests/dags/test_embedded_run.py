@@ -11,7 +11,7 @@ import pendulum
 import pytest
 
 from roi_pipeline.orchestration.standalone import EMBEDDED_DEFAULTS, EmbeddedAirflow, logical_date, task_progress
-from tests.dags.harness import tree_digest
+from tests.dags.harness import Sample, tree_digest
 
 
 @pytest.mark.parametrize("month", ["2026-01", "2026-03", "2026-10", "2026-11", "2026-12", "2027-02"])
@@ -82,14 +82,8 @@ ROI = Path(sys.executable).parent / "roi"
 
 def _demo_env(base: Path, airflow_home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ROI_"))}
-    env.update(
-        ROI_LANDING_DIR=str(base / "landing"),
-        ROI_CLIENTS_DIR=str(base / "clients"),
-        ROI_WAREHOUSE=str(base / "warehouse.duckdb"),
-        ROI_REPORTS_DIR=str(base / "reports"),
-        AIRFLOW_HOME=str(airflow_home),
-    )
-    return env
+    data = Sample(base, base / "landing", base / "clients", base / "warehouse.duckdb", base / "reports")
+    return env | data.env() | {"AIRFLOW_HOME": str(airflow_home)}
 
 
 def _demo(base: Path, *extra: str, airflow_home: Path | None = None) -> subprocess.CompletedProcess:

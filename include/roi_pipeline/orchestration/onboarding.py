@@ -138,7 +138,7 @@ def unbuilt_earlier_months(locations: Locations, client_id: str, start: str, fir
     """Months from ``start`` to the month before ``first`` that a backfill from ``first`` would
     leave without the client's runs: none when the warehouse has no runs fact yet (its first
     build takes all history) or already holds runs of the client before ``first``."""
-    earlier = [m for m in months_between(start, first) if m < first]
+    earlier = months_between(start, first)[:-1]  # start .. the month before first
     if not earlier or not locations.warehouse.exists():
         return []
     import duckdb

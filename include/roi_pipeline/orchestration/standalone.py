@@ -10,8 +10,8 @@ The steps, each a subprocess of the ``airflow`` command installed beside this in
 
 1. ``airflow db migrate`` (creates the SQLite database the first time; a no-op afterwards);
 2. ``airflow pools import airflow/pools.json`` (the one-slot ``duckdb_writer`` pool);
-3. ``airflow dags test roi_monthly <logical date>``: the run whose data interval is the
-   report month (logical date = the month's first day, UTC).
+3. ``airflow dags test roi_monthly <M+1>-01``: the manual run whose data interval is the
+   report month M (see :func:`logical_date`).
 
 Airflow's own output goes to a log file (it is long: every task's log); this module prints
 the steps, the per-task outcome and where the reports are. Settings the caller has already
@@ -32,7 +32,7 @@ from pathlib import Path
 
 from roi_pipeline.orchestration.defaults import MONTHLY_DAG_ID
 from roi_pipeline.orchestration.months import parse_month
-from roi_pipeline.settings import PROJECT_DIR, Locations
+from roi_pipeline.settings import ENV_VARS, PROJECT_DIR, Locations
 from roi_pipeline.timeutil import add_months
 
 #: Settings the embedded run needs; each applies only where the environment has not set it.
@@ -64,7 +64,6 @@ class EmbeddedAirflow:
     """Where the embedded Airflow keeps its state, and the environment its commands get."""
 
     home: Path
-    dags_folder: Path
     env: dict[str, str]
 
     @classmethod
@@ -78,13 +77,9 @@ class EmbeddedAirflow:
             env.setdefault(key, value)
         # The tasks run in the subprocess: they must see the same data locations as this process.
         locations = Locations.from_env(env)
-        env.update(
-            ROI_LANDING_DIR=str(locations.landing_dir),
-            ROI_CLIENTS_DIR=str(locations.clients_dir),
-            ROI_WAREHOUSE=str(locations.warehouse),
-            ROI_REPORTS_DIR=str(locations.reports_dir),
-        )
-        return cls(home=home, dags_folder=dags, env=env)
+        for field, (var, _default) in ENV_VARS.items():
+            env[var] = str(getattr(locations, field))
+        return cls(home=home, env=env)
 
     @property
     def log_dir(self) -> Path:
@@ -126,7 +121,7 @@ def _run_step(
     log: Path,
     say: Callable[[str], None],
     on_line: Callable[[str], None] | None = None,
-) -> float:
+) -> None:
     """Run one airflow command, its output appended to ``log``; raise :class:`StepFailed`."""
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -152,7 +147,6 @@ def _run_step(
     if returncode != 0:
         raise StepFailed(name, returncode, log)
     say(f"[airflow] {name}: done in {elapsed:.0f} s")
-    return elapsed
 
 
 def task_progress(say: Callable[[str], None]) -> Callable[[str], None]:
