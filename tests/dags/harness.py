@@ -158,6 +158,19 @@ def tree_digest(root: Path) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- real deployments
 
+# The runs the service tests start, pinned so that no month they process, and no wait, depends
+# on the day the suite runs (tests/dags/test_service_clock.py runs the same requests at awkward
+# clock times). Those months are long settled, so the runs do not wait for the settle period
+# (``settle_minutes`` 0); the settle wait itself is tested in-process.
+SERVICE_MONTHS = ["2026-08", "2026-09", "2026-10"]
+#: ``airflow backfill create --from-date/--to-date``: the first days of the first and last month.
+BACKFILL_DATES = ("2026-08-01", "2026-10-01")
+BACKFILL_CONF = {"settle_minutes": 0}
+#: ``airflow dags trigger``: it infers the data interval from the wall clock, not from
+#: ``--logical-date``, so the month is named explicitly.
+TRIGGER_LOGICAL_DATE = "2026-11-01T00:00:00+00:00"
+TRIGGER_CONF = {"month": "2026-10", "settle_minutes": 0}
+
 
 def free_port() -> int:
     import socket
@@ -251,6 +264,9 @@ def deployment_env(home: Path, sample: Sample, *, port: int, executor: str, extr
         AIRFLOW__API_AUTH__JWT_SECRET="roi-test-jwt-secret-not-for-production",
         AIRFLOW__API__SECRET_KEY="roi-test-secret-key-not-for-production",
         AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC="2",
+        # The scheduler runs only what a test creates (a backfill, a triggered run): with job
+        # scheduling on it would also start the latest scheduled month, whatever today is.
+        AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE="False",
         AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT="600",
         AIRFLOW__LOGGING__LOGGING_LEVEL="INFO",
         AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",

@@ -19,6 +19,8 @@ import pytest
 
 from tests.dags.harness import (
     ROOT,
+    TRIGGER_CONF,
+    TRIGGER_LOGICAL_DATE,
     Processes,
     deployment_env,
     free_port,
@@ -87,7 +89,8 @@ def test_celery_deployment_runs_the_month_on_both_workers(tmp_path, metadata_db,
         pytest.skip(reason)
     sample = make_sample(tmp_path / "sample", clients=4)
     embedded = with_data(sample, tmp_path / "embedded")
-    run, states, _ = run_dag("roi_monthly", embedded, logical_date=pendulum.datetime(2026, 11, 1, tz="UTC"))
+    logical_date = pendulum.parse(TRIGGER_LOGICAL_DATE)
+    run, states, _ = run_dag("roi_monthly", embedded, logical_date=logical_date, conf=TRIGGER_CONF)
     assert str(run.state) == "success", states
 
     deployed = with_data(sample, tmp_path / "deployed")
@@ -103,7 +106,6 @@ def test_celery_deployment_runs_the_month_on_both_workers(tmp_path, metadata_db,
             "AIRFLOW__CORE__HOSTNAME_CALLABLE": "tests.dags.worker_hostname.worker_hostname",
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",  # only roi_monthly is unpaused
-            "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the run triggered below, whatever today is
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         },
     )  # fmt: skip
@@ -125,7 +127,9 @@ def test_celery_deployment_runs_the_month_on_both_workers(tmp_path, metadata_db,
             assert time.monotonic() < deadline, "the dag-processor did not register roi_monthly"
             time.sleep(3)
         procs.airflow("dags", "unpause", "roi_monthly")
-        procs.airflow("dags", "trigger", "roi_monthly", "--logical-date", "2026-11-01T00:00:00+00:00")
+        # pinned month (the CLI infers the data interval from the wall clock): see test_service_clock.py
+        procs.airflow("dags", "trigger", "roi_monthly", "--logical-date", TRIGGER_LOGICAL_DATE,
+                      "--conf", json.dumps(TRIGGER_CONF))  # fmt: skip
         runs = wait_for_runs(procs, "roi_monthly", 1, timeout=900)
         assert runs[0]["state"] == "success", runs
         hosts = host_counts(sql.replace("+psycopg2", ""))
