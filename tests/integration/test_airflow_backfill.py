@@ -64,7 +64,7 @@ def test_backfilling_three_months_equals_three_single_month_runs(sample, tmp_pat
         procs.start("api-server", "api-server", "--port", str(port))
         procs.wait_for_http(f"http://127.0.0.1:{port}/api/v2/monitor/health")
         procs.start("scheduler", "scheduler")
-        runs = wait_for_runs(procs, "roi_monthly", len(MONTHS), timeout=600)
+        runs = wait_for_runs(procs, "roi_monthly", len(MONTHS), timeout=1800)  # a loaded machine
     finally:
         procs.stop()
     # exactly the backfill's runs: the scheduler creates none of its own (job scheduling is off)

@@ -130,7 +130,7 @@ def test_celery_deployment_runs_the_month_on_both_workers(tmp_path, metadata_db,
         # pinned month (the CLI infers the data interval from the wall clock): see test_service_clock.py
         procs.airflow("dags", "trigger", "roi_monthly", "--logical-date", TRIGGER_LOGICAL_DATE,
                       "--conf", json.dumps(TRIGGER_CONF))  # fmt: skip
-        runs = wait_for_runs(procs, "roi_monthly", 1, timeout=900)
+        runs = wait_for_runs(procs, "roi_monthly", 1, timeout=1800)  # a loaded machine
         assert runs[0]["state"] == "success", runs
         hosts = host_counts(sql.replace("+psycopg2", ""))
     finally:
