@@ -113,7 +113,7 @@ def test_toggl_detailed_csv_in_the_clients_zone_loads_with_zero_quarantine(tmp_p
     assert report.ok, report.failed
     assert any("running" in w for w in report.outcomes[0].warnings)
     text = (landing / client.client_id / "toggl_time_entries" / "2025-12.csv").read_text()
-    assert text.splitlines()[0].endswith("Tags,Amount (USD)")
+    assert text.splitlines()[0].endswith("Tags,Amount (USD),Entry ID")
     assert '2025-12-31,21:30:00,2025-12-31,22:00:00,00:30:00,"build, operate",27.50' in text
     assert "Harbor Legal,Client intake" in text and "Agent tuning" in text
     assert len(fake.calls("/search/time_entries")) > 10
