@@ -10,7 +10,10 @@ Contract (docs/landing.md, README "Raw layer"):
   transaction; unreadable file -> its earlier rows stay, the file is marked ``failed``;
 - a record that cannot be parsed goes to ``raw._quarantine`` with the reason, so for every
   file ``rows_read = rows_loaded + rows_quarantined`` (kept in ``raw._landed_files``);
-- ``raw._ingest_log`` is the append-only history of every load decision.
+- ``raw._ingest_log`` is the append-only history of every load decision;
+- a timesheet file's covered dates (``covers_from`` / ``covers_to``, see
+  :meth:`~roi_pipeline.formats.base.LandingFormat.coverage`) are recorded with it in
+  ``raw._landed_files``: the models let a later file replace earlier files' rows on those dates.
 
 A file's failure never stops the client's other files, and a client's never stops the others.
 """
@@ -21,7 +24,7 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ import pandas as pd
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.config_tables import write_config_tables
 from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
+from roi_pipeline.formats.base import Coverage
 from roi_pipeline.timeutil import BadTimestamp, parse_instant
 
 RAW_SCHEMA = "raw"
@@ -58,6 +62,9 @@ LANDED_FILES_COLUMNS = (
     Column("rows_quarantined", "bigint"),
     Column("extracted_at", "timestamp", "from the folder's _extracts.json (null when unknown)"),
     Column("loaded_at", "timestamp"),
+    Column("covers_from", "date", "timesheets: first local date the file speaks for (null: none / not a timesheet)"),
+    Column("covers_to", "date", "timesheets: last local date the file speaks for, included"),
+    Column("covers_basis", "varchar", "where the covered dates were read: file name / extraction record / entries"),
 )
 QUARANTINE_COLUMNS = (
     Column("client_id", "varchar"),
@@ -85,6 +92,7 @@ class FileOutcome:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     error: str | None = None
+    coverage: Coverage | None = None
 
 
 @dataclass
@@ -195,6 +203,30 @@ def _extracted_at(folder: Path) -> dict[str, datetime]:
     return out
 
 
+def _stated_coverage(folder: Path) -> dict[str, Coverage]:
+    """``_extracts.json``: file name -> the dates the extraction says the file covers.
+
+    ``{"<file>": {"extracted_at": ..., "covers_from": "2025-12-01", "covers_to": "2025-12-31"}}``;
+    an entry without both dates, or with bad ones, states nothing.
+    """
+    path = folder / "_extracts.json"
+    if not path.is_file():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, json.JSONDecodeError):
+        return {}
+    out = {}
+    for name, meta in data.items() if isinstance(data, dict) else []:
+        try:
+            first, last = date.fromisoformat(meta["covers_from"]), date.fromisoformat(meta["covers_to"])
+        except (KeyError, TypeError, ValueError):
+            continue
+        if first <= last:
+            out[name] = Coverage(first, last, "extraction record")
+    return out
+
+
 def landing_files(client_dir: Path) -> list[tuple[str, Path]]:
     """``(folder, path)`` of every data file under a client's landing dir, in a stable order."""
     found = []
@@ -223,17 +255,54 @@ class _Loader:
         ).fetchall()
         return tuple(rows[0]) if rows else None
 
-    def load_file(self, client: ClientConfig, folder: str, path: Path, extracted: datetime | None) -> FileOutcome:
+    def _metadata_changed(
+        self, client_id: str, source_file: str, fmt: LandingFormat, path: Path, extracted, stated: Coverage | None
+    ) -> bool:
+        """A timesheet file whose extraction record changed is reloaded though its bytes did not.
+
+        Its extraction time orders it against the client's other files, and a stated range is
+        what it covers: both are recorded with its rows.
+        """
+        if not fmt.covers_dates:
+            return False
+        known = fmt.stated_coverage(path, stated)
+        rows = self.con.execute(
+            f"select extracted_at, covers_from, covers_to, covers_basis from {RAW_SCHEMA}._landed_files "
+            "where client_id = ? and source_file = ?",
+            [client_id, source_file],
+        ).fetchall()
+        if not rows:
+            return True
+        was_extracted, first, last, basis = rows[0]
+        if was_extracted != extracted:
+            return True
+        if known is None:
+            return basis not in (None, "entries")
+        return (first, last, basis) != (known.first, known.last, known.basis)
+
+    def load_file(
+        self,
+        client: ClientConfig,
+        folder: str,
+        path: Path,
+        extracted: datetime | None,
+        stated: Coverage | None = None,
+    ) -> FileOutcome:
         source_file = path.relative_to(self.landing_dir).as_posix()
         checksum = file_sha256(path)
         config_hash = parsing_config_hash(client, folder)
         before = self.previous(client.client_id, source_file)
-        if before is not None and before[0] == checksum and before[1] == config_hash and before[2] == "loaded":
+        fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
+        if (
+            before is not None
+            and before[0] == checksum
+            and before[1] == config_hash
+            and before[2] == "loaded"
+            and not self._metadata_changed(client.client_id, source_file, fmt, path, extracted, stated)
+        ):
             outcome = FileOutcome(client.client_id, folder, source_file, "unchanged")
             self._log(outcome, checksum, config_hash, extracted)
             return outcome
-
-        fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
         ctx = ParseContext(client=client, source_file=source_file)
         tables = table_columns(FORMATS[folder])
         rows: dict[str, list[dict[str, Any]]] = {t: [] for t in tables}
@@ -275,7 +344,14 @@ class _Loader:
 
         action = "replaced" if before is not None else "loaded"
         outcome = FileOutcome(
-            client.client_id, folder, source_file, action, read, len(rows[fmt.table]), len(quarantined)
+            client.client_id,
+            folder,
+            source_file,
+            action,
+            read,
+            len(rows[fmt.table]),
+            len(quarantined),
+            coverage=fmt.coverage(path, stated, rows[fmt.table]),
         )
         self.con.execute("begin transaction")
         try:
@@ -342,6 +418,9 @@ class _Loader:
             "rows_quarantined": outcome.rows_quarantined,
             "extracted_at": extracted,
             "loaded_at": self.loaded_at,
+            "covers_from": outcome.coverage.first if outcome.coverage else None,
+            "covers_to": outcome.coverage.last if outcome.coverage else None,
+            "covers_basis": outcome.coverage.basis if outcome.coverage else None,
         }
 
     def _upsert_landed(self, outcome: FileOutcome, checksum: str, config_hash: str, status: str, extracted):
@@ -399,10 +478,12 @@ def ingest(
                 continue
             files = landing_files(client_dir)
             extracts: dict[Path, dict[str, datetime]] = {}
+            ranges: dict[Path, dict[str, Coverage]] = {}
             for folder, path in files:
                 stamps = extracts.setdefault(path.parent, _extracted_at(path.parent))
+                stated = ranges.setdefault(path.parent, _stated_coverage(path.parent))
                 try:
-                    outcome = loader.load_file(client, folder, path, stamps.get(path.name))
+                    outcome = loader.load_file(client, folder, path, stamps.get(path.name), stated.get(path.name))
                 except (OSError, duckdb.Error) as exc:  # one bad file never stops the rest
                     source = path.relative_to(landing_dir).as_posix()
                     outcome = FileOutcome(

@@ -7,6 +7,7 @@ import io
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from roi_pipeline.extract import extract_clients
@@ -113,9 +114,49 @@ def test_toggl_detailed_csv_in_the_clients_zone_loads_with_zero_quarantine(tmp_p
     assert report.ok, report.failed
     assert any("running" in w for w in report.outcomes[0].warnings)
     text = (landing / client.client_id / "toggl_time_entries" / "2025-12.csv").read_text()
-    assert text.splitlines()[0].endswith("Tags,Amount (USD)")
+    assert text.splitlines()[0].endswith("Tags,Amount (USD),Entry ID")
     assert '2025-12-31,21:30:00,2025-12-31,22:00:00,00:30:00,"build, operate",27.50' in text
     assert "Harbor Legal,Client intake" in text and "Agent tuning" in text
     assert len(fake.calls("/search/time_entries")) > 10
     counts = ingest_counts(landing, tmp_path / "w.duckdb", [client], "toggl_time_entries", "entry_key")
     assert counts == {"rows": 81, "distinct": 81, "quarantined": 0, "reasons": []}
+
+
+def test_an_api_entry_re_extracted_with_a_change_counts_once_with_its_new_value(harvest, tmp_path):
+    """Entries pulled from the API are identified by their ids (ROI-METHOD part 3): an entry
+    edited after its month was extracted (hours changed, moved into the next month) lands
+    in the next month's file while the old month's file, outside the incremental window,
+    still holds the old version; the models count it once, with the new values."""
+    from roi_pipeline.ingest import ingest
+    from roi_pipeline.transform import run_dbt
+
+    client, clients_dir, landing, fake = harvest
+    env = connection_env(client.client_id, "harvest", HARVEST_TOKEN)
+
+    def extract(now):
+        report = extract_clients(landing, [client], ["harvest"], clients_dir=clients_dir, now=now,
+                                 policy=fast_policy(), environ=env)  # fmt: skip
+        assert report.ok, report.failed
+
+    extract(NOW)
+    moved = next(e for e in fake.entries if e["spent_date"] == "2025-12-20")
+    moved.update(spent_date="2026-01-03", hours=2.75, updated_at="2026-02-24T00:00:00Z")
+    extract(datetime(2026, 2, 25, 4, 0, tzinfo=UTC))
+    folder = landing / client.client_id / "harvest_time_entries"
+    old = list(csv.DictReader(io.StringIO((folder / "2025-12.csv").read_text(), newline="")))
+    new = list(csv.DictReader(io.StringIO((folder / "2026-01.csv").read_text(), newline="")))
+    assert [r["Hours"] for r in old if r["Entry ID"] == str(moved["id"])] == ["1.25"]  # not re-exported
+    assert [r["Hours"] for r in new if r["Entry ID"] == str(moved["id"])] == ["2.75"]
+
+    warehouse = tmp_path / "w.duckdb"
+    assert not ingest(landing, warehouse, [client]).failed
+    result = run_dbt(["run", "--select", "+int_time_entries_classified"], warehouse, quiet=True)
+    assert result.success, result.failures
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select work_date, hours_logged from intermediate.int_time_entries_classified where entry_key = ?",
+            [f"id:{moved['id']}"],
+        ).fetchall()
+        total = con.execute("select sum(hours_logged) from intermediate.int_time_entries_classified").fetchone()[0]
+    assert rows == [(date(2026, 1, 3), 2.75)]
+    assert total == pytest.approx(sum(e["hours"] for e in fake.entries))

@@ -341,3 +341,79 @@ def test_configuration_lands_in_the_warehouse_with_its_history(setup):
         ("recall-reminders", "recall reminders"),
     ]
     assert ids == [("make", "scn_4410"), ("n8n", "1012"), ("zapier", "zap_88231")]
+
+
+def covers(warehouse: Path) -> dict[str, tuple]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select source_file, covers_from, covers_to, covers_basis from raw._landed_files order by 1"
+        ).fetchall()
+    return {r[0].rsplit("/", 1)[-1]: (r[1].isoformat() if r[1] else None, r[2].isoformat() if r[2] else None, r[3])
+            for r in rows}  # fmt: skip
+
+
+def test_a_timesheet_file_records_the_dates_it_covers(setup):
+    """ROI-METHOD part 3: the vendor's file name, else the extraction record, else first to last entry."""
+    landing, warehouse, client = setup
+    folder = landing / client.client_id / "harvest_time_entries"
+    rows = [harvest_row(date="2025-12-05"), harvest_row(date="2025-12-09")]
+    write_harvest(folder / "northwind_time_report_from20251201_to20251215.csv", rows)
+    write_harvest(folder / "2025-12.csv", rows)
+    write_harvest(folder / "dropped.csv", rows)
+    write_harvest(folder / "empty.csv", [])
+    write_json(folder / "_extracts.json", {
+        "2025-12.csv": {"extracted_at": "2026-01-03T03:00:00Z", "covers_from": "2025-12-01", "covers_to": "2025-12-31"},
+        # the name's range wins over a stated one
+        "northwind_time_report_from20251201_to20251215.csv": {"covers_from": "2025-11-01", "covers_to": "2025-11-30"},
+    })  # fmt: skip
+    ingest(landing, warehouse, [client], now=T0)
+    assert covers(warehouse) == {
+        "2025-12.csv": ("2025-12-01", "2025-12-31", "extraction record"),
+        "dropped.csv": ("2025-12-05", "2025-12-09", "entries"),
+        "empty.csv": (None, None, None),
+        "northwind_time_report_from20251201_to20251215.csv": ("2025-12-01", "2025-12-15", "file name"),
+    }
+    report = ingest(landing, warehouse, [client], now=T0)
+    assert {f.action for f in report.files} == {"unchanged"}
+    # a re-extraction that wrote the same bytes still moves the file's place in the order
+    write_json(folder / "_extracts.json", {
+        "2025-12.csv": {"extracted_at": "2026-02-03T03:00:00Z", "covers_from": "2025-12-01", "covers_to": "2025-12-31"},
+    })  # fmt: skip
+    report = ingest(landing, warehouse, [client], now=T0)
+    assert {f.source_file.rsplit("/", 1)[-1] for f in report.files if f.action == "replaced"} == {"2025-12.csv"}
+    assert count(warehouse, "select max(extracted_at) from raw._landed_files") == datetime(2026, 2, 3, 3, 0)
+
+
+def test_toggl_export_names_state_their_range(setup):
+    landing, warehouse, client = setup
+    header = ["User", "Email", "Client", "Project", "Task", "Description", "Billable", "Start date", "Start time",
+              "End date", "End time", "Duration", "Tags", "Amount (USD)"]  # fmt: skip
+    row = ["Ann Lee", "", "Northwind", "Front desk", "Lead triage", "", "No", "2025-12-02", "09:00:00",
+           "2025-12-02", "10:00:00", "01:00:00", "", "0.00"]  # fmt: skip
+    for name in ("Toggl_Track_time_entries_2025-12-01_to_2025-12-31.csv", "export_2025-12-01_2025-12-07.csv"):
+        path = landing / client.client_id / "toggl_time_entries" / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle).writerows([header, row])
+    ingest(landing, warehouse, [client], now=T0)
+    assert covers(warehouse) == {
+        "Toggl_Track_time_entries_2025-12-01_to_2025-12-31.csv": ("2025-12-01", "2025-12-31", "file name"),
+        "export_2025-12-01_2025-12-07.csv": ("2025-12-01", "2025-12-07", "file name"),
+    }
+
+
+def test_an_api_entry_is_keyed_by_its_id_and_a_repeated_id_is_quarantined(setup):
+    landing, warehouse, client = setup
+    path = landing / client.client_id / "harvest_time_entries" / "2025-12.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*HARVEST_HEADER, "Entry ID"])
+        writer.writerows([[*harvest_row(), "9001"], [*harvest_row(), "9002"], [*harvest_row(hours="2"), "9001"]])
+    report = ingest(landing, warehouse, [client], now=T0)
+    assert (report.files[0].rows_read, report.files[0].rows_loaded, report.files[0].rows_quarantined) == (3, 2, 1)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        keys = con.execute("select entry_key, entry_id from raw.harvest_time_entries order by 1").fetchall()
+        reason = con.execute("select reason from raw._quarantine").fetchone()[0]
+    assert keys == [("id:9001", "9001"), ("id:9002", "9002")]
+    assert reason == "duplicate Entry ID '9001' in this file"

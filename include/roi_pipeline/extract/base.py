@@ -11,8 +11,9 @@ File unit: **one file per landing folder and local calendar month** (``2026-01.j
 ``2026-01.csv``), months in the client's time zone. Sources with stable ids (n8n, HubSpot)
 *merge* fetched records into the month's file by id (a later version of a record replaces
 the earlier one; a record the vendor has since pruned stays: the landed files are the
-system of record). Timesheet exports carry no id, so a Harvest / Toggl month file is always
-a complete re-export of that month (an edited or deleted entry must not survive).
+system of record). A Harvest / Toggl month file is always a complete re-export of that month
+(an edited or deleted entry must not survive): its extraction record states that it covers
+the whole month, and its rows carry the vendor's entry id (``Entry ID`` column).
 """
 
 from __future__ import annotations
@@ -69,12 +70,21 @@ class Window:
 
     ``since`` None = every record of those months (first run, ``full``); otherwise only what
     changed at or after ``since`` (the watermark minus the overlap window).
+
+    A one-month run also reads what that month's figures need beyond the records created in
+    it (sources that can filter by it: HubSpot). ``follow_up``: records dated (by their own
+    event time: an activity's ``hs_timestamp``, a deal's ``closedate``) from ``start`` up to
+    here: responses up to the settle cutoff, meetings and closed deals in the cohort windows.
+    ``refresh``: ``[lo, hi)`` of modification time: every record changed since the last
+    extract (minus the overlap), whatever month it was created in.
     """
 
     start: datetime
     end: datetime
     since: datetime | None
     tz: str
+    follow_up: datetime | None = None
+    refresh: tuple[datetime, datetime] | None = None
 
     def months(self, moment: datetime | None = None) -> list[date]:
         """Local months overlapping ``[max(moment, start), end)``."""
@@ -99,6 +109,7 @@ class LandedFile:
     name: str
     records: int
     written: bool  # False: the file already held exactly these bytes
+    covers: tuple[date, date] | None = None  # timesheets: the local dates the file is complete for
 
 
 @dataclass
@@ -188,9 +199,13 @@ class Extractor(ABC):
             out.append(LandedFile(folder, path.name, len(merged), written))
         return out
 
-    def write_file(self, folder: str, month: date, suffix: str, data: bytes, records: int) -> LandedFile:
+    def write_file(
+        self, folder: str, month: date, suffix: str, data: bytes, records: int, *, whole_month: bool = False
+    ) -> LandedFile:
+        """Write one month's file; ``whole_month``: it is complete for every local date of the month."""
         path = self.path(folder, month, suffix)
-        return LandedFile(folder, path.name, records, atomic_write(path, data))
+        covers = (month, add_months(month, 1) - timedelta(days=1)) if whole_month else None
+        return LandedFile(folder, path.name, records, atomic_write(path, data), covers)
 
     def by_month(self, records: Iterable[dict[str, Any]], moment: Callable[[dict[str, Any]], datetime | None]):
         out: dict[date, list[dict[str, Any]]] = {}

@@ -4,8 +4,11 @@
   app (Harvest asks for one); ``GET /v2/time_entries`` with ``from`` / ``to`` (the entry's
   ``spent_date``, inclusive), ``updated_since``, ``per_page``; paging follows ``links.next``
   (cursor or page) and else ``next_page``;
-- every month file is a complete export of that month: the CSV has no entry id, so an edited
-  or deleted entry must disappear from the file rather than be merged. Incremental runs ask
+- every month file is a complete export of that month (its extraction record says it covers
+  the month), so an edited or deleted entry disappears from the file rather than being
+  merged; each row also carries the entry's id (an ``Entry ID`` column after Harvest's own),
+  which identifies it from staging on (an entry moved to another month counts once, from the
+  newer file). Incremental runs ask
   ``updated_since`` (watermark minus overlap) which months changed, and re-export those plus
   every month overlapping the overlap window (deletions are not reported by updated_since);
 - names come from ``GET /v2/users`` (first / last name, roles, contractor flag); a token
@@ -28,7 +31,7 @@ from roi_pipeline.timeutil import add_months
 HEADER = [
     "Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours", "Hours Rounded", "Billable?",
     "Invoiced?", "Approved?", "First Name", "Last Name", "Roles", "Employee?", "Billable Rate",
-    "Billable Amount", "Cost Rate", "Cost Amount", "Currency", "External Reference URL",
+    "Billable Amount", "Cost Rate", "Cost Amount", "Currency", "External Reference URL", "Entry ID",
 ]  # fmt: skip
 
 
@@ -102,7 +105,8 @@ class HarvestExtractor(Extractor):
                 entries = [e for e in entries if str(e.get("spent_date", ""))[:7] == f"{month:%Y-%m}"]
                 entries.sort(key=lambda e: (str(e.get("spent_date")), int(e.get("id") or 0)))
                 rows = [self._row(e, users) for e in entries]
-                files.append(self.write_file("harvest_time_entries", month, ".csv", csv_bytes(HEADER, rows), len(rows)))
+                data = csv_bytes(HEADER, rows)
+                files.append(self.write_file("harvest_time_entries", month, ".csv", data, len(rows), whole_month=True))
             self.job.requests += api.requests
         return files
 
@@ -189,6 +193,7 @@ class HarvestExtractor(Extractor):
             money(cost_amount),
             str((entry.get("client") or {}).get("currency") or ""),
             str((entry.get("external_reference") or {}).get("permalink") or ""),
+            str(entry.get("id") or ""),
         ]
 
 

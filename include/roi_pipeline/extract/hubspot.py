@@ -9,6 +9,13 @@
 - Full extract: records *created* in the window (``createdate`` for contacts and deals,
   ``hs_createdate`` for engagements). Incremental: records *modified* since the watermark
   minus the overlap (``lastmodifieddate`` / ``hs_lastmodifieddate``).
+- A one-month run (the monthly DAG's) also fetches what month M's figures read beyond the
+  records created in M: calls, emails and meetings by ``hs_timestamp`` and deals by
+  ``closedate`` from the start of M to the later of the settle cutoff and the end of the
+  cohort windows (responses up to the cutoff, meetings and deals closed within 30 days of
+  each lead, deals closed after M included), and every object modified since the last
+  extract minus the overlap, whatever month it was created in. Each is one more bounded
+  search; records are merged by id, so one found by two searches lands once.
 - Search results carry no associations, so they are read with the v4 batch endpoint
   ``POST /crm/v4/associations/<from>/<to>/batch/read`` and landed in the list endpoint's
   shape (``associations.<to>.results[] = {id, type}``; ``type`` = the label, or
@@ -52,6 +59,9 @@ PROPERTIES = {
 }
 CREATED = {"contacts": "createdate", "deals": "createdate"}  # engagements: hs_createdate
 MODIFIED = {"contacts": "lastmodifieddate"}  # everything else: hs_lastmodifieddate
+# The event time M's figures read after M: a response / meeting at its hs_timestamp, a deal by
+# its close date (contacts: the leads are the contacts created in M, nothing more to follow).
+DATED = {"calls": "hs_timestamp", "emails": "hs_timestamp", "meetings": "hs_timestamp", "deals": "closedate"}
 ASSOCIATED = {"contacts": (), "calls": ("contacts", "deals"), "emails": ("contacts", "deals"),
               "meetings": ("contacts", "deals"), "deals": ("contacts",)}  # fmt: skip
 SINGULAR = {"contacts": "contact", "calls": "call", "emails": "email", "meetings": "meeting", "deals": "deal"}
@@ -87,13 +97,7 @@ class HubSpotExtractor(Extractor):
         files: list[LandedFile] = []
         with self.api() as api:
             for obj in self.settings.objects:
-                created = CREATED.get(obj, "hs_createdate")
-                if window.since is None:
-                    ranges = self._split(api, obj, created, _ms(window.start), _ms(window.end), [])
-                else:
-                    fixed = self._range(created, _ms(window.start), _ms(window.end))
-                    modified = MODIFIED.get(obj, "hs_lastmodifieddate")
-                    ranges = self._split(api, obj, modified, _ms(window.since), _ms(window.end), fixed)
+                ranges = [r for search in self._searches(obj) for r in self._split(api, obj, *search)]
                 records: dict[str, dict[str, Any]] = {}
                 for prop, lo, hi, fixed in ranges:
                     for record in self._collect(api, obj, prop, lo, hi, fixed):
@@ -108,6 +112,22 @@ class HubSpotExtractor(Extractor):
         return files
 
     # ----------------------------------------------------------------- search
+
+    def _searches(self, obj: str) -> list[tuple[str, int, int, list[dict[str, str]]]]:
+        """``(property, lo, hi, fixed filters)`` of every search the window needs for ``obj``."""
+        window = self.job.window
+        created = CREATED.get(obj, "hs_createdate")
+        modified = MODIFIED.get(obj, "hs_lastmodifieddate")
+        if window.since is None:
+            out = [(created, _ms(window.start), _ms(window.end), [])]
+        else:
+            fixed = self._range(created, _ms(window.start), _ms(window.end))
+            out = [(modified, _ms(window.since), _ms(window.end), fixed)]
+        if window.follow_up is not None and obj in DATED:
+            out.append((DATED[obj], _ms(window.start), _ms(window.follow_up), []))
+        if window.refresh is not None:
+            out.append((modified, _ms(window.refresh[0]), _ms(window.refresh[1]), []))
+        return out
 
     @staticmethod
     def _range(prop: str, lo: int, hi: int) -> list[dict[str, str]]:

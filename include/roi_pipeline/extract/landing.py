@@ -20,8 +20,8 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -86,8 +86,14 @@ def iso_z(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def record_extracted(folder: Path, names: Iterable[str], extracted_at: datetime) -> None:
-    """Set ``extracted_at`` of ``names`` in ``folder/_extracts.json``, keeping other entries."""
+def record_extracted(
+    folder: Path, names: Iterable[str], extracted_at: datetime, covers: Mapping[str, tuple[date, date]] | None = None
+) -> None:
+    """Set ``extracted_at`` of ``names`` in ``folder/_extracts.json``, keeping other entries.
+
+    ``covers``: file name -> the first and last local date the file is complete for
+    (timesheets: ``covers_from`` / ``covers_to``, docs/landing.md).
+    """
     path = folder / "_extracts.json"
     data: dict[str, Any] = {}
     if path.is_file():
@@ -98,6 +104,9 @@ def record_extracted(folder: Path, names: Iterable[str], extracted_at: datetime)
             data = {}
     for name in names:
         data[name] = {"extracted_at": iso_z(extracted_at)}
+        if covers and name in covers:
+            first, last = covers[name]
+            data[name].update(covers_from=first.isoformat(), covers_to=last.isoformat())
     atomic_write(path, (json.dumps(data, sort_keys=True, indent=2) + "\n").encode())
 
 
@@ -121,10 +130,27 @@ class SourceState:
         return data if isinstance(data, dict) else {}
 
     def watermark(self) -> str | None:
+        """Start of the last successful run that covered everything since the backfill start."""
         return self._read(self.state_path).get("watermark")
 
     def set_watermark(self, value: str) -> None:
-        atomic_write(self.state_path, (json.dumps({"watermark": value}, indent=2) + "\n").encode())
+        self._set(watermark=value)
+
+    def last_extract(self) -> str | None:
+        """Start of the last successful run of any kind (a one-month run included).
+
+        Every run refreshes what changed since the previous one, so every landed record is
+        current as of this instant; one-month runs read it for their ``refresh`` window.
+        """
+        state = self._read(self.state_path)
+        return state.get("last_extract") or state.get("watermark")
+
+    def set_last_extract(self, value: str) -> None:
+        self._set(last_extract=value)
+
+    def _set(self, **values: str) -> None:
+        state = {**self._read(self.state_path), **values}
+        atomic_write(self.state_path, (json.dumps(state, indent=2, sort_keys=True) + "\n").encode())
 
     def pending_run(self) -> dict[str, Any]:
         return self._read(self.run_path)

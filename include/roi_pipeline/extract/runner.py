@@ -11,7 +11,13 @@ say ``mode: api``:
    reuses its window, so its paged queries resume from their checkpoints;
 3. run the extractor (files are written atomically, month by month);
 4. stamp ``_extracts.json``, move the watermark to the run's start (not for a one-month
-   run), drop the checkpoints.
+   run) and the last-extract mark (every run), drop the checkpoints.
+
+A one-month run (the monthly DAG's) also asks for what the month's figures read beyond the
+records created in it (:class:`~roi_pipeline.extract.base.Window` ``follow_up`` and
+``refresh``): records dated up to the later of the settle cutoff and the end of the cohort
+windows (capped at the run's start), and every record modified since the last extract minus
+the overlap.
 
 Any failure fails that client's source only, with a message naming client, source and
 connection id, never a secret; the other sources and clients go on.
@@ -49,7 +55,7 @@ from roi_pipeline.extract.settings import (
 )
 from roi_pipeline.extract.toggl import TogglExtractor
 from roi_pipeline.formats.base import UnreadableFile
-from roi_pipeline.timeutil import month_start, zone
+from roi_pipeline.timeutil import add_months, month_start, zone
 
 log = logging.getLogger("roi_pipeline.extract")
 
@@ -227,10 +233,13 @@ def _extract_source(
         by_folder: dict[str, list[str]] = {}
         for landed in outcome.files:
             by_folder.setdefault(landed.folder, []).append(landed.name)
+        covers = {(f.folder, f.name): f.covers for f in outcome.files if f.covers}
         for folder, names in by_folder.items():
-            record_extracted(client_dir / folder, names, started)
+            stated = {n: covers[folder, n] for n in names if (folder, n) in covers}
+            record_extracted(client_dir / folder, names, started, stated)
         if month is None:
             state.set_watermark(iso_z(started))
+        state.set_last_extract(iso_z(started))
         state.finish_run()
         outcome.status = "extracted"
     except AuthError as exc:
@@ -271,14 +280,37 @@ def _window(client, source, src, state: SourceState, month, full, run_now) -> tu
             since = watermark - timedelta(hours=overlap)
         state.start_run({"request": request, "now": iso_z(started), "since": iso_z(since) if since else None})
     assert started is not None
+    follow_up = refresh = None
     if month is not None:
         start, end = month_bounds(month, tz)
+        follow_up = max(end, min(month_reads_until(client, month), started))
+        last = parse_iso(state.last_extract())  # changes only when a run succeeds: a resumed run sees the same
+        if last is not None:
+            overlap = src.overlap_hours if src.overlap_hours is not None else DEFAULT_OVERLAP_HOURS[source]
+            refresh = (last - timedelta(hours=overlap), started)
     else:
         start = _local_start(backfill_start(client, src.backfill_from), tz)
         end = started
     if since is not None and since <= start:
         since = None  # the watermark is older than the window: that is a full extract of it
-    return Window(start=start, end=end, since=since, tz=tz), started
+    return Window(start=start, end=end, since=since, tz=tz, follow_up=follow_up, refresh=refresh), started
+
+
+def month_reads_until(client: ClientConfig, month: date) -> datetime:
+    """The end of what month M's figures read (ROI-METHOD part 3), as an aware UTC instant.
+
+    The later of the settle cutoff (responses count up to the local midnight that starts day
+    ``settle_days`` + 1 of M+1) and the end of the last cohort window (``cohort_window_days``
+    after a lead created at the very end of M).
+    """
+    tz = zone(client.timezone)
+    next_month = add_months(month_start(month), 1)
+    cutoff = datetime.combine(next_month + timedelta(days=client.settle_days), time(), tzinfo=tz)
+    # a cohort window is elapsed time (30 x 24 h), not wall-clock days: add it in UTC
+    cohorts = datetime.combine(next_month, time(), tzinfo=tz).astimezone(UTC) + timedelta(
+        days=client.cohort_window_days
+    )
+    return max(cutoff.astimezone(UTC), cohorts)
 
 
 def _describe(window: Window, month: date | None) -> str:

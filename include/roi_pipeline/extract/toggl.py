@@ -10,9 +10,10 @@
 - Written as Toggl's "Detailed report" CSV: ``Start date`` / ``Start time`` / ``End ...`` are
   wall-clock times in the **client's** time zone (as docs/landing.md reads them), ``Duration``
   ``HH:MM:SS`` from the entry's seconds, ``Tags`` comma-separated. A month file is a complete
-  re-export of the local month (asked with a day of margin each side, then filtered), so an
-  edited or deleted entry never survives. Running entries (no stop yet) are left out until
-  they stop.
+  re-export of the local month (asked with a day of margin each side, then filtered; its
+  extraction record says it covers the month), so an edited or deleted entry never survives.
+  Each row ends with the entry's id (``Entry ID``), which identifies it from staging on.
+  Running entries (no stop yet) are left out until they stop.
 """
 
 from __future__ import annotations
@@ -76,9 +77,9 @@ class TogglExtractor(Extractor):
                         f"{month:%Y-%m}: {running} running Toggl entr(y/ies) left out until they stop"
                     )
                 rows.sort(key=lambda r: (r[1], r[2]))  # start instant, then entry id
-                header = [*HEADER, f"Amount ({self.job.client.currency})"]
+                header = [*HEADER, f"Amount ({self.job.client.currency})", "Entry ID"]
                 data = csv_bytes(header, [r[0] for r in rows])
-                files.append(self.write_file("toggl_time_entries", month, ".csv", data, len(rows)))
+                files.append(self.write_file("toggl_time_entries", month, ".csv", data, len(rows), whole_month=True))
             self.job.requests += api.requests
         return files
 
@@ -151,6 +152,7 @@ class TogglExtractor(Extractor):
             hms(seconds),
             tags,
             f"{cents / 100:.2f}" if isinstance(cents, int) else "",
+            str(te.get("id") or ""),
         ]
         return row, start, int(te.get("id") or 0)
 

@@ -48,6 +48,15 @@ class Parsed:
 
 
 @dataclass(frozen=True)
+class Coverage:
+    """The local dates a file speaks for (both ends included) and where that was read."""
+
+    first: date
+    last: date
+    basis: str  # "file name" / "extraction record" / "entries"
+
+
+@dataclass(frozen=True)
 class ParseContext:
     client: ClientConfig
     source_file: str  # path relative to the landing dir: lineage that does not depend on the machine
@@ -70,6 +79,8 @@ class LandingFormat:
     #: Bump when parsing of already-landed files changes (new column, different key):
     #: ingestion then re-parses every file of the format instead of skipping it as unchanged.
     version: ClassVar[int] = 1
+    #: True when a file speaks for a date range (timesheet exports): see :meth:`coverage`.
+    covers_dates: ClassVar[bool] = False
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
         """Yield ``(row_number, record)`` for every record in the file, numbered from 1.
@@ -82,6 +93,17 @@ class LandingFormat:
     def parse(self, record: Any, ctx: ParseContext) -> Parsed:
         """Type one record, or raise :class:`Rejected`."""
         raise NotImplementedError
+
+    def stated_coverage(self, path: Path, stated: Coverage | None) -> Coverage | None:
+        """The dates a file covers as far as known before reading it; formats without the notion: None.
+
+        ``stated`` is the range the file's extraction record gives (``_extracts.json``).
+        """
+        return None
+
+    def coverage(self, path: Path, stated: Coverage | None, rows: Sequence[dict[str, Any]]) -> Coverage | None:
+        """The dates a loaded file covers (``rows``: its parsed rows); None = covers nothing."""
+        return None
 
     def tables(self) -> dict[str, tuple[Column, ...]]:
         return {self.table: self.columns, **self.child_tables}

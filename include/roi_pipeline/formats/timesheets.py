@@ -1,20 +1,30 @@
 """Timesheet exports: Harvest "Detailed time report" CSV and Toggl Track "Detailed report" CSV.
 
-Both are read by header name (accounts differ in which columns they export), keep every
-column in ``_record``, and get a content-based ``entry_key`` because neither carries an id.
+Both are read by header name (accounts differ in which columns they export) and keep every
+column in ``_record``. Neither export carries an entry id, so a row's ``entry_key`` is a hash
+of its content plus its occurrence in the file (identical rows of one file are distinct
+entries); files written by our API extractors add an ``Entry ID`` column (the vendor's id),
+and such a row is identified by that id instead.
+
+Which rows count is decided per date, not per row (ROI-METHOD part 3, "Timesheet rows have no
+id"): each file *covers* a date range (:meth:`_TimesheetCsv.coverage`: the range in the
+vendor's own file name, else the one its extraction record states, else its first to last
+entry date), ingestion records it in ``raw._landed_files``, and int_time_entries_classified
+keeps a row only when no later file covers its date.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from roi_pipeline.formats.base import (
     Column,
+    Coverage,
     LandingFormat,
     ParseContext,
     Parsed,
@@ -51,16 +61,61 @@ def parse_hours(value: Any, what: str) -> float:
     return float(parsed)
 
 
+_DAY = r"(\d{4}-?\d{2}-?\d{2})"
+
+
+def _name_date(text: str) -> date:
+    return datetime.strptime(text.replace("-", ""), "%Y%m%d").date()
+
+
 class _TimesheetCsv(LandingFormat):
     suffixes = (".csv",)
-    version = 2  # 2: entry_key hashes normalised date / hours, not their export spelling
+    # 2: entry_key hashes normalised date / hours, not their export spelling
+    # 3: Entry ID (API extracts) identifies a row; the file's covered dates are recorded
+    version = 3
+    covers_dates = True
     base_required: tuple[str, ...] = ()
 
     #: Columns whose values identify an entry (what a re-export of the same entry repeats).
     identity: tuple[str, ...] = ()
+    #: The date range in the vendor's own export file name (matched at the end of the stem).
+    name_range: ClassVar[re.Pattern[str]]
+    #: The parsed column holding an entry's local date.
+    date_column: ClassVar[str]
 
     def __init__(self) -> None:
         self._occurrences: Counter[str] = Counter()
+        self._ids: set[str] = set()
+
+    def stated_coverage(self, path: Path, stated: Coverage | None) -> Coverage | None:
+        """The range in the vendor's file name, else the extraction record's (``stated``)."""
+        match = self.name_range.search(path.stem)
+        if match:
+            try:
+                first, last = (_name_date(g) for g in match.groups())
+            except ValueError:
+                first = last = None
+            if first is not None and last is not None and first <= last:
+                return Coverage(first, last, "file name")
+        return stated
+
+    def coverage(self, path: Path, stated: Coverage | None, rows: Sequence[dict[str, Any]]) -> Coverage | None:
+        """:meth:`stated_coverage`, else the file's first to last entry date (an empty file: nothing)."""
+        known = self.stated_coverage(path, stated)
+        if known is not None:
+            return known
+        dates = [row[self.date_column] for row in rows]
+        return Coverage(min(dates), max(dates), "entries") if dates else None
+
+    def identify(self, record: dict[str, str], **normalised: str) -> tuple[str | None, str]:
+        """``(entry_id, entry_key)``: the vendor's id when the file carries one, else the content key."""
+        entry_id = optional_str(record.get("entry_id"))
+        if entry_id is None:
+            return None, self.entry_key(record, **normalised)
+        if entry_id in self._ids:
+            raise Rejected(f"duplicate Entry ID {entry_id!r} in this file")
+        self._ids.add(entry_id)
+        return entry_id, f"id:{entry_id}"
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
         # The columns the client's configuration reads (process, phase, consultancy rule)
@@ -89,8 +144,12 @@ class HarvestTimeEntries(_TimesheetCsv):
     description = "Harvest detailed time report CSV export"
     base_required = ("date", "hours", "first_name", "last_name")
     identity = ("date", "first_name", "last_name", "client", "project", "task", "notes", "hours")
+    # Harvest names its exports ``<account>_time_report_from20251201_to20251231.csv``.
+    name_range = re.compile(rf"_from{_DAY}_to{_DAY}$", re.IGNORECASE)
+    date_column = "spent_date"
     columns = (
-        Column("entry_key", "varchar", "content hash + occurrence in file (the export has no id)"),
+        Column("entry_key", "varchar", "'id:' + Entry ID when the file has one, else content hash + occurrence"),
+        Column("entry_id", "varchar", "Entry ID: the vendor's time entry id (API extracts only)"),
         Column("spent_date", "date", "Date: the local day the time belongs to"),
         Column("client", "varchar"),
         Column("project", "varchar"),
@@ -113,10 +172,12 @@ class HarvestTimeEntries(_TimesheetCsv):
         first, last = optional_str(record.get("first_name")), optional_str(record.get("last_name"))
         if first is None and last is None:
             raise Rejected("missing person (First Name and Last Name are empty)")
+        # Harvest shows hours with two decimals: 1:30 -> 1.50, 0:20 -> 0.33.
+        entry_id, entry_key = self.identify(record, date=spent.isoformat(), hours=f"{hours:.2f}")
         return Parsed(
             {
-                # Harvest shows hours with two decimals: 1:30 -> 1.50, 0:20 -> 0.33.
-                "entry_key": self.entry_key(record, date=spent.isoformat(), hours=f"{hours:.2f}"),
+                "entry_key": entry_key,
+                "entry_id": entry_id,
                 "spent_date": spent,
                 "client": optional_str(record.get("client")),
                 "project": optional_str(record.get("project")),
@@ -140,8 +201,13 @@ class TogglTimeEntries(_TimesheetCsv):
     description = "Toggl Track detailed report CSV export"
     base_required = ("user", "start_date", "start_time", "duration")
     identity = ("user", "email", "client", "project", "task", "description", "start_date", "start_time", "duration")
+    # Toggl names its exports ``Toggl_Track_time_entries_2025-12-01_to_2025-12-31.csv``
+    # (``..._<start>_<end>``; the ``to_`` is optional).
+    name_range = re.compile(rf"_{_DAY}_(?:to_)?{_DAY}$", re.IGNORECASE)
+    date_column = "start_date"
     columns = (
-        Column("entry_key", "varchar", "content hash + occurrence in file (the export has no id)"),
+        Column("entry_key", "varchar", "'id:' + Entry ID when the file has one, else content hash + occurrence"),
+        Column("entry_id", "varchar", "Entry ID: the vendor's time entry id (API extracts only)"),
         Column("user_name", "varchar", "User"),
         Column("client", "varchar"),
         Column("project", "varchar"),
@@ -170,14 +236,13 @@ class TogglTimeEntries(_TimesheetCsv):
         except BadTimestamp as exc:
             raise Rejected(f"bad Start time: {exc}") from exc
         seconds = round(parse_hours(record.get("duration"), "Duration") * 3600)
+        entry_id, entry_key = self.identify(
+            record, start_date=start_date.isoformat(), start_time=clock.isoformat(), duration=str(seconds)
+        )
         return Parsed(
             {
-                "entry_key": self.entry_key(
-                    record,
-                    start_date=start_date.isoformat(),
-                    start_time=clock.isoformat(),
-                    duration=str(seconds),
-                ),
+                "entry_key": entry_key,
+                "entry_id": entry_id,
                 "user_name": user,
                 "client": optional_str(record.get("client")),
                 "project": optional_str(record.get("project")),

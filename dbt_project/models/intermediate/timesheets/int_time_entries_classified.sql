@@ -1,7 +1,15 @@
-{#- One row per time entry of the client's configured timesheet export, deduplicated on
-    its entry_key (the same entry re-exported in an overlapping file counts once), split
-    into client-staff time (with its process) and consultancy time (with its phase), as
-    the client's configuration says where to read each (ROI-METHOD.md, Timesheets). -#}
+{#- One row per time entry of the client's configured timesheet export, split into
+    client-staff time (with its process) and consultancy time (with its phase), as the
+    client's configuration says where to read each (ROI-METHOD.md, Timesheets).
+
+    Which rows count (ROI-METHOD part 3, "Timesheet rows have no id"), decided here only:
+    every file covers a date range (recorded by ingestion in raw._landed_files); files are
+    ordered by extraction time, then by file name, a file without an extraction time first;
+    a row counts only when no later file of the same export covers its date, so a corrected
+    re-export replaces every earlier row on its dates (changed and deleted entries included)
+    and identical rows within one file stay distinct entries. Entries of API extracts carry
+    the vendor's id in their entry_key: the same id in two remaining files counts once, from
+    the later file. -#}
 {{ config(materialized='table') }}
 
 with harvest_entries as (
@@ -30,14 +38,51 @@ unioned as (
     select * from toggl_entries
 ),
 
+timesheet_files as (
+    select
+        client_id,
+        landing_format,
+        source_file,
+        covers_from,
+        covers_to,
+        -- "later": by extraction time, else by name; a file with no recorded extraction
+        -- time cannot be shown to be later than one with it, so it sorts first
+        row_number() over (
+            partition by client_id, landing_format
+            order by extracted_at asc nulls first, source_file asc
+        ) as file_order
+    from {{ ref('stg_pipeline__landed_files') }}
+    where landing_format in ('harvest_time_entries', 'toggl_time_entries')
+),
+
+current_rows as (
+    select
+        unioned.*,
+        own_file.file_order
+    from unioned
+    inner join timesheet_files as own_file
+        on
+            unioned.client_id = own_file.client_id
+            and unioned.source_file = own_file.source_file
+    where not exists (
+        select 1
+        from timesheet_files as later_file
+        where
+            later_file.client_id = own_file.client_id
+            and later_file.landing_format = own_file.landing_format
+            and later_file.file_order > own_file.file_order
+            and unioned.work_date between later_file.covers_from and later_file.covers_to
+    )
+),
+
 deduplicated as (
     select
         *,
         row_number() over (
             partition by client_id, timesheet_format, entry_key
-            order by loaded_at desc, source_file desc
+            order by file_order desc
         ) as copy_rank
-    from unioned
+    from current_rows
 ),
 
 picked as (

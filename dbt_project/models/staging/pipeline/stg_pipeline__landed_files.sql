@@ -13,5 +13,8 @@ select
     rows_loaded,
     rows_quarantined,
     extracted_at,
-    loaded_at
+    loaded_at,
+    covers_from,
+    covers_to,
+    covers_basis
 from source
