@@ -221,6 +221,20 @@ def test_without_a_warehouse_each_command_says_so_and_exits_1(argv, in_sample, c
     assert not (in_sample / "warehouse.duckdb").exists()
 
 
+def test_an_unexpected_failure_is_one_line_and_exit_1_with_the_traceback_only_on_request(
+    in_sample, tmp_path, monkeypatch, capsys
+):
+    broken = tmp_path / "warehouse.duckdb"
+    broken.write_text("not a DuckDB file")
+    monkeypatch.setenv("ROI_WAREHOUSE", str(broken))
+    assert main(["report", "--month", "2026-10"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("roi report: error: ") and str(broken) in err and "--verbose" in err
+    assert main(["report", "--month", "2026-10", "--verbose"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
 def test_help_describes_the_tool_its_commands_exit_codes_and_locations(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["--help"])
