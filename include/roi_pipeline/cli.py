@@ -203,8 +203,7 @@ def cmd_ingest(args: argparse.Namespace, locations: Locations) -> int:
 
 
 def _dbt_progress(step: Step) -> Callable[[Any], None]:
-    """Turn dbt's events into the step's progress: the node under way, n of N, and a tally."""
-    tally: dict[str, int] = {}
+    """Turn dbt's events into the step's progress: the node under way, n of N, the final tally."""
 
     def on_event(msg: Any) -> None:
         name = msg.info.name
@@ -213,9 +212,7 @@ def _dbt_progress(step: Step) -> Callable[[Any], None]:
         elif name == "LogStartLine":
             step.update(total=msg.data.total, detail=msg.data.node_info.node_name)
         elif name == "NodeFinished":
-            status = msg.data.node_info.node_status or "done"
-            tally[status] = tally.get(status, 0) + 1
-            step.advance(detail=f"{msg.data.node_info.node_name}: {status}")
+            step.advance(detail=f"{msg.data.node_info.node_name}: {msg.data.node_info.node_status}")
         elif name == "StatsLine":
             stats = dict(msg.data.stats)
             counts = ", ".join(f"{value} {key}" for key, value in sorted(stats.items()) if value and key != "total")
@@ -583,9 +580,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="roi",
         description=(
-            "Monthly automation-ROI reports: load each client's landing files into a DuckDB warehouse, "
-            "build and test the dbt models, run the data-quality gates, and render each client's report "
-            "(HTML, PDF, JSON, CSV) and the portfolio page. Run one step at a time, or `roi run` for all."
+            "Monthly automation-ROI reports for automation consultancies: load each client's landing\n"
+            "files into a DuckDB warehouse, build and test the dbt models, run the data-quality gates,\n"
+            "and render each client's report (HTML, PDF, JSON, CSV) and the portfolio page.\n"
+            "Run the steps one at a time (generate or extract, validate, ingest, build, check, report),\n"
+            "or `roi run` for ingest to reports. Every command has --help."
         ),
         epilog=_epilog(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -608,6 +607,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("validate", "validate client files and list what landing data each client has")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
     p.set_defaults(func=cmd_validate)
+
+    from roi_pipeline.extract.command import add_extract_command
+
+    p = add_extract_command(sub)  # roi extract [CLIENT ...] [--source S ...] [--month YYYY-MM] [--full]
+    _add_verbose(p)
 
     p = add("ingest", "load landing files into the warehouse's raw layer")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
@@ -643,11 +647,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--month", type=_month, help="process only this month (YYYY-MM) incrementally (default: latest closed month)"
     )
     p.set_defaults(func=cmd_run)
-
-    from roi_pipeline.extract.command import add_extract_command
-
-    p = add_extract_command(sub)  # roi extract [CLIENT ...] [--source S ...] [--month YYYY-MM] [--full]
-    _add_verbose(p)
 
     p = add("demo", "generate sample data, then run the monthly DAG on it (airflow dags test: SQLite + DuckDB)")
     _add_generate_flags(p)
