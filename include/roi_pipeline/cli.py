@@ -33,6 +33,7 @@ processed) or a needed input is missing (no client files, no warehouse yet); 2 u
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -665,6 +666,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     verbose = getattr(args, "verbose", False)
     _out = Output(verbose=verbose)
+    if not verbose:  # WeasyPrint's notices about the machine's font tools, once per PDF: not the user's concern
+        logging.getLogger("weasyprint").setLevel(logging.ERROR)
     prog = f"roi {args.command}"
     locations = Locations.from_env()
     try:
