@@ -14,14 +14,24 @@ DBT_SOURCES := $(shell find dbt_project/models dbt_project/macros dbt_project/te
 
 setup: $(STAMP) $(MANIFEST)
 
+# One line per step ("<what> ... done in 12s"); the tool's own output goes to a log, shown
+# (its last lines, and where the whole log is) only when the step fails.
+# Usage: $(call step,<what>,<log file>,<command>)  (no commas inside the arguments)
+define step
+	@start=$$(date +%s); printf '%s ... ' "$(1)"; \
+	if $(3) > $(2) 2>&1; then echo "done in $$(( $$(date +%s) - start ))s"; \
+	else status=$$?; echo "FAILED after $$(( $$(date +%s) - start ))s (exit $$status; full output: $(2))"; \
+	  tail -n 20 $(2); exit $$status; fi
+endef
+
 $(STAMP): requirements.lock pyproject.toml
-	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@test -x $(BIN)/python || { printf 'creating %s with %s ... ' $(VENV) $(PYTHON); $(PYTHON) -m venv $(VENV) && echo done; }
+	$(call step,installing $$(grep -c '^[A-Za-z0-9]' requirements.lock) packages from requirements.lock,$(VENV)/pip-install.log,$(BIN)/python -m pip install --disable-pip-version-check -r requirements.lock)
+	$(call step,installing roi-pipeline (editable) from this checkout,$(VENV)/pip-install-project.log,$(BIN)/python -m pip install --disable-pip-version-check --no-deps -e .)
 	@touch $(STAMP)
 
 $(MANIFEST): $(STAMP) $(DBT_SOURCES)
-	$(BIN)/python -m roi_pipeline.orchestration.dbt
+	$(call step,building the dbt manifest for the DAGs ($(MANIFEST)),$(VENV)/dbt-manifest.log,$(BIN)/python -m roi_pipeline.orchestration.dbt)
 
 demo: setup
 	$(BIN)/roi demo

@@ -1,4 +1,8 @@
-"""``roi``: the steps a data engineer runs by hand.
+"""roi: the monthly automation-ROI pipeline, one step at a time or all at once.
+
+From each client's landing files (run logs, CRM activity, timesheets) and client file, roi
+loads a DuckDB warehouse, builds and tests the dbt models, runs the data-quality gates and
+renders each client's monthly ROI report (HTML, PDF, JSON, CSV) and a portfolio page.
 
     roi paths                      where landing data, client files, warehouse and reports are
     roi generate [--clients N ...] write deterministic sample data (client files + landing files)
@@ -12,22 +16,42 @@
     roi run [--month YYYY-MM]      the main job: ingest, build, gates, reports (default: latest closed month)
     roi demo                       generate sample data, then run the monthly DAG on it (airflow dags test)
 
-Locations come from ``ROI_LANDING_DIR``, ``ROI_CLIENTS_DIR``, ``ROI_WAREHOUSE`` and
-``ROI_REPORTS_DIR`` (see ``roi paths``). Exit status: 0 ok, 1 some client or file failed,
-2 usage error.
+CLIENT is a client id: the name of its file in ROI_CLIENTS_DIR without .yaml. A CLIENT with
+no file is a usage error, reported before any work starts.
+
+Output: one line per event on stdout; long steps show what, how far and how long (a live
+line on a terminal, a start and an end line otherwise); `roi run` ends with a summary. dbt's
+per-model lines only with --verbose. No colour or escape codes unless stdout is a terminal;
+NO_COLOR=1 turns colour off there too. Errors that stop a command are one line on stderr
+(--verbose adds the Python traceback of an unexpected error).
+
+Exit status: 0 ok; 1 some client, file, model or gate failed (the others were still
+processed) or a needed input is missing (no client files, no warehouse yet); 2 usage error
+(bad option or value, unknown client); 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
-from collections.abc import Sequence
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
 
-from roi_pipeline.settings import Locations
+from roi_pipeline.console import Output, Step
+from roi_pipeline.settings import ENV_VARS, Locations
+
+#: The console of the running command (``main`` replaces it with the options' one).
+_out = Output()
 
 
-def _say(line: str) -> None:
-    print(line, flush=True)
+class UsageError(Exception):
+    """A bad argument found after parsing (e.g. a client id with no client file): exit 2."""
+
+
+def _say(line: str = "") -> None:
+    _out.say(line)
 
 
 def _load(locations: Locations, only: Sequence[str] | None):
@@ -41,6 +65,41 @@ def _load(locations: Locations, only: Sequence[str] | None):
     return result
 
 
+def _check_client_ids(ids: Sequence[str], locations: Locations) -> None:
+    """Every CLIENT named on the command line has a client file: said before any work starts."""
+    from roi_pipeline.config import client_files
+
+    known = {path.stem for path in client_files(locations.clients_dir)}
+    unknown = [client_id for client_id in dict.fromkeys(ids) if client_id not in known]
+    if not unknown:
+        return
+    names = ", ".join(repr(c) for c in unknown)
+    listed = sorted(known)[:8]
+    more = f" and {len(known) - len(listed)} more" if len(known) > len(listed) else ""
+    have = f"known: {', '.join(listed)}{more}" if known else "there are none: run `roi generate` or set ROI_CLIENTS_DIR"
+    raise UsageError(f"no client file for {names} in {locations.clients_dir} ({have}); nothing was done")
+
+
+def _warehouse_missing(locations: Locations, need: str = "marts") -> str | None:
+    """Why the warehouse cannot be used yet (``need``: 'raw' or 'marts'), or None when it can."""
+    import duckdb
+
+    first = "run `roi run` (or `roi ingest`, then `roi build`) first"
+    if not locations.warehouse.exists():
+        return f"No warehouse at {locations.warehouse}: {first}."
+    schema, table, step = (
+        ("raw", "_landed_files", "roi ingest") if need == "raw" else ("marts", "dim_clients", "roi build")
+    )
+    with duckdb.connect(str(locations.warehouse), read_only=True) as con:
+        found = con.execute(
+            "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+            [schema, table],
+        ).fetchall()[0][0]
+    if not found:
+        return f"The warehouse {locations.warehouse} has no {schema} layer yet: run `{step}` first."
+    return None
+
+
 def cmd_paths(args: argparse.Namespace, locations: Locations) -> int:
     _say("Locations (set the variables to change them):")
     _say(locations.describe())
@@ -50,20 +109,26 @@ def cmd_paths(args: argparse.Namespace, locations: Locations) -> int:
 def cmd_generate(args: argparse.Namespace, locations: Locations) -> int:
     from roi_pipeline.sample.generator import generate
 
-    _say(
-        f"Generating sample data: {args.clients} clients x {args.months} months to {args.end_month} "
-        f"(seed {args.seed}, runs x{args.runs_scale})"
-    )
-    summary = generate(
-        locations.landing_dir,
-        locations.clients_dir,
-        seed=args.seed,
-        clients=args.clients,
-        months=args.months,
-        end_month=args.end_month,
-        runs_scale=args.runs_scale,
-        progress=_say,
-    )
+    what = f"Generating sample data: {args.clients} clients x {args.months} months to {args.end_month}"
+    _say(f"{what} (seed {args.seed}, runs x{args.runs_scale})")
+    with _out.step("generate", total=args.clients) as step:
+
+        def progress(line: str) -> None:
+            _say(line)
+            if line.startswith("client "):
+                step.advance()
+
+        summary = generate(
+            locations.landing_dir,
+            locations.clients_dir,
+            seed=args.seed,
+            clients=args.clients,
+            months=args.months,
+            end_month=args.end_month,
+            runs_scale=args.runs_scale,
+            progress=progress,
+        )
+        step.done(f"{summary.files:,} files")
     rows = ", ".join(f"{k} {v:,}" for k, v in sorted(summary.rows.items()))
     _say(f"Wrote {summary.files:,} files for {len(summary.clients)} clients ({rows})")
     _say(f"  client files: {locations.clients_dir}")
@@ -76,7 +141,7 @@ def cmd_validate(args: argparse.Namespace, locations: Locations) -> int:
     from roi_pipeline.ingest import landing_files
 
     result = _load(locations, args.clients)
-    status = 0 if result.ok else 1
+    status = 0 if result.ok and result.clients else 1
     for client in result.clients:
         client_dir = locations.landing_dir / client.client_id
         files = landing_files(client_dir) if client_dir.is_dir() else []
@@ -111,28 +176,74 @@ def _missing_sources(client, by_folder: dict[str, int]) -> list[str]:
 
 
 def cmd_ingest(args: argparse.Namespace, locations: Locations) -> int:
+    import re
+
     from roi_pipeline.ingest import ingest
 
     result = _load(locations, args.clients)
     if not result.clients:
         return 1
     _say(f"Ingesting {len(result.clients)} client(s) from {locations.landing_dir} into {locations.warehouse}")
-    report = ingest(locations.landing_dir, locations.warehouse, result.clients, progress=_say)
-    totals = report.totals()
-    _say(
-        f"Done: {totals['files']} files, {totals['rows_loaded']:,} rows loaded, "
-        f"{totals['rows_quarantined']:,} quarantined (see raw._quarantine), {totals['failed_files']} failed files"
-    )
-    return 0 if result.ok and not report.failed and not report.client_errors else 1
+    with _out.step("ingest", total=len(result.clients)) as step:
+
+        def progress(line: str) -> None:
+            _say(line)
+            counted = re.match(r"\[(\d+)/\d+\] (\S+)", line)  # ingest's line per client: "[i/n] client: ..."
+            if counted:
+                step.update(completed=int(counted.group(1)), detail=counted.group(2).rstrip(":"))
+
+        report = ingest(locations.landing_dir, locations.warehouse, result.clients, progress=progress)
+        totals = report.totals()
+        ok = result.ok and not report.failed and not report.client_errors
+        outcome = step.done if ok else step.failed
+        outcome(
+            f"{len(result.clients)} client(s), {totals['files']} files, {totals['rows_loaded']:,} rows loaded, "
+            f"{totals['rows_quarantined']:,} quarantined (raw._quarantine), {totals['failed_files']} failed files"
+        )
+    return 0 if ok else 1
+
+
+def _dbt_progress(step: Step) -> Callable[[Any], None]:
+    """Turn dbt's events into the step's progress: the node under way, n of N, the final tally."""
+
+    def on_event(msg: Any) -> None:
+        name = msg.info.name
+        if name == "FoundStats":
+            step.update(detail="found " + msg.data.stat_line)
+        elif name == "LogStartLine":
+            step.update(total=msg.data.total, detail=msg.data.node_info.node_name)
+        elif name == "NodeFinished":
+            step.advance(detail=f"{msg.data.node_info.node_name}: {msg.data.node_info.node_status}")
+        elif name == "StatsLine":
+            stats = dict(msg.data.stats)
+            counts = ", ".join(f"{value} {key}" for key, value in sorted(stats.items()) if value and key != "total")
+            step.result = f"{stats.get('total', 0)} nodes: {counts}"
+
+    step.update(detail="parsing the dbt project")
+    return on_event
 
 
 def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
     from roi_pipeline.transform import dbt_vars, run_dbt
 
+    missing = _warehouse_missing(locations, need="raw")
+    if missing:
+        _say(missing)
+        return 1
     month = getattr(args, "month", None)
     scope = f"month {month} (incremental)" if month else "every month"
     _say(f"Building the dbt models for {scope} in {locations.warehouse}")
-    result = run_dbt(["build"], locations.warehouse, variables=dbt_vars(report_month=month))
+    with _out.step("dbt build") as step:
+        result = run_dbt(
+            ["build"],
+            locations.warehouse,
+            variables=dbt_vars(report_month=month),
+            quiet=not _out.verbose,
+            on_event=_dbt_progress(step),
+            use_colors=_out.color,
+        )
+        if not result.success:
+            step.failed(f"{len(result.failures)} failure(s)" + (f"; {step.result}" if step.result else ""))
     if not result.success:
         for failure in result.failures:
             _say(f"DBT FAILURE {failure}")
@@ -156,14 +267,21 @@ def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
     result = _load(locations, args.clients)
     if not result.clients:
         return 1
-    if not locations.warehouse.exists():
-        _say(f"No warehouse at {locations.warehouse}: run `roi ingest` and `roi build` first.")
+    missing = _warehouse_missing(locations, need="raw" if args.gate == "raw" else "marts")
+    if missing:
+        _say(missing)
         return 1
     gates = {"raw": [run_raw_gate], "mart": [run_mart_gate], "both": [run_raw_gate, run_mart_gate]}[args.gate]
     _say(f"Quality gates ({args.gate}) for {args.month}, {len(result.clients)} client(s)")
     held = 0
     for gate in gates:
-        for outcome in gate(locations.warehouse, result.clients, args.month):
+        label = "raw-input gate" if gate is run_raw_gate else "mart gate"
+        with _out.step(label, total=len(result.clients)) as step:
+            outcomes = gate(locations.warehouse, result.clients, args.month)
+            failed = sum(not o.publishable for o in outcomes)
+            step.update(completed=len(outcomes))
+            (step.failed if failed else step.done)(f"{len(outcomes) - failed} passed, {failed} held")
+        for outcome in outcomes:
             verdict = "PUBLISHABLE" if outcome.publishable else "HELD"
             _say(f"  {outcome.gate:<4} {outcome.client_id:<28} {verdict} ({outcome.evaluated} expectations)")
             for reason in outcome.reasons:
@@ -177,16 +295,63 @@ def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
     return 1 if held else 0
 
 
+def _months_with_data(locations: Locations) -> dict[str, list[str]] | None:
+    """Each client's months ('YYYY-MM') with a row in marts.fct_client_months; None before a build.
+
+    The same rule as the report's: a month without that row is a month with no data.
+    """
+    import duckdb
+
+    if _warehouse_missing(locations, need="marts"):
+        return None
+    with duckdb.connect(str(locations.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select distinct client_id, strftime(report_month, '%Y-%m') from marts.fct_client_months order by 1, 2"
+        ).fetchall()
+    months: dict[str, list[str]] = {}
+    for client_id, month in rows:
+        months.setdefault(client_id, []).append(month)
+    return months
+
+
 def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
+    """One verdict per client: publishable, HELD (reasons), not run (no gate yet) or no data."""
     from roi_pipeline.quality import gate_status
 
     result = _load(locations, args.clients)
-    held = 0
+    if not result.clients:
+        return 1
+    if not locations.warehouse.exists():
+        _say(f"No warehouse at {locations.warehouse}: run `roi run` (or `roi ingest`, then `roi build`) first.")
+        return 1
+    with_data = _months_with_data(locations)
+    held = 0 if result.ok else 1
     for client in result.clients:
         status = gate_status(locations.warehouse, client.client_id, args.month)
-        _say(f"{client.client_id:<28} {'publishable' if status.publishable else 'HELD'}")
-        for reason in status.reasons:
-            _say(f"    {reason}")
+        months = None if with_data is None else with_data.get(client.client_id, [])
+        no_data = months is not None and args.month not in months
+        never_run = status.raw_publishable is None and status.mart_publishable is None
+        if status.publishable:
+            verdict = "publishable" + (" (no data for the month: the report says so)" if no_data else "")
+        elif no_data:
+            verdict = "no data"
+        elif never_run:
+            verdict = "not run"
+        else:
+            verdict = "HELD"
+        colour = "green" if status.publishable else "red" if verdict == "HELD" else "yellow"
+        _out.say(f"{client.client_id:<28} {verdict}", style=colour)
+        if no_data:
+            span = f"it holds {months[0]} to {months[-1]}" if months else "it holds no month for this client"
+            _say(f"    the warehouse has no data for {client.client_id} in {args.month} ({span})")
+        if never_run:
+            _say(
+                f"    the quality gates have not run for {args.month}: "
+                f"`roi run --month {args.month}` (or `roi check --month {args.month}`)"
+            )
+        else:
+            for reason in status.reasons:
+                _say(f"    {reason}")
         held += not status.publishable
     return 1 if held else 0
 
@@ -205,42 +370,58 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
     loaded = _load(locations, args.clients)
     if not loaded.clients:
         return 1
+    missing = _warehouse_missing(locations, need="marts")
+    if missing:
+        _say(missing)
+        return 1
     try:
         consultancy = load_consultancy(locations.clients_dir)
     except ConsultancyConfigError as exc:
         _say(f"CONFIG ERROR {exc}")
-        return 2
+        return 1
     statuses = {
         c.client_id: QualityStatus.from_gate(gate_status(locations.warehouse, c.client_id, args.month))
         for c in loaded.clients
     }
+    portfolio = not args.no_portfolio and not args.clients
     _say(f"Rendering {len(loaded.clients)} client report(s) for {args.month} into {locations.reports_dir}")
     status = 0 if loaded.ok else 1
-    for client in loaded.clients:
-        try:
-            result = render_client_month(
-                locations.warehouse,
-                client.client_id,
-                args.month,
-                locations.reports_dir,
-                quality=statuses[client.client_id],
-                consultancy=consultancy,
+    written = held = 0
+    with _out.step("render reports", total=len(loaded.clients) + portfolio) as step:
+        for client in loaded.clients:
+            step.update(detail=client.client_id)
+            try:
+                result = render_client_month(
+                    locations.warehouse,
+                    client.client_id,
+                    args.month,
+                    locations.reports_dir,
+                    quality=statuses[client.client_id],
+                    consultancy=consultancy,
+                )
+            except UnknownClientError as exc:
+                _say(f"  {client.client_id}: {exc}")
+                status = 1
+                step.advance()
+                continue
+            step.advance()
+            if result.status == "held_back":
+                _say(f"  {client.client_id:<28} HELD BACK: " + "; ".join(result.reasons))
+                status = 1
+                held += 1
+            else:
+                flags = (" (restated)" if result.restated else "") + (" (no data)" if result.no_data else "")
+                _say(f"  {client.client_id:<28} {result.directory}{flags}")
+                written += 1
+        if portfolio:
+            step.update(detail="portfolio")
+            page = render_portfolio(
+                locations.warehouse, args.month, locations.reports_dir, statuses, consultancy=consultancy
             )
-        except UnknownClientError as exc:
-            _say(f"  {client.client_id}: {exc}")
-            status = 1
-            continue
-        if result.status == "held_back":
-            _say(f"  {client.client_id:<28} HELD BACK: " + "; ".join(result.reasons))
-            status = 1
-        else:
-            flags = (" (restated)" if result.restated else "") + (" (no data)" if result.no_data else "")
-            _say(f"  {client.client_id:<28} {result.directory}{flags}")
-    if not args.no_portfolio and not args.clients:
-        page = render_portfolio(
-            locations.warehouse, args.month, locations.reports_dir, statuses, consultancy=consultancy
-        )
-        _say(f"  portfolio                    {page}")
+            step.advance()
+            _say(f"  portfolio                    {page}")
+        outcome = f"{written} written, {held} held back" + (", portfolio page" if portfolio else "")
+        (step.done if status == 0 else step.failed)(outcome)
     return status
 
 
@@ -260,6 +441,8 @@ def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
         report_args = argparse.Namespace(clients=args.clients, month=month, no_portfolio=False)
         status = max(status, cmd_report(report_args, locations))
     _say("")
+    _out.summary(f"Summary of roi run{f' for {month}' if month else ''}:")
+    _say("")
     _say(cmd_summary(locations))
     return status
 
@@ -276,12 +459,17 @@ def cmd_demo(args: argparse.Namespace, locations: Locations) -> int:
 
     month = args.end_month
     _say(f"Running the roi_monthly DAG for {month} in-process (airflow dags test; SQLite + DuckDB)")
-    status = run_month_in_airflow(month, say=_say)
+    with _out.step("airflow dags test roi_monthly") as step:
+        status = run_month_in_airflow(month, say=_say)
+        if status:
+            step.failed(f"exit {status}")
     _say("")
     _say(f"Publish decisions for {month} (roi status --month {month}):")
     status = max(status, cmd_status(argparse.Namespace(clients=[], month=month), locations))
     _say("")
     _say(cmd_reports_written(locations, month))
+    _say("")
+    _out.summary("Summary of roi demo:")
     _say("")
     _say(cmd_summary(locations))
     return status
@@ -311,12 +499,14 @@ def cmd_summary(locations: Locations) -> str:
     )
 
 
-def _add_generate_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--clients", type=int, default=4, help="number of clients (default 4)")
-    parser.add_argument("--months", type=int, default=15, help="months of history (default 15)")
-    parser.add_argument("--end-month", default="2026-10", help="last month generated, YYYY-MM (default 2026-10)")
-    parser.add_argument("--runs-scale", type=float, default=1.0, help="multiplier on runs per day (default 1.0)")
-    parser.add_argument("--seed", type=int, default=7, help="random seed; same seed, same files (default 7)")
+# -- arguments -----------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error as one line on stderr (exit 2) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (`{self.prog} --help` for usage)\n")
 
 
 def _month(value: str) -> str:
@@ -327,63 +517,139 @@ def _month(value: str) -> str:
     return value
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="roi",
-        description="Monthly automation-ROI pipeline: sample data, client validation, ingestion.",
-        epilog="Locations: ROI_LANDING_DIR, ROI_CLIENTS_DIR, ROI_WAREHOUSE, ROI_REPORTS_DIR (see `roi paths`).",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value!r}")
+    return number
 
-    p = sub.add_parser("paths", help="print where data, client files, warehouse and reports are")
+
+def _positive_float(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = 0.0
+    if not number > 0 or number == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {value!r}")
+    return number
+
+
+def _add_generate_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clients", type=_positive_int, default=4, help="number of clients (default 4)")
+    parser.add_argument("--months", type=_positive_int, default=15, help="months of history (default 15)")
+    parser.add_argument(
+        "--end-month", type=_month, default="2026-10", help="last month generated, YYYY-MM (default 2026-10)"
+    )
+    parser.add_argument(
+        "--runs-scale", type=_positive_float, default=1.0, help="multiplier on runs per day (default 1.0)"
+    )
+    parser.add_argument("--seed", type=int, default=7, help="random seed; same seed, same files (default 7)")
+
+
+def _epilog() -> str:
+    names = "\n".join(f"  {var:<16} default <project>/{default}" for var, default in ENV_VARS.values())
+    return (
+        "exit status:\n"
+        "  0    ok\n"
+        "  1    some client, file, model or gate failed (the others were still processed),\n"
+        "       or a needed input is missing (no client files, no warehouse yet)\n"
+        "  2    usage error: bad option or value, or a CLIENT with no client file (nothing is done)\n"
+        "  130  interrupted\n"
+        "\n"
+        f"locations (environment variables; `roi paths` prints the current values):\n{names}\n"
+        "\n"
+        "output: progress and a summary on stdout (live lines on a terminal only); no colour when\n"
+        "stdout is not a terminal or NO_COLOR is set; --verbose adds dbt's per-model lines."
+    )
+
+
+def _add_verbose(parser: argparse.ArgumentParser) -> None:
+    """``-v/--verbose``, accepted before or after the command (``roi -v build`` = ``roi build -v``)."""
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,  # a sub-command's default must not reset ``roi -v``
+        help="more detail: dbt's per-model lines, and the traceback of an unexpected error",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="roi",
+        description=(
+            "Monthly automation-ROI reports for automation consultancies: load each client's landing\n"
+            "files into a DuckDB warehouse, build and test the dbt models, run the data-quality gates,\n"
+            "and render each client's report (HTML, PDF, JSON, CSV) and the portfolio page.\n"
+            "Run the steps one at a time (generate or extract, validate, ingest, build, check, report),\n"
+            "or `roi run` for ingest to reports. Every command has --help."
+        ),
+        epilog=_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_verbose(parser)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, help_text: str, **kwargs: Any) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text, **kwargs)
+        _add_verbose(p)
+        return p
+
+    p = add("paths", "print where landing data, client files, warehouse and reports are")
     p.set_defaults(func=cmd_paths)
 
-    p = sub.add_parser("generate", help="write deterministic sample client files and landing data")
+    p = add("generate", "write deterministic sample client files and landing data")
     _add_generate_flags(p)
     p.set_defaults(func=cmd_generate)
 
-    p = sub.add_parser("validate", help="validate client files and list what landing data each client has")
+    p = add("validate", "validate client files and list what landing data each client has")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("ingest", help="load landing files into the warehouse's raw layer")
+    from roi_pipeline.extract.command import add_extract_command
+
+    p = add_extract_command(sub)  # roi extract [CLIENT ...] [--source S ...] [--month YYYY-MM] [--full]
+    _add_verbose(p)
+
+    p = add("ingest", "load landing files into the warehouse's raw layer")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("build", help="build and test the dbt models")
+    p = add("build", "build and test the dbt models")
     p.add_argument("--month", type=_month, help="replace only this month (YYYY-MM) in the incremental models")
     p.set_defaults(func=cmd_build)
 
-    p = sub.add_parser("check", help="run the data-quality gates (Great Expectations) for a month")
+    p = add("check", "run the data-quality gates (Great Expectations) for a month")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
     p.add_argument("--month", type=_month, required=True, help="the month checked, YYYY-MM (client's zone)")
     p.add_argument("--gate", choices=["raw", "mart", "both"], default="both", help="which gate (default both)")
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("status", help="say whether each client's report for a month may be published, and why not")
+    p = add(
+        "status",
+        "say whether each client's report for a month may be published (publishable, HELD and why, not run, no data)",
+    )
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("report", help="render client reports (HTML, PDF, JSON, CSV) and the portfolio page")
+    p = add("report", "render client reports (HTML, PDF, JSON, CSV) and the portfolio page")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all, plus the portfolio)")
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     p.add_argument("--no-portfolio", action="store_true", help="skip the portfolio page")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("run", help="the main job: ingest, build, quality gates, reports for the month")
+    p = add("run", "the main job: ingest, build, quality gates, reports for the month, then a summary")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids to ingest (default: all)")
-    p.add_argument("--month", type=_month, help="process only this month (YYYY-MM) incrementally")
+    p.add_argument(
+        "--month", type=_month, help="process only this month (YYYY-MM) incrementally (default: latest closed month)"
+    )
     p.set_defaults(func=cmd_run)
 
-    from roi_pipeline.extract.command import add_extract_command
-
-    add_extract_command(sub)  # roi extract [CLIENT ...] [--source S ...] [--month YYYY-MM] [--full]
-
-    p = sub.add_parser(
-        "demo",
-        help="generate sample data, then run the monthly DAG on it (airflow dags test: SQLite + DuckDB)",
-    )
+    p = add("demo", "generate sample data, then run the monthly DAG on it (airflow dags test: SQLite + DuckDB)")
     _add_generate_flags(p)
     p.add_argument(
         "--without-airflow",
@@ -395,14 +661,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    global _out
     parser = build_parser()
     args = parser.parse_args(argv)
+    verbose = getattr(args, "verbose", False)
+    _out = Output(verbose=verbose)
+    if not verbose:  # WeasyPrint's notices about the machine's font tools, once per PDF: not the user's concern
+        logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    prog = f"roi {args.command}"
     locations = Locations.from_env()
     try:
+        if isinstance(getattr(args, "clients", None), list) and args.clients:
+            _check_client_ids(args.clients, locations)
         return args.func(args, locations)
+    except UsageError as exc:
+        _out.error(f"{prog}: error: {exc}")
+        return 2
     except KeyboardInterrupt:
-        _say("interrupted")
+        _out.error(f"{prog}: interrupted")
         return 130
+    except Exception as exc:  # an unexpected failure: one line, the traceback only on request
+        if verbose:
+            traceback.print_exc()
+        detail = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        hint = "" if verbose else " (run again with --verbose for the traceback)"
+        _out.error(f"{prog}: error: {type(exc).__name__}: {detail}{hint}")
+        return 1
 
 
 if __name__ == "__main__":

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from roi_pipeline.settings import PROJECT_DIR
 
@@ -44,11 +45,17 @@ def run_dbt(
     variables: dict[str, str] | None = None,
     target: str | None = None,
     quiet: bool = False,
+    on_event: Callable[[Any], None] | None = None,
+    use_colors: bool | None = None,
 ) -> DbtResult:
     """Invoke ``dbt <command>`` on the project; returns success and the failing nodes.
 
     dbt's artefacts and logs go beside the warehouse (``<warehouse dir>/dbt/``), so runs
     against different warehouses never overwrite each other's manifest.
+
+    ``on_event`` receives every dbt event (``EventMsg``: ``msg.info.name``, ``msg.data``),
+    whatever ``quiet`` hides from stdout: the ``roi`` command draws its progress from it.
+    ``use_colors=False`` keeps ANSI colour codes out of dbt's lines (output not a terminal).
     """
     from dbt.cli.main import dbtRunner
 
@@ -72,10 +79,12 @@ def run_dbt(
         args += ["--vars", json.dumps(variables, sort_keys=True)]
     if quiet:
         args = ["--quiet", *args]
+    if use_colors is not None:
+        args = ["--use-colors" if use_colors else "--no-use-colors", *args]
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
     try:
-        result = dbtRunner().invoke(args)
+        result = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
     finally:
         _release_duckdb()
         for key, value in saved.items():

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -93,3 +96,232 @@ def test_the_console_script_runs():
         [sys.executable, "-m", "roi_pipeline.cli", "--help"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "usage: roi" in done.stdout
+
+
+# -- a command line that behaves like a mature tool ----------------------------------------
+
+ROI = Path(sys.executable).parent / "roi"
+CLIENT = "harbour-legal"  # the first client `roi generate` writes
+#: dbt's own per-node lines ("12 of 369 START sql table model ...").
+DBT_NODE_LINE = re.compile(r"^\S*\s*\d+ of \d+ (START|OK|PASS) ", re.MULTILINE)
+
+
+def _env(base: Path, **extra: str) -> dict[str, str]:
+    """The environment of a person running roi on ``base``: no colour forcing inherited from CI."""
+    drop = ("ROI_", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    return env | {
+        "ROI_LANDING_DIR": str(base / "landing"),
+        "ROI_CLIENTS_DIR": str(base / "clients"),
+        "ROI_WAREHOUSE": str(base / "warehouse.duckdb"),
+        "ROI_REPORTS_DIR": str(base / "reports"),
+        **extra,
+    }
+
+
+def _roi(base: Path, *args: str, **extra: str) -> subprocess.CompletedProcess:
+    """``roi ARGS`` as a separate process with its output captured (so: not a terminal)."""
+    return subprocess.run(
+        [str(ROI), *args], env=_env(base, **extra), capture_output=True, text=True, timeout=900, check=False
+    )
+
+
+@pytest.fixture(scope="module")
+def small_sample(tmp_path_factory) -> Path:
+    """One client, two months (2026-09 and 2026-10): client files and landing files, no warehouse."""
+    base = tmp_path_factory.mktemp("small")
+    done = _roi(base, "generate", "--clients", "1", "--months", "2")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return base
+
+
+@pytest.fixture
+def in_sample(small_sample, monkeypatch) -> Path:
+    for key, value in _env(small_sample).items():
+        if key.startswith("ROI_"):
+            monkeypatch.setenv(key, value)
+    return small_sample
+
+
+def _exit_code(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's own usage errors
+        return int(exc.code)
+
+
+USAGE_ERRORS = [
+    [],
+    ["frobnicate"],
+    ["paths", "--colour"],
+    ["generate", "--clients", "0"],
+    ["generate", "--months", "-3"],
+    ["generate", "--end-month", "2026-13"],
+    ["generate", "--runs-scale", "0"],
+    ["validate", "no-such-client"],
+    ["extract", "no-such-client"],
+    ["extract", "--source", "salesforce"],
+    ["ingest", "no-such-client"],
+    ["build", "--month", "2026-13"],
+    ["check", CLIENT],
+    ["check", "--month", "2026-10", "no-such-client"],
+    ["status", "--month", "2026-10", "no-such-client"],
+    ["status", "--month", "October"],
+    ["report", "--month", "2026-10", CLIENT, "no-such-client"],
+    ["run", CLIENT, "no-such-client"],
+    ["run", "--month", "2026-1"],
+    ["demo", "--clients", "0"],
+]
+
+
+@pytest.mark.parametrize("argv", USAGE_ERRORS, ids=lambda argv: " ".join(argv) or "(nothing)")
+def test_a_usage_error_is_one_line_on_stderr_and_exit_2_before_any_work(argv, in_sample, capsys):
+    assert _exit_code(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "", "nothing is done (or printed) before the usage error"
+    assert len(err.splitlines()) == 1 and err.startswith("roi") and "error:" in err, err
+    assert "Traceback" not in err
+    assert not (in_sample / "warehouse.duckdb").exists() and not (in_sample / "reports").exists()
+
+
+def test_every_subcommand_has_a_usage_error_case():
+    named = {argv[0] for argv in USAGE_ERRORS if argv and argv[0] in SUBCOMMANDS}
+    assert named == set(SUBCOMMANDS)
+
+
+def test_an_unknown_client_is_named_with_the_known_ones(in_sample, capsys):
+    assert main(["run", "no-such-client"]) == 2
+    err = capsys.readouterr().err
+    assert "no client file for 'no-such-client'" in err and f"known: {CLIENT}" in err
+
+
+def test_usage_errors_from_the_installed_command_have_no_traceback(small_sample):
+    for args in (["generate", "--clients", "0"], ["generate", "--end-month", "2026-13"], ["status", "--month",
+                 "2026-10", "nope"]):  # fmt: skip
+        done = _roi(small_sample, *args)
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == "" and len(done.stderr.splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["report", "--month", "2026-10"],
+        ["status", "--month", "2026-10"],
+        ["check", "--month", "2026-10"],
+        ["build"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_without_a_warehouse_each_command_says_so_and_exits_1(argv, in_sample, capsys):
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert f"No warehouse at {in_sample / 'warehouse.duckdb'}: run `roi run`" in out
+    assert "Traceback" not in out + err and "HELD" not in out
+    assert not (in_sample / "warehouse.duckdb").exists()
+
+
+def test_an_unexpected_failure_is_one_line_and_exit_1_with_the_traceback_only_on_request(
+    in_sample, tmp_path, monkeypatch, capsys
+):
+    broken = tmp_path / "warehouse.duckdb"
+    broken.write_text("not a DuckDB file")
+    monkeypatch.setenv("ROI_WAREHOUSE", str(broken))
+    assert main(["report", "--month", "2026-10"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert err.startswith("roi report: error: ") and str(broken) in err and "--verbose" in err
+    assert main(["report", "--month", "2026-10", "--verbose"]) == 1
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_help_describes_the_tool_its_commands_exit_codes_and_locations(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "reports" in out.split("positional arguments")[0], "a description of what the tool does"
+    for command in SUBCOMMANDS:
+        assert re.search(rf"^\s+{command}\s+\S", out, re.MULTILINE), command
+    for var in ("ROI_LANDING_DIR", "ROI_CLIENTS_DIR", "ROI_WAREHOUSE", "ROI_REPORTS_DIR", "NO_COLOR"):
+        assert var in out
+    assert re.search(r"^\s+0\s+ok", out, re.MULTILINE)
+    assert re.search(r"^\s+1\s+some client", out, re.MULTILINE)
+    assert re.search(r"^\s+2\s+usage error", out, re.MULTILINE)
+
+
+def test_generate_output_in_a_pipe_has_steps_and_no_escape_codes(tmp_path):
+    done = _roi(tmp_path, "generate", "--clients", "1", "--months", "2")
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout + done.stderr
+    assert "generate ..." in done.stdout and re.search(r"^generate: done in \S+ \(", done.stdout, re.MULTILINE)
+
+
+# -- one small pipeline run, shared: progress, summary, status words, --verbose ------------
+
+
+@pytest.fixture(scope="module")
+def small_run(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    """``roi run`` on a small sample of its own (1 client, 2026-09 and 2026-10), output to a pipe:
+    it gates and reports 2026-10, the latest closed month, only."""
+    base = tmp_path_factory.mktemp("small_run")
+    assert _roi(base, "generate", "--clients", "1", "--months", "2").returncode == 0
+    done = _roi(base, "run")
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return base, done
+
+
+@pytest.mark.slow
+def test_run_in_a_pipe_shows_each_step_and_a_summary_without_dbt_node_lines_or_colour(small_run):
+    base, done = small_run
+    out = done.stdout
+    assert "\x1b" not in out + done.stderr, "no escape codes when the output is not a terminal"
+    assert not DBT_NODE_LINE.search(out), "dbt's per-node lines only with --verbose"
+    for step in ("ingest", "dbt build", "raw-input gate", "mart gate", "render reports"):
+        assert f"{step} ...\n" in out, step
+        assert re.search(rf"^{step}: done in \S+", out, re.MULTILINE), step
+    summary = out.split("Summary of roi run for 2026-10:\n", 1)[1]
+    for step in ("ingest", "dbt build", "raw-input gate", "mart gate", "render reports", "total"):
+        assert re.search(rf"^  {step}\s", summary, re.MULTILINE), step
+    assert "FAILED" not in summary
+    assert re.search(r"^  dbt build\s+ok\s+\S+\s+\d+ nodes: .*\d+ pass", summary, re.MULTILINE)
+    assert (base / "reports" / CLIENT / "2026-10" / "report.json").is_file()
+
+
+@pytest.mark.slow
+def test_status_words_publishable_not_run_and_no_data(small_run):
+    base, _ = small_run
+    published = _roi(base, "status", "--month", "2026-10")
+    assert published.returncode == 0 and published.stdout.startswith(f"{CLIENT:<28} publishable\n")
+
+    never_run = _roi(base, "status", "--month", "2026-09")  # built, but its gates never ran
+    assert never_run.returncode == 1
+    assert never_run.stdout.splitlines()[0] == f"{CLIENT:<28} not run"
+    assert "HELD" not in never_run.stdout
+    assert "the quality gates have not run for 2026-09: `roi run --month 2026-09`" in never_run.stdout
+
+    before = _roi(base, "status", "--month", "2025-01")  # before the two generated months
+    assert before.returncode == 1
+    assert before.stdout.splitlines()[0] == f"{CLIENT:<28} no data"
+    assert f"the warehouse has no data for {CLIENT} in 2025-01 (it holds 2026-09 to 2026-10)" in before.stdout
+    assert "HELD" not in before.stdout and "\x1b" not in before.stdout
+
+
+@pytest.mark.slow
+def test_colour_only_when_forced_and_never_with_no_color(small_run):
+    base, _ = small_run
+    forced = _roi(base, "status", "--month", "2026-10", FORCE_COLOR="1")
+    assert "\x1b[" in forced.stdout, "a terminal (here: forced) gets colour"
+    plain = _roi(base, "status", "--month", "2026-10", FORCE_COLOR="1", NO_COLOR="1")
+    assert plain.returncode == 0 and "\x1b" not in plain.stdout
+    assert plain.stdout.startswith(f"{CLIENT:<28} publishable\n")
+
+
+@pytest.mark.slow
+def test_verbose_adds_dbts_per_node_lines_without_colour_in_a_pipe(small_run):
+    base, _ = small_run
+    done = _roi(base, "build", "--verbose")
+    assert done.returncode == 0, done.stdout[-4000:]
+    assert DBT_NODE_LINE.search(done.stdout), done.stdout[:2000]
+    assert "\x1b" not in done.stdout + done.stderr
+    assert re.search(r"^dbt build: done in \S+ \(\d+ nodes: ", done.stdout, re.MULTILINE)

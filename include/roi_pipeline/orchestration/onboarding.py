@@ -50,8 +50,8 @@ def validate_output(client_id: str) -> tuple[int, list[str]]:
     """Run ``roi validate CLIENT`` in-process: (exit status, printed lines)."""
     from roi_pipeline.cli import main as roi
 
-    buffer = io.StringIO()
-    with contextlib.redirect_stdout(buffer):
+    buffer = io.StringIO()  # stderr too: an unknown client is a one-line usage error there
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
         status = roi(["validate", client_id])
     return status, buffer.getvalue().splitlines()
 
