@@ -83,7 +83,12 @@ ROI = Path(sys.executable).parent / "roi"
 def _demo_env(base: Path, airflow_home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ROI_"))}
     data = Sample(base, base / "landing", base / "clients", base / "warehouse.duckdb", base / "reports")
-    return env | data.env() | {"AIRFLOW_HOME": str(airflow_home)}
+    # Cosmos' cache inside the test's Airflow home (its default is $TMPDIR/cosmos, left behind)
+    return (
+        env
+        | data.env()
+        | {"AIRFLOW_HOME": str(airflow_home), "AIRFLOW__COSMOS__CACHE_DIR": str(airflow_home / "cosmos")}
+    )
 
 
 def _demo(base: Path, *extra: str, airflow_home: Path | None = None) -> subprocess.CompletedProcess:
