@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,3 +38,20 @@ def build_sample(base: Path, **generate_args) -> SamplePipeline:
 def sample_pipeline(tmp_path_factory) -> SamplePipeline:
     """The default sample (4 clients, 15 months to 2026-10), built with every dbt test."""
     return build_sample(tmp_path_factory.mktemp("sample"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session):
+    """After pytest has removed a passing session's base temp directory (pyproject.toml:
+    ``tmp_path_retention_policy``), remove its parent ``pytest-of-<user>`` too when that is
+    empty, so a passing run leaves nothing in $TMPDIR (a failing one keeps its tmp_paths)."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    basetemp = getattr(factory, "_basetemp", None)
+    if basetemp is None or getattr(factory, "_given_basetemp", None) is not None:
+        return
+    parent = Path(basetemp).parent
+    with suppress(OSError):  # not empty: another session's, or a failed test's, directories
+        current = parent / "pytest-current"
+        if current.is_symlink() and not current.exists():
+            current.unlink()
+        parent.rmdir()
