@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
+import shutil
+from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,3 +40,29 @@ def build_sample(base: Path, **generate_args) -> SamplePipeline:
 def sample_pipeline(tmp_path_factory) -> SamplePipeline:
     """The default sample (4 clients, 15 months to 2026-10), built with every dbt test."""
     return build_sample(tmp_path_factory.mktemp("sample"))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session, exitstatus):
+    """After pytest has removed a passing session's base temp directory (pyproject.toml:
+    ``tmp_path_retention_policy``), remove its parent ``pytest-of-<user>`` too when that is
+    empty, so a passing run leaves nothing in $TMPDIR (a failing one keeps its tmp_paths).
+    Tried again at exit: a subprocess a test started may still have been writing there."""
+    factory = getattr(session.config, "_tmp_path_factory", None)
+    basetemp = getattr(factory, "_basetemp", None)
+    if basetemp is None or getattr(factory, "_given_basetemp", None) is not None:
+        return
+    passed = exitstatus == 0 and getattr(factory, "_retention_policy", None) == "failed"
+    _remove_session_temp(Path(basetemp), passed)
+    atexit.register(_remove_session_temp, Path(basetemp), passed)
+
+
+def _remove_session_temp(basetemp: Path, passed: bool) -> None:
+    if passed:
+        shutil.rmtree(basetemp, ignore_errors=True)
+    parent = basetemp.parent
+    with suppress(OSError):  # not empty: another session's, or a failed test's, directories
+        current = parent / "pytest-current"
+        if current.is_symlink() and not current.exists():
+            current.unlink()
+        parent.rmdir()

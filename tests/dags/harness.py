@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -20,9 +22,20 @@ DAGS = ROOT / "dags"
 AIRFLOW = Path(sys.executable).parent / "airflow"
 
 # Before Airflow is first imported in the session: a throwaway home (SQLite metadata DB),
-# no example DAGs, our dags/ folder. Importing this module sets them once per process.
+# no example DAGs, our dags/ folder. Importing this module sets them once per process; the
+# home (and Cosmos' cache inside it) is removed when the process ends.
 AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="roi-airflow-home-"))
+_OWNER = os.getpid()
+
+
+@atexit.register
+def _remove_airflow_home() -> None:
+    if os.getpid() == _OWNER:  # not in a forked child that exits through atexit
+        shutil.rmtree(AIRFLOW_HOME, ignore_errors=True)
+
+
 os.environ["AIRFLOW_HOME"] = str(AIRFLOW_HOME)
+os.environ["AIRFLOW__COSMOS__CACHE_DIR"] = str(AIRFLOW_HOME / "cosmos")  # default: $TMPDIR/cosmos
 os.environ["AIRFLOW__CORE__LOAD_EXAMPLES"] = "False"
 os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(DAGS)
 os.environ["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"

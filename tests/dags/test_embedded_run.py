@@ -11,7 +11,7 @@ import pendulum
 import pytest
 
 from roi_pipeline.orchestration.standalone import EMBEDDED_DEFAULTS, EmbeddedAirflow, logical_date, task_progress
-from tests.dags.harness import Sample, tree_digest
+from tests.dags.harness import AIRFLOW_HOME, Sample, migrate_metadata_db, tree_digest
 
 
 @pytest.mark.parametrize("month", ["2026-01", "2026-03", "2026-10", "2026-11", "2026-12", "2027-02"])
@@ -83,7 +83,12 @@ ROI = Path(sys.executable).parent / "roi"
 def _demo_env(base: Path, airflow_home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "ROI_"))}
     data = Sample(base, base / "landing", base / "clients", base / "warehouse.duckdb", base / "reports")
-    return env | data.env() | {"AIRFLOW_HOME": str(airflow_home)}
+    # Cosmos' cache inside the test's Airflow home (its default is $TMPDIR/cosmos, left behind)
+    return (
+        env
+        | data.env()
+        | {"AIRFLOW_HOME": str(airflow_home), "AIRFLOW__COSMOS__CACHE_DIR": str(airflow_home / "cosmos")}
+    )
 
 
 def _demo(base: Path, *extra: str, airflow_home: Path | None = None) -> subprocess.CompletedProcess:
@@ -126,7 +131,25 @@ def test_roi_demo_through_airflow_gives_the_reports_of_roi_run_byte_for_byte(tmp
     assert tree_digest(tmp_path / "airflow_run" / "reports") == expected
 
 
+def _migrated_home(home: Path) -> Path:
+    """An Airflow home holding a copy of the session's migrated metadata DB (harness), so the
+    demo's `db migrate` there is a no-op instead of a second migration from nothing (the test
+    above proves that one)."""
+    import sqlite3
+    from contextlib import closing
+
+    migrate_metadata_db()
+    home.mkdir(parents=True)
+    with (
+        closing(sqlite3.connect(AIRFLOW_HOME / "airflow.db")) as src,
+        closing(sqlite3.connect(home / "airflow.db")) as dst,
+    ):
+        src.backup(dst)
+    return home
+
+
 def test_roi_demo_says_which_airflow_step_failed_and_where_its_output_is(tmp_path):
+    _migrated_home(tmp_path / "airflow")
     env_base = tmp_path / "data"
     empty_dags = tmp_path / "no_dags"
     empty_dags.mkdir()

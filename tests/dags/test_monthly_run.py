@@ -1,9 +1,14 @@
 """roi_monthly end to end, in-process (``dag.test()``), on generated sample data.
 
-One month for every client: each client's report is published with the figures of the
-marts. Then a run with one broken client: the others are published, the broken one is held
-back with its reasons recorded, and a client file that does not load fails the run's
-summary without stopping anyone.
+One month for every client, from an empty warehouse: each client's report is published with
+the figures of the marts. Then a run with one broken client, on a warehouse that already holds
+every month (the session's built sample: the month re-delivered broken after earlier runs):
+the others are published, the broken one is held back with its reasons recorded although its
+earlier figures for the month are in the marts, and a client file that does not load fails
+the run's summary without stopping anyone.
+
+Both runs start from the session's generated sample (tests/conftest.py), each on its own copy
+of the landing and client files.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import shutil
 import pendulum
 import pytest
 
-from tests.dags.harness import make_sample, run_dag, with_data, xcom
+from tests.dags.harness import Sample, run_dag, xcom
 
 pytestmark = pytest.mark.slow
 
@@ -23,9 +28,19 @@ MONTH = "2026-10"
 NOVEMBER = pendulum.datetime(2026, 11, 1, tz="UTC")
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory):
-    return make_sample(tmp_path_factory.mktemp("monthly-sample"))
+def own_copy(sample_pipeline, base, *, built: bool) -> Sample:
+    """The session sample's landing and client files copied under ``base``; its built warehouse
+    too when ``built`` (else the DAG starts from no warehouse at all)."""
+    shutil.copytree(sample_pipeline.landing_dir, base / "landing")
+    shutil.copytree(sample_pipeline.clients_dir, base / "clients")
+    s = Sample(base, base / "landing", base / "clients", base / "wh" / "warehouse.duckdb", base / "reports")
+    if built:
+        s.warehouse.parent.mkdir(parents=True)
+        shutil.copyfile(sample_pipeline.warehouse, s.warehouse)
+        wal = sample_pipeline.warehouse.with_name(sample_pipeline.warehouse.name + ".wal")
+        if wal.exists():
+            shutil.copyfile(wal, s.warehouse.with_name(s.warehouse.name + ".wal"))
+    return s
 
 
 def client_ids(sample) -> list[str]:
@@ -51,13 +66,14 @@ def close(a, b) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and abs(float(a) - float(b)) < 0.006)
 
 
-def test_one_month_publishes_every_clients_report_with_the_marts_figures(sample, tmp_path):
-    s = with_data(sample, tmp_path / "run")
+def test_one_month_publishes_every_clients_report_with_the_marts_figures(sample_pipeline, tmp_path):
+    s = own_copy(sample_pipeline, tmp_path / "run", built=False)
+    assert not s.warehouse.exists()
     run, states, _ = run_dag("roi_monthly", s, logical_date=NOVEMBER)
     assert str(run.state) == "success", states
     plan = xcom(run, "plan")
     assert plan["report_month"] == MONTH
-    ids = client_ids(sample)
+    ids = client_ids(s)
     assert [r["client_id"] for r in plan["runs"]] == ids
     assert states["prepare.ingest"] == ["success"] * len(ids)
     assert states["dbt_build"] == ["success"]
@@ -81,16 +97,13 @@ def test_one_month_publishes_every_clients_report_with_the_marts_figures(sample,
     assert portfolio["month"] == MONTH and portfolio["held_back"] == []
 
 
-def test_a_broken_client_is_held_back_and_the_others_are_published(sample, tmp_path):
+def test_a_broken_client_is_held_back_and_the_others_are_published(sample_pipeline, tmp_path):
     from roi_pipeline.quality import gate_status
 
-    base = tmp_path / "broken"
-    shutil.copytree(sample.landing, base / "landing")
-    shutil.copytree(sample.clients, base / "clients")
-    s = with_data(sample, base)
-    s = type(s)(base, base / "landing", base / "clients", s.warehouse, s.reports)
+    s = own_copy(sample_pipeline, tmp_path / "broken", built=True)
     ids = client_ids(s)
     broken = ids[0]
+    assert mart_row(s.warehouse, broken)["client_id"] == broken  # its month is in the marts already
     october = sorted(p for p in (s.landing / broken / "n8n_executions").glob("*.json") if p.name[0] != "_")[-1]
     assert october.name == f"{MONTH}.json"
     october.write_text('{"data": [ {"id": "1", "workflowId"')  # truncated download: unreadable
