@@ -31,7 +31,7 @@ import pandas as pd
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.config_tables import write_config_tables
 from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
-from roi_pipeline.timeutil import BadTimestamp, parse_instant
+from roi_pipeline.timeutil import BadTimestamp, localize, parse_instant
 
 RAW_SCHEMA = "raw"
 BATCH_ROWS = 100_000
@@ -58,6 +58,11 @@ LANDED_FILES_COLUMNS = (
     Column("rows_quarantined", "bigint"),
     Column("extracted_at", "timestamp", "from the folder's _extracts.json (null when unknown)"),
     Column("loaded_at", "timestamp"),
+    Column(
+        "latest_record_at",
+        "timestamp",
+        "latest record time in the file (the format's record_time_columns, UTC): its as-of without an extraction record",
+    ),
 )
 QUARANTINE_COLUMNS = (
     Column("client_id", "varchar"),
@@ -85,6 +90,8 @@ class FileOutcome:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     error: str | None = None
+    #: Latest record time in the file (naive UTC), None without dated records.
+    latest_record_at: datetime | None = None
 
 
 @dataclass
@@ -170,6 +177,7 @@ def parsing_config_hash(client: ClientConfig, folder: str) -> str:
     which parsing never reads.
     """
     relevant: dict[str, Any] = {"timezone": client.timezone, "folder": folder, "parser": FORMATS[folder].version}
+    relevant["record_time"] = list(FORMATS[folder].record_time_columns)  # files loaded before it are re-read once
     if folder in ("n8n_executions", "generic_runs"):
         relevant["workflow_ids"] = {k: sorted(v) for k, v in sorted(client.known_workflow_ids().items())}
     if folder in ("harvest_time_entries", "toggl_time_entries"):
@@ -193,6 +201,28 @@ def _extracted_at(folder: Path) -> dict[str, datetime]:
         except (KeyError, TypeError, BadTimestamp):
             continue
     return out
+
+
+def latest_record_time(fmt: LandingFormat, rows: Iterable[dict[str, Any]], tz_name: str) -> datetime | None:
+    """The latest value of the format's ``record_time_columns`` over ``rows`` (naive UTC).
+
+    What a file without an extraction record can vouch for: its export happened at or after
+    this instant. A ``date`` value counts as the local midnight that starts the day.
+    """
+    latest: datetime | None = None
+    for row in rows:
+        for column in fmt.record_time_columns:
+            value = row.get(column)
+            if value is None:
+                continue
+            if not isinstance(value, datetime):  # a local date
+                try:
+                    value = localize(datetime(value.year, value.month, value.day), tz_name).replace(tzinfo=None)
+                except BadTimestamp:  # midnight inside a DST gap: the day starts an hour later
+                    value = localize(datetime(value.year, value.month, value.day, 1), tz_name).replace(tzinfo=None)
+            if latest is None or value > latest:
+                latest = value
+    return latest
 
 
 def landing_files(client_dir: Path) -> list[tuple[str, Path]]:
@@ -230,6 +260,12 @@ class _Loader:
         before = self.previous(client.client_id, source_file)
         if before is not None and before[0] == checksum and before[1] == config_hash and before[2] == "loaded":
             outcome = FileOutcome(client.client_id, folder, source_file, "unchanged")
+            # The bytes are the same, but its export time may have been stated since (roi landed).
+            self.con.execute(
+                f"update {RAW_SCHEMA}._landed_files set extracted_at = ? where client_id = ? and source_file = ? "
+                "and extracted_at is distinct from ?",
+                [extracted, client.client_id, source_file, extracted],
+            )
             self._log(outcome, checksum, config_hash, extracted)
             return outcome
 
@@ -275,7 +311,14 @@ class _Loader:
 
         action = "replaced" if before is not None else "loaded"
         outcome = FileOutcome(
-            client.client_id, folder, source_file, action, read, len(rows[fmt.table]), len(quarantined)
+            client.client_id,
+            folder,
+            source_file,
+            action,
+            read,
+            len(rows[fmt.table]),
+            len(quarantined),
+            latest_record_at=latest_record_time(fmt, rows[fmt.table], client.timezone),
         )
         self.con.execute("begin transaction")
         try:
@@ -342,6 +385,7 @@ class _Loader:
             "rows_quarantined": outcome.rows_quarantined,
             "extracted_at": extracted,
             "loaded_at": self.loaded_at,
+            "latest_record_at": outcome.latest_record_at,
         }
 
     def _upsert_landed(self, outcome: FileOutcome, checksum: str, config_hash: str, status: str, extracted):

@@ -13,5 +13,6 @@ select
     rows_loaded,
     rows_quarantined,
     extracted_at,
-    loaded_at
+    loaded_at,
+    latest_record_at
 from source
