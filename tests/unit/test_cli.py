@@ -15,6 +15,7 @@ SUBCOMMANDS = [
     "generate",
     "validate",
     "extract",
+    "landed",
     "ingest",
     "build",
     "check",
