@@ -1,4 +1,4 @@
--- Grain of dim_client_sources (and int_source_as_of): one row per (client_id, source_name).
+-- Grain of dim_client_sources: one row per (client_id, source_name).
 select
     client_id, source_name,
     count(*) as row_count
