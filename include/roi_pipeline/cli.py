@@ -12,7 +12,10 @@ renders each client's monthly ROI report (HTML, PDF, JSON, CSV) and a portfolio 
     roi build [--month YYYY-MM]    build and test the dbt models (one month incrementally, or all)
     roi check --month YYYY-MM      run the quality gates (raw inputs, marts) for a month
     roi status --month YYYY-MM     whether each client's report may be published, and why not
+    roi landed CLIENT SOURCE --exported-at TIME
+                                   state when files dropped by hand were exported (their "as of")
     roi report --month YYYY-MM     render client reports (HTML, PDF, JSON, CSV) and the portfolio page
+                                   (--draft: a month not closed or held, marked DRAFT, under _drafts/)
     roi run [--month YYYY-MM]      the main job: ingest, build, gates, reports (default: latest closed month)
     roi demo                       generate sample data, then run the monthly DAG on it (airflow dags test)
 
@@ -173,6 +176,33 @@ def _missing_sources(client, by_folder: dict[str, int]) -> list[str]:
     needed.setdefault(sheets, f"{client.timesheets.format} timesheets (configured timesheets.format)")
     needed.setdefault("hubspot_contacts", "HubSpot contacts (leads, for lead response KPIs)")
     return [f"{folder}/: {why}" for folder, why in needed.items() if not by_folder.get(folder)]
+
+
+def cmd_landed(args: argparse.Namespace, locations: Locations) -> int:
+    """Write the extraction record of files dropped by hand: the export time their dropper states."""
+    from roi_pipeline.extract.landing import iso_z, state_exported
+    from roi_pipeline.timeutil import BadTimestamp, parse_instant
+
+    _check_client_ids([args.client], locations)
+    result = _load(locations, [args.client])
+    if not result.clients:
+        return 1  # its client file does not load: said above
+    client = result.clients[0]
+    try:
+        exported_at, naive = parse_instant(args.exported_at, client.timezone)
+    except BadTimestamp as exc:
+        raise UsageError(f"--exported-at {args.exported_at!r}: {exc}") from exc
+    try:
+        names = state_exported(locations.landing_dir, client.client_id, args.source, args.files, exported_at)
+    except ValueError as exc:
+        _say(f"ERROR {exc}")
+        return 1
+    zone = f" (read in {client.timezone})" if naive else ""
+    _say(f"{client.client_id}/{args.source}: exported at {args.exported_at}{zone} = {iso_z(exported_at)}, for:")
+    for name in names:
+        _say(f"    {name}")
+    _say(f"Recorded in {locations.landing_dir / client.client_id / args.source / '_extracts.json'}; run `roi run`.")
+    return 0
 
 
 def cmd_ingest(args: argparse.Namespace, locations: Locations) -> int:
@@ -379,6 +409,8 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
     except ConsultancyConfigError as exc:
         _say(f"CONFIG ERROR {exc}")
         return 1
+    if getattr(args, "draft", False):
+        return _report_drafts(args, locations, loaded.clients, consultancy)
     statuses = {
         c.client_id: QualityStatus.from_gate(gate_status(locations.warehouse, c.client_id, args.month))
         for c in loaded.clients
@@ -422,6 +454,31 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
             _say(f"  portfolio                    {page}")
         outcome = f"{written} written, {held} held back" + (", portfolio page" if portfolio else "")
         (step.done if status == 0 else step.failed)(outcome)
+    return status
+
+
+def _report_drafts(args: argparse.Namespace, locations: Locations, clients, consultancy) -> int:
+    """Drafts of a month that is not closed (or held): never the published report, never e-mailed."""
+    from roi_pipeline.quality import gate_status
+    from roi_pipeline.report import QualityStatus, UnknownClientError
+    from roi_pipeline.report.render import render_draft
+
+    _say(f"Rendering DRAFT report(s) for {args.month} (not published, not e-mailed)")
+    status = 0
+    for client in clients:
+        quality = QualityStatus.from_gate(gate_status(locations.warehouse, client.client_id, args.month))
+        try:
+            result = render_draft(
+                locations.warehouse, client.client_id, args.month, locations.reports_dir,
+                quality=quality, consultancy=consultancy,
+            )  # fmt: skip
+        except UnknownClientError as exc:
+            _say(f"  {client.client_id}: {exc}")
+            status = 1
+            continue
+        _say(f"  {client.client_id:<28} DRAFT {result.directory}")
+        for reason in quality.blocking:
+            _say(f"      held: {reason}")
     return status
 
 
@@ -640,7 +697,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all, plus the portfolio)")
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     p.add_argument("--no-portfolio", action="store_true", help="skip the portfolio page")
+    p.add_argument(
+        "--draft",
+        action="store_true",
+        help="render a month that is not closed (or held) as a DRAFT under <reports>/_drafts/ (never published)",
+    )
     p.set_defaults(func=cmd_report)
+
+    p = add("landed", "state when files dropped by hand were exported (writes _extracts.json)")
+    p.add_argument("client", metavar="CLIENT", help="client id")
+    p.add_argument("source", metavar="SOURCE", help="landing folder, e.g. hubspot_contacts or harvest_time_entries")
+    p.add_argument("files", nargs="*", metavar="FILE", help="files in the folder (default: those without a record)")
+    p.add_argument(
+        "--exported-at",
+        required=True,
+        help="when the export was taken, ISO-8601 (2026-11-04T09:00 = client's zone; or with Z / an offset)",
+    )
+    p.set_defaults(func=cmd_landed)
 
     p = add("run", "the main job: ingest, build, quality gates, reports for the month, then a summary")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids to ingest (default: all)")

@@ -35,7 +35,7 @@ from roi_pipeline.config import ClientConfig
 from roi_pipeline.config_tables import write_config_tables
 from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
 from roi_pipeline.formats.base import Coverage
-from roi_pipeline.timeutil import BadTimestamp, parse_instant
+from roi_pipeline.timeutil import BadTimestamp, localize, parse_instant
 
 RAW_SCHEMA = "raw"
 BATCH_ROWS = 100_000
@@ -65,6 +65,11 @@ LANDED_FILES_COLUMNS = (
     Column("covers_from", "date", "timesheets: first local date the file speaks for (null: none / not a timesheet)"),
     Column("covers_to", "date", "timesheets: last local date the file speaks for, included"),
     Column("covers_basis", "varchar", "where the covered dates were read: file name / extraction record / entries"),
+    Column(
+        "latest_record_at",
+        "timestamp",
+        "latest record time in the file (the format's record_time_columns, UTC): its as-of without an extraction record",
+    ),
 )
 QUARANTINE_COLUMNS = (
     Column("client_id", "varchar"),
@@ -93,6 +98,8 @@ class FileOutcome:
     rows_quarantined: int = 0
     error: str | None = None
     coverage: Coverage | None = None
+    #: Latest record time in the file (naive UTC), None without dated records.
+    latest_record_at: datetime | None = None
 
 
 @dataclass
@@ -178,6 +185,7 @@ def parsing_config_hash(client: ClientConfig, folder: str) -> str:
     which parsing never reads.
     """
     relevant: dict[str, Any] = {"timezone": client.timezone, "folder": folder, "parser": FORMATS[folder].version}
+    relevant["record_time"] = list(FORMATS[folder].record_time_columns)  # files loaded before it are re-read once
     if folder in ("n8n_executions", "generic_runs"):
         relevant["workflow_ids"] = {k: sorted(v) for k, v in sorted(client.known_workflow_ids().items())}
     if folder in ("harvest_time_entries", "toggl_time_entries"):
@@ -225,6 +233,28 @@ def _stated_coverage(folder: Path) -> dict[str, Coverage]:
         if first <= last:
             out[name] = Coverage(first, last, "extraction record")
     return out
+
+
+def latest_record_time(fmt: LandingFormat, rows: Iterable[dict[str, Any]], tz_name: str) -> datetime | None:
+    """The latest value of the format's ``record_time_columns`` over ``rows`` (naive UTC).
+
+    What a file without an extraction record can vouch for: its export happened at or after
+    this instant. A ``date`` value counts as the local midnight that starts the day.
+    """
+    latest: datetime | None = None
+    for row in rows:
+        for column in fmt.record_time_columns:
+            value = row.get(column)
+            if value is None:
+                continue
+            if not isinstance(value, datetime):  # a local date
+                try:
+                    value = localize(datetime(value.year, value.month, value.day), tz_name).replace(tzinfo=None)
+                except BadTimestamp:  # midnight inside a DST gap: the day starts an hour later
+                    value = localize(datetime(value.year, value.month, value.day, 1), tz_name).replace(tzinfo=None)
+            if latest is None or value > latest:
+                latest = value
+    return latest
 
 
 def landing_files(client_dir: Path) -> list[tuple[str, Path]]:
@@ -301,6 +331,12 @@ class _Loader:
             and not self._metadata_changed(client.client_id, source_file, fmt, path, extracted, stated)
         ):
             outcome = FileOutcome(client.client_id, folder, source_file, "unchanged")
+            # The bytes are the same, but its export time may have been stated since (roi landed).
+            self.con.execute(
+                f"update {RAW_SCHEMA}._landed_files set extracted_at = ? where client_id = ? and source_file = ? "
+                "and extracted_at is distinct from ?",
+                [extracted, client.client_id, source_file, extracted],
+            )
             self._log(outcome, checksum, config_hash, extracted)
             return outcome
         ctx = ParseContext(client=client, source_file=source_file)
@@ -352,6 +388,7 @@ class _Loader:
             len(rows[fmt.table]),
             len(quarantined),
             coverage=fmt.coverage(path, stated, rows[fmt.table]),
+            latest_record_at=latest_record_time(fmt, rows[fmt.table], client.timezone),
         )
         self.con.execute("begin transaction")
         try:
@@ -421,6 +458,7 @@ class _Loader:
             "covers_from": outcome.coverage.first if outcome.coverage else None,
             "covers_to": outcome.coverage.last if outcome.coverage else None,
             "covers_basis": outcome.coverage.basis if outcome.coverage else None,
+            "latest_record_at": outcome.latest_record_at,
         }
 
     def _upsert_landed(self, outcome: FileOutcome, checksum: str, config_hash: str, status: str, extracted):

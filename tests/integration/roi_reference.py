@@ -1,6 +1,6 @@
 """An independent, plain-Python reference implementation of the ROI figures.
 
-Written from /work/shared/ROI-METHOD.md (incl. both "Exact rules" sections), docs/landing.md
+Written from the ROI method (docs/method.md, incl. its edge rules), docs/landing.md
 and examples/clients/README.md only -- deliberately *without* reading the dbt project, the
 warehouse's raw/staging tables or the package's landing parsers. It reads the landing files
 directly with ``json`` / ``csv`` and uses only ``roi_pipeline.config`` (to load the client

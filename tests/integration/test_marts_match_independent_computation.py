@@ -2,7 +2,7 @@
 
 ``roi_reference.py`` recomputes the monthly figures in plain Python from the *landing files*
 (json/csv, not the warehouse's raw tables nor the package's parsers) following
-/work/shared/ROI-METHOD.md; this module compares them with ``marts.fct_workflow_months``,
+the ROI method (docs/method.md); this module compares them with ``marts.fct_workflow_months``,
 ``marts.fct_client_months`` and the lead-response KPIs, at full precision.
 
 Coverage: every client of the default sample (harbour-legal: Harvest, Europe/London, n8n +

@@ -417,3 +417,59 @@ def test_an_api_entry_is_keyed_by_its_id_and_a_repeated_id_is_quarantined(setup)
         reason = con.execute("select reason from raw._quarantine").fetchone()[0]
     assert keys == [("id:9001", "9001"), ("id:9002", "9002")]
     assert reason == "duplicate Entry ID '9001' in this file"
+
+
+def test_a_hand_dropped_file_vouches_for_its_latest_record_and_a_stated_time_replaces_it(setup, capsys, monkeypatch):
+    """ROI-METHOD part 3: no extraction record -> the latest record time (never the load time);
+    `roi landed` then writes the record, and re-ingesting the unchanged file picks it up."""
+    from roi_pipeline.cli import main as roi
+
+    landing, warehouse, client = setup
+    write_json(
+        landing / client.client_id / "n8n_executions" / "a.json",
+        {"data": [execution("1", stop="2025-12-31T23:59:00Z"), execution("2", start="2025-12-02T08:00:00Z")]},
+    )
+    # Harvest holds a date: its local midnight (Europe/London in winter = UTC).
+    write_harvest(landing / client.client_id / "harvest_time_entries" / "dec.csv", [harvest_row(date="2025-12-30")])
+    ingest(landing, warehouse, [client], now=T0)
+    sql = "select latest_record_at, extracted_at from raw._landed_files where format = ?"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(sql, ["n8n_executions"]).fetchall() == [(datetime(2025, 12, 31, 23, 59), None)]
+        assert con.execute(sql, ["harvest_time_entries"]).fetchall() == [(datetime(2025, 12, 30), None)]
+
+    monkeypatch.setenv("ROI_LANDING_DIR", str(landing))
+    monkeypatch.setenv("ROI_CLIENTS_DIR", str(landing.parent / "clients"))
+    assert roi(["landed", client.client_id, "harvest_time_entries", "--exported-at", "2026-01-04T09:30"]) == 0
+    assert roi(["landed", client.client_id, "harvest_time_entries", "--exported-at", "2026-01-04"]) == 1
+    assert roi(["landed", client.client_id, "nope", "--exported-at", "2026-01-04T09:30"]) == 1
+    assert roi(["landed", client.client_id, "n8n_executions", "b.json", "--exported-at", "2026-01-04"]) == 1
+    out = capsys.readouterr().out
+    assert "every file already has an extraction record" in out and "unknown source 'nope'" in out
+    assert "no such data file: b.json" in out
+    record = json.loads((landing / client.client_id / "harvest_time_entries" / "_extracts.json").read_text())
+    assert record == {"dec.csv": {"extracted_at": "2026-01-04T09:30:00Z", "stated": True}}
+
+    again = ingest(landing, warehouse, [client], now=T0)
+    # the same bytes: the run log is unchanged; a timesheet file is re-read, since its
+    # extraction time decides which file wins on the dates it covers
+    assert {f.format: f.action for f in again.files} == {
+        "n8n_executions": "unchanged",
+        "harvest_time_entries": "replaced",
+    }
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute(sql, ["harvest_time_entries"]).fetchall() == [
+            (datetime(2025, 12, 30), datetime(2026, 1, 4, 9, 30))
+        ]
+
+
+def test_a_stated_time_without_offset_is_read_in_the_clients_zone(tmp_path, monkeypatch):
+    from roi_pipeline.cli import main as roi
+
+    client = make_client(tmp_path / "clients", "west-client", timezone="America/New_York")
+    write_json(tmp_path / "landing" / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1")]})
+    monkeypatch.setenv("ROI_LANDING_DIR", str(tmp_path / "landing"))
+    monkeypatch.setenv("ROI_CLIENTS_DIR", str(tmp_path / "clients"))
+    assert roi(["landed", "west-client", "n8n_executions", "--exported-at", "2026-11-04T09:00"]) == 0
+    record = json.loads((tmp_path / "landing" / "west-client" / "n8n_executions" / "_extracts.json").read_text())
+    # 09:00 in New York on 4 Nov 2026 (EST, UTC-5: daylight time ended on 1 Nov) = 14:00 UTC.
+    assert record == {"a.json": {"extracted_at": "2026-11-04T14:00:00Z", "stated": True}}

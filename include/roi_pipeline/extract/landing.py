@@ -6,7 +6,8 @@
   rewritten.
 - Bytes are deterministic: records sorted by id, keys sorted, one record per line, fixed
   separators, ``\\n`` line ends, UTF-8 without BOM.
-- ``<folder>/_extracts.json`` records when each file was extracted (docs/landing.md).
+- ``<folder>/_extracts.json`` records when each file was extracted (docs/landing.md); a
+  person who drops a file by hand states its export time with ``roi landed`` (:func:`state_exported`).
 - State lives in ``<landing>/<client>/_extract/`` (not a format folder, so never ingested):
   ``<source>.state.json`` (the watermark), ``<source>.run.json`` (the parameters of a run in
   progress, so a rerun after a crash resumes the *same* queries) and ``checkpoints/`` (one
@@ -87,12 +88,19 @@ def iso_z(moment: datetime) -> str:
 
 
 def record_extracted(
-    folder: Path, names: Iterable[str], extracted_at: datetime, covers: Mapping[str, tuple[date, date]] | None = None
+    folder: Path,
+    names: Iterable[str],
+    extracted_at: datetime,
+    covers: Mapping[str, tuple[date, date]] | None = None,
+    *,
+    stated: bool = False,
 ) -> None:
     """Set ``extracted_at`` of ``names`` in ``folder/_extracts.json``, keeping other entries.
 
     ``covers``: file name -> the first and last local date the file is complete for
     (timesheets: ``covers_from`` / ``covers_to``, docs/landing.md).
+    ``stated``: the time was stated by the person who dropped the file (``roi landed``), not
+    recorded by an extractor; the entry says so (``"stated": true``).
     """
     path = folder / "_extracts.json"
     data: dict[str, Any] = {}
@@ -103,7 +111,7 @@ def record_extracted(
         except (OSError, ValueError):
             data = {}
     for name in names:
-        data[name] = {"extracted_at": iso_z(extracted_at)}
+        data[name] = {"extracted_at": iso_z(extracted_at)} | ({"stated": True} if stated else {})
         if covers and name in covers:
             first, last = covers[name]
             data[name].update(covers_from=first.isoformat(), covers_to=last.isoformat())
@@ -231,3 +239,50 @@ def paginate(checkpoint: Checkpoint, fetch: Callable[[Any], tuple[list[Any], Any
         records.extend(page)
         fetched += 1
     return records, fetched
+
+
+def _existing_record(folder: Path) -> dict[str, Any]:
+    path = folder / "_extracts.json"
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8-sig")) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def state_exported(
+    landing_dir: Path, client_id: str, source: str, names: Sequence[str], exported_at: datetime
+) -> list[str]:
+    """Record that files dropped by hand into ``<client>/<source>/`` were exported at ``exported_at``.
+
+    ``names``: the files (default: every data file of the folder without an extraction record
+    yet). Returns the names recorded; raises ``ValueError`` naming what is wrong (unknown
+    folder, no such file, nothing to record).
+    """
+    from roi_pipeline.formats import FORMATS
+
+    if source not in FORMATS:
+        raise ValueError(f"unknown source {source!r}: a landing folder, one of {', '.join(FORMATS)}")
+    folder = Path(landing_dir) / client_id / source
+    fmt = FORMATS[source]
+    data_files = sorted(
+        p.name
+        for p in (folder.iterdir() if folder.is_dir() else [])
+        if p.is_file() and p.suffix.lower() in fmt.suffixes and not p.name.startswith(("_", "."))
+    )
+    if not data_files:
+        raise ValueError(f"{folder}: no data files to record an export time for")
+    if names:
+        unknown = [n for n in names if n not in data_files]
+        if unknown:
+            raise ValueError(f"{folder}: no such data file: {', '.join(unknown)} (files: {', '.join(data_files)})")
+        chosen = list(dict.fromkeys(names))
+    else:
+        recorded = _existing_record(folder)
+        chosen = [n for n in data_files if n not in recorded]
+        if not chosen:
+            raise ValueError(
+                f"{folder}: every file already has an extraction record; name the files to state a new time for"
+            )
+    record_extracted(folder, chosen, exported_at, stated=True)
+    return chosen

@@ -81,6 +81,12 @@ class LandingFormat:
     version: ClassVar[int] = 1
     #: True when a file speaks for a date range (timesheet exports): see :meth:`coverage`.
     covers_dates: ClassVar[bool] = False
+    #: Columns of the main table holding when something had already happened by the time of
+    #: the export (a run's start/stop, a CRM object's creation/update, a time entry's day):
+    #: their latest value is the file's "as of" when no extraction record exists (a lower
+    #: bound; never scheduled times such as a meeting's start or a deal's expected close).
+    #: A ``date`` column counts as the local midnight starting that day.
+    record_time_columns: ClassVar[tuple[str, ...]] = ()
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
         """Yield ``(row_number, record)`` for every record in the file, numbered from 1.

@@ -58,6 +58,8 @@ class HubSpotObjects(LandingFormat):
     object_type: ClassVar[str]
     suffixes = (".json", ".jsonl")
     child_tables: ClassVar[dict[str, tuple[Column, ...]]] = {ASSOCIATIONS_TABLE: ASSOCIATION_COLUMNS}
+    # HubSpot's own record times only: hs_timestamp / closedate may lie in the future.
+    record_time_columns = ("created_at", "updated_at")
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
         return iter_json_objects(path, "results")

@@ -64,6 +64,7 @@ class N8nExecutions(LandingFormat):
     table = "n8n_executions"
     suffixes = (".json", ".jsonl")
     description = "n8n public API executions (GET /api/v1/executions), one row per execution"
+    record_time_columns = ("started_at", "stopped_at")
     columns = (
         Column("id", "varchar", "n8n execution id"),
         Column("workflow_id", "varchar", "n8n workflowId"),
@@ -125,6 +126,7 @@ class GenericRuns(LandingFormat):
     table = "generic_runs"
     suffixes = (".csv", ".jsonl")
     description = "our run-log format for Zapier, Make and custom AI agents"
+    record_time_columns = ("started_at", "finished_at")
     required = ("run_id", "platform", "workflow_id", "started_at", "status", "triggered_by")
     columns = (
         Column("run_id", "varchar"),

@@ -142,6 +142,7 @@ class _TimesheetCsv(LandingFormat):
 class HarvestTimeEntries(_TimesheetCsv):
     folder = table = "harvest_time_entries"
     description = "Harvest detailed time report CSV export"
+    record_time_columns = ("spent_date",)
     base_required = ("date", "hours", "first_name", "last_name")
     identity = ("date", "first_name", "last_name", "client", "project", "task", "notes", "hours")
     # Harvest names its exports ``<account>_time_report_from20251201_to20251231.csv``.
@@ -199,6 +200,7 @@ class HarvestTimeEntries(_TimesheetCsv):
 class TogglTimeEntries(_TimesheetCsv):
     folder = table = "toggl_time_entries"
     description = "Toggl Track detailed report CSV export"
+    record_time_columns = ("start_at",)
     base_required = ("user", "start_date", "start_time", "duration")
     identity = ("user", "email", "client", "project", "task", "description", "start_date", "start_time", "duration")
     # Toggl names its exports ``Toggl_Track_time_entries_2025-12-01_to_2025-12-31.csv``

@@ -9,8 +9,10 @@ SQL and pandas, and every decision about the data is left to the expectations.
 Times: raw timestamps are naive UTC; months are calendar months in the client's zone, so
 every query runs with the DuckDB session zone set to UTC and converts with
 ``timezone(<client zone>, ts::timestamptz)``. Nothing here reads the wall clock: "now" is
-the data's as-of (latest ``extracted_at`` of the client's landed files, else the latest load
-time, as in ``int_client_as_of``).
+the latest instant the landed data can vouch for (latest ``extracted_at`` of the client's
+landed files, else the latest load time): an upper bound for impossible-future checks. It is
+not the report's "as of" (``int_client_as_of``: the earliest of the sources', which decides
+whether a month is closed).
 """
 
 from __future__ import annotations

@@ -86,6 +86,7 @@ def _run_gate(
     if not warehouse.is_file():
         raise FileNotFoundError(f"no warehouse at {warehouse} (run `roi ingest` first)")
     prepared: dict[str, Any] = {}
+    settled: dict[str, Any] = {}
     errors: dict[str, str] = {}
     try:
         con = duckdb.connect(str(warehouse), read_only=True)
@@ -97,6 +98,10 @@ def _run_gate(
             for client in clients:
                 try:
                     prepared[client.client_id] = frames_fn(con, client, month)
+                    if gate == "mart":  # only closed months are published (quality/settlement.py)
+                        from roi_pipeline.quality.settlement import settlement_finding
+
+                        settled[client.client_id] = settlement_finding(con, client, month)
                 except Exception as exc:
                     errors[client.client_id] = f"{type(exc).__name__}: {exc}"
         finally:
@@ -138,6 +143,12 @@ def _run_gate(
                 evaluations.append(_evaluation(run_id, finding, success=success))
                 if not success:
                     (blocking if finding.severity == BLOCKING else warnings).append(finding)
+        if settled.get(client.client_id) is not None:
+            finding, success = settled[client.client_id]
+            evaluated += 1
+            evaluations.append(_evaluation(run_id, finding, success=success))
+            if not success:
+                blocking.append(finding)
         results.append(GateResult(client.client_id, month, gate, blocking, warnings, evaluated, run_id))
 
     write_results(warehouse, results, evaluations, validated_at)

@@ -36,6 +36,9 @@ from roi_pipeline.report.status import Consultancy, QualityStatus, load_consulta
 
 FILES = ("report.html", "report.pdf", "report.json", "tasks.csv")
 PREVIOUS = "report.previous.json"
+#: Drafts live apart from the published tree: <reports>/_drafts/<client>/<month>/report.draft.*
+DRAFTS_DIR = "_drafts"
+DRAFT_FILES = ("report.draft.html", "report.draft.pdf", "report.draft.json")
 
 TASKS_COLUMNS = (
     "run_id",
@@ -103,7 +106,7 @@ class ReportResult:
 
     client_id: str
     month: str
-    #: 'published' or 'held_back'.
+    #: 'published', 'held_back' or 'draft' (render_draft).
     status: str
     directory: Path | None = None
     files: dict[str, Path] = field(default_factory=dict)
@@ -431,6 +434,7 @@ def build_report(
     consultancy: Consultancy | None = None,
     previous: bytes | None = None,
     data: ClientMonthData | None = None,
+    draft: bool = False,
 ) -> tuple[RenderedReport, bytes | None]:
     """Everything but the PDF and the files: (rendered report, bytes of report.previous.json).
 
@@ -444,6 +448,8 @@ def build_report(
     if data is None:
         data = load_client_month(Path(warehouse), client_id, month)
     doc = build_document(data, quality=quality, consultancy=consultancy, code=code_version())
+    if draft:
+        doc["draft"] = True
     csv_bytes, csv_rows = tasks_csv(data)
     doc["lineage"]["tasks_csv"] = {"sha256": hashlib.sha256(csv_bytes).hexdigest(), "rows": csv_rows}
     keep_previous: bytes | None = None
@@ -527,4 +533,57 @@ def render_client_month(
         files={name: final / name for name in files},
         no_data=rendered.document["status"] == "no_data",
         restated=rendered.document["restatement"] is not None,
+    )
+
+
+def draft_dir(reports_dir: Path, client_id: str, month: str) -> Path:
+    """Where a client-month's draft goes: never inside the published ``<client>/<month>/``."""
+    return Path(reports_dir) / DRAFTS_DIR / client_id / month
+
+
+def render_draft(
+    warehouse: Path,
+    client_id: str,
+    month: str,
+    reports_dir: Path,
+    *,
+    quality: QualityStatus | None = None,
+    consultancy: Consultancy | None = None,
+) -> ReportResult:
+    """Render ``month`` as a DRAFT, whatever its quality status or whether it has closed.
+
+    ROI-METHOD.md part 3: a month that is not closed is held, and can be rendered on request
+    "as a draft clearly marked as such": ``"draft": true`` in the JSON, DRAFT in the title, a
+    banner and the head of every PDF page. It goes to ``<reports>/_drafts/<client>/<month>/``
+    as ``report.draft.{html,pdf,json}``: the published directory is never touched, and
+    nothing e-mails a draft (only the monthly DAG's published reports are sent). The data
+    quality section lists the reasons the month is held.
+    """
+    month_start(month)
+    quality = quality or QualityStatus()
+    if consultancy is None:
+        from roi_pipeline.settings import Locations
+
+        consultancy = load_consultancy(Locations.from_env().clients_dir)
+    data = load_client_month(Path(warehouse), client_id, month)  # an unknown client fails here
+    rendered, _ = build_report(
+        warehouse, client_id, month, quality=quality, consultancy=consultancy, data=data, draft=True
+    )
+    final = draft_dir(reports_dir, client_id, month)
+    files = {
+        "report.draft.html": rendered.html.encode("utf-8"),
+        "report.draft.pdf": html_to_pdf(rendered.html),
+        "report.draft.json": rendered.json_bytes,
+    }
+    with locked(final):
+        recover(final)
+        publish_dir(final, files)
+    return ReportResult(
+        client_id,
+        month,
+        "draft",
+        directory=final,
+        files={name: final / name for name in files},
+        no_data=rendered.document["status"] == "no_data",
+        reasons=list(quality.blocking),
     )

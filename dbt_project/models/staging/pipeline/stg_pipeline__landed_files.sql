@@ -16,5 +16,6 @@ select
     loaded_at,
     covers_from,
     covers_to,
-    covers_basis
+    covers_basis,
+    latest_record_at
 from source
