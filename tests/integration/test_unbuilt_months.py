@@ -150,7 +150,13 @@ def test_an_earlier_month_that_lands_late_is_built(generated, from_scratch, tmp_
     for mart in expected:
         assert got[mart] == expected[mart], mart
     assert_months_match_reference(sample, LATE, sample.landing)
-    assert figures(report(sample, LATE)) == figures(report(from_scratch, LATE))
+    # October was published first without September's runs (its fee, cumulative net and
+    # payback then rested on an empty September): the re-run says "restated"
+    late, scratch = report(sample, LATE), report(from_scratch, LATE)
+    assert late["restatement"] is not None and scratch["restatement"] is None
+    assert {k: v for k, v in figures(late).items() if k != "restatement"} == {
+        k: v for k, v in figures(scratch).items() if k != "restatement"
+    }
 
 
 def fee_in_effect(client_file: Path, day: date) -> float:
