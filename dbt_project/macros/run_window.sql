@@ -29,3 +29,43 @@
         select 1
     {%- endif -%}
 {%- endmacro %}
+
+{#- Client-months whose landed run history is not built yet (int_run_months_pending: a
+    client onboarded into a populated warehouse, a late or re-delivered file of an earlier
+    month), as {client_id: ['YYYY-MM-DD', ...]}. An incremental run rebuilds them besides
+    the report month, so a monthly build gives what a full build gives; when nothing else
+    changed the dict is empty (or holds only the report month) and the cost stays the
+    month's. Read at run time; empty outside an incremental run (a full build takes all). -#}
+{% macro pending_run_months() -%}
+    {%- if not (execute and var('report_month') and is_incremental()) -%}
+        {{ return({}) }}
+    {%- endif -%}
+    {%- set rows = run_query(
+        'select client_id, run_month from ' ~ ref('int_run_months_pending') ~ ' order by client_id, run_month'
+    ) -%}
+    {%- set out = {} -%}
+    {%- for row in rows -%}
+        {%- do out.setdefault(row[0], []).append(row[1] | string) -%}
+    {%- endfor -%}
+    {{ return(out) }}
+{%- endmacro %}
+
+{#- " or (client and local month pending) ..." for a column of local run months, or nothing. -#}
+{% macro or_pending_months(client_column, month_column) -%}
+    {%- for client_id, months in pending_run_months().items() %}
+        or ({{ client_column }} = '{{ client_id | replace("'", "''") }}' and {{ month_column }} in (
+            {%- for month in months -%}
+                cast('{{ month }}' as date){{ ", " if not loop.last }}
+            {%- endfor -%}))
+    {%- endfor -%}
+{%- endmacro %}
+
+{#- " or (client and start time within its pending months' window, widened like the report
+    month's plus `lookback_days` before)" for the runs read from staging, or nothing. -#}
+{% macro or_pending_windows(client_column, started_column, lookback_days=0) -%}
+    {%- for client_id, months in pending_run_months().items() %}
+        or ({{ client_column }} = '{{ client_id | replace("'", "''") }}'
+            and {{ started_column }} >= cast({{ add_days("cast('" ~ months[0] ~ "' as date)", -1 - lookback_days) }} as timestamp)
+            and {{ started_column }} < cast({{ add_days(add_months("cast('" ~ months[-1] ~ "' as date)", 1), 1) }} as timestamp))
+    {%- endfor -%}
+{%- endmacro %}

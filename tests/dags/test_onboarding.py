@@ -4,13 +4,12 @@ says exactly what is missing for a new client, or prints the backfill command.""
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import duckdb
 import pendulum
 import pytest
 
-from roi_pipeline.orchestration.onboarding import check_client, describe, main, unbuilt_earlier_months
+from roi_pipeline.orchestration.onboarding import check_client, describe, main
 from roi_pipeline.settings import Locations
 from tests.dags.harness import Sample, environment, make_sample, run_dag
 
@@ -40,7 +39,7 @@ def check(sample, first: str, last: str) -> dict:
 def test_a_complete_client_is_ready_and_gets_the_backfill_command(sample):
     result = check(sample, "2026-08", "2026-10")
     assert result["ok"], result["problems"]
-    assert result["problems"] == [] and result["notes"] == []  # empty warehouse: the first run builds all
+    assert result["problems"] == []
     assert set(result["months"]) == {"2026-08", "2026-09", "2026-10"}
     assert "--from-date 2026-08-01 --to-date 2026-10-01" in result["backfill_command"]
     text = describe(result, CLIENT)
@@ -90,31 +89,6 @@ def test_the_command_line_exits_1_with_the_list(sample, capsys):
     assert f"{CLIENT}: NOT ready to backfill" in out and "MISSING toggl_time_entries" in out
 
 
-# -- the note about earlier months ------------------------------------------------------------
-
-
-def _warehouse_with_runs(path: Path, rows: list[tuple[str, str]]) -> Locations:
-    with duckdb.connect(str(path)) as con:
-        con.execute("create schema marts")
-        con.execute("create table marts.fct_automation_runs (client_id varchar, run_month date)")
-        for client_id, month in rows:
-            con.execute("insert into marts.fct_automation_runs values (?, ?)", [client_id, month])
-    return Locations(path.parent, path.parent, path, path.parent)
-
-
-def test_earlier_months_a_backfill_would_leave_empty_are_named(tmp_path):
-    other_client_only = _warehouse_with_runs(tmp_path / "a.duckdb", [("acme", "2026-05-01")])
-    assert unbuilt_earlier_months(other_client_only, CLIENT, "2026-05", "2026-08") == ["2026-05", "2026-06", "2026-07"]
-    # the client's earlier runs are already built: nothing to say
-    built = _warehouse_with_runs(tmp_path / "b.duckdb", [(CLIENT, "2026-06-01")])
-    assert unbuilt_earlier_months(built, CLIENT, "2026-05", "2026-08") == []
-    # no warehouse, or no runs fact yet: the first monthly build takes all history
-    assert unbuilt_earlier_months(Locations(tmp_path, tmp_path, tmp_path / "none.duckdb", tmp_path), CLIENT,
-                                  "2026-05", "2026-08") == []  # fmt: skip
-    # backfilling from the engagement's first month: nothing earlier
-    assert unbuilt_earlier_months(other_client_only, CLIENT, "2026-08", "2026-08") == []
-
-
 # -- the DAG ------------------------------------------------------------------------------------
 
 
@@ -130,3 +104,46 @@ def test_the_onboarding_dag_fails_with_the_list_or_passes_with_the_command(sampl
         conf={"client": CLIENT, "from_month": "2026-09", "to_month": "2026-10"},
     )  # fmt: skip
     assert str(broken.state) == "failed" and states["check"] == ["failed"], states
+
+
+# -- backfilling into a populated warehouse ----------------------------------------------------
+
+
+@pytest.mark.slow
+def test_the_monthly_dag_builds_a_newcomers_earlier_months_in_a_populated_warehouse(landing, tmp_path):
+    """No full build first and no backfill from the engagement start: the monthly run of
+    October alone builds the newcomer's July to September as a full build would."""
+    from datetime import date
+
+    from roi_pipeline.cli import main as roi
+    from roi_pipeline.config import load_clients
+    from tests.integration.roi_reference import compute_client, month_range
+
+    sample = Sample(tmp_path, tmp_path / "landing", tmp_path / "clients", tmp_path / "wh" / "warehouse.duckdb",
+                    tmp_path / "reports")  # fmt: skip
+    shutil.copytree(landing.landing, sample.landing, ignore=shutil.ignore_patterns(CLIENT))
+    shutil.copytree(landing.clients, sample.clients, ignore=shutil.ignore_patterns(f"{CLIENT}.yaml"))
+    with environment(sample.env()):
+        roi(["run"])  # the clients already served: a populated warehouse
+    shutil.copytree(landing.landing / CLIENT, sample.landing / CLIENT)
+    shutil.copy(landing.clients / f"{CLIENT}.yaml", sample.clients)
+
+    run, states, _ = run_dag("roi_monthly", sample, logical_date=pendulum.datetime(2026, 11, 1, tz="UTC"))
+    assert states["dbt_build"] == ["success"], states
+
+    client = next(c for c in load_clients(sample.clients).clients if c.client_id == CLIENT)
+    months = month_range(date(2026, 5, 1), date(2026, 10, 1))
+    ref = compute_client(client, sample.landing, months)
+    with duckdb.connect(str(sample.warehouse), read_only=True) as con:
+        rows = con.execute(
+            "select report_month, tasks_automated, hours_saved, fee_charged, guarantee_verdict "
+            "from marts.fct_client_months where client_id = ? order by report_month",
+            [CLIENT],
+        ).fetchall()
+    assert [r[0] for r in rows] == months
+    for month, tasks, hours, fee, verdict in rows:
+        expected = ref.client_months[month]
+        assert tasks == sum(w.tasks_automated for (_, m), w in ref.workflow_months.items() if m == month), month
+        assert hours == pytest.approx(expected.hours_saved, abs=1e-9), month
+        assert (fee, verdict) == (pytest.approx(expected.fee_charged), expected.guarantee_verdict), month
+    assert any(r[1] > 0 for r in rows[:-1]), "the earlier months have their runs"

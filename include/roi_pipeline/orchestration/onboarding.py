@@ -15,11 +15,9 @@ saying exactly what is missing:
 When everything passes it prints the backfill command. Ingesting here is harmless: loading
 is idempotent, and the backfill ingests the same files again.
 
-A *note* (not a blocker): a monthly run on a warehouse that already has the runs fact only
-rebuilds its own month. Backfilling from a month after the engagement started leaves the
-client's earlier months unbuilt, and the first reports would compare with (and, for the
-guarantee, credit fees against) empty months. The check says so and gives the two ways out:
-backfill from the engagement's first month, or run one full ``roi build`` first.
+The backfill may start at any month: a monthly build also builds every client-month whose
+landed runs are not built yet (dbt model ``int_run_months_pending``), so the client's earlier
+months are built as a full build builds them, even in a warehouse that holds other clients.
 """
 
 from __future__ import annotations
@@ -77,7 +75,6 @@ def check_client(
         return {
             "ok": False,
             "problems": [str(exc)],
-            "notes": [],
             "validate": [],
             "months": {},
             "backfill_command": None,
@@ -114,47 +111,13 @@ def check_client(
             per_month[month] = gate["blocking"]
             problems += gate["blocking"]
     ok = not problems
-    notes: list[str] = []
-    if client is not None and months and not problems:
-        start = format_month(client.engagement_start)
-        earlier = unbuilt_earlier_months(loc, client_id, start, months[0])
-        if earlier:
-            notes.append(
-                f"the warehouse has no runs of {client_id} for {earlier[0]}..{earlier[-1]}, and a backfill from "
-                f"{months[0]} only builds its own months: reports would compare with empty earlier months. "
-                f"Backfill from {start}, or run `roi build` (a full build) once before the backfill."
-            )
     return {
         "ok": ok,
         "problems": problems,
-        "notes": notes,
         "validate": lines,
         "months": per_month,
         "backfill_command": backfill_command(client_id, months[0], months[-1]) if ok and months else None,
     }
-
-
-def unbuilt_earlier_months(locations: Locations, client_id: str, start: str, first: str) -> list[str]:
-    """Months from ``start`` to the month before ``first`` that a backfill from ``first`` would
-    leave without the client's runs: none when the warehouse has no runs fact yet (its first
-    build takes all history) or already holds runs of the client before ``first``."""
-    earlier = months_between(start, first)[:-1]  # start .. the month before first
-    if not earlier or not locations.warehouse.exists():
-        return []
-    import duckdb
-
-    with duckdb.connect(str(locations.warehouse), read_only=True) as con:
-        exists = con.execute(
-            "select count(*) from information_schema.tables "
-            "where table_schema = 'marts' and table_name = 'fct_automation_runs'"
-        ).fetchone()[0]
-        if not exists:
-            return []
-        built = con.execute(
-            "select count(*) from marts.fct_automation_runs where client_id = ? and run_month < ?",
-            [client_id, parse_month(first)],
-        ).fetchone()[0]
-    return [] if built else earlier
 
 
 def describe(result: dict[str, Any], client_id: str) -> str:
@@ -163,7 +126,6 @@ def describe(result: dict[str, Any], client_id: str) -> str:
     if result["ok"]:
         out.append(f"{client_id}: ready to backfill. Run:")
         out.append(f"  {result['backfill_command']}")
-        out += [f"  NOTE: {note}" for note in result.get("notes", [])]
     else:
         out.append(f"{client_id}: NOT ready to backfill; missing or wrong:")
         out += [f"  - {p}" for p in result["problems"]]

@@ -1,5 +1,8 @@
 {#- One row per client and calendar month (in the client's zone) from the engagement
-    start month to the last month with data (or var through_month), with the month's
+    start month to the month being reported (var report_month; without it the latest month
+    with runs of any client), or the client's last month with runs when later, or var
+    through_month, whether or not any data arrived (ROI-METHOD part 3: a month with no runs
+    at all is a month with zero tasks, judged and credited like any other), with the month's
     bounds as UTC instants and whether the month is closed (its settle period has passed
     as of the data). -#}
 {{ config(materialized='table') }}
@@ -28,6 +31,13 @@ last_run_month as (
     group by client_id
 ),
 
+reported_month as (
+    -- the month being reported: var report_month, else (a full build) the latest month
+    -- holding any run of any client
+    select coalesce({{ month_var('report_month') }}, max(run_month)) as reported_month
+    from runs
+),
+
 bounds as (
     select
         clients.client_id,
@@ -36,11 +46,13 @@ bounds as (
         {{ month_of('clients.engagement_start') }} as first_month,
         coalesce(
             {{ month_var('through_month') }},
-            last_run_month.last_run_month,
+            -- greatest() skips nulls on both adapters
+            greatest(last_run_month.last_run_month, reported_month.reported_month),
             {{ month_of('clients.engagement_start') }}
         ) as last_month,
         as_of.as_of_at
     from clients
+    cross join reported_month
     left join last_run_month on clients.client_id = last_run_month.client_id
     left join as_of on clients.client_id = as_of.client_id
 ),

@@ -4,29 +4,37 @@
     exactly the runs started inside run_window_start()..run_window_end(), so a monthly
     run's cost follows that month's data, and re-running a month gives the same rows.
     Retry lookups reach 31 days before the window (a retry of an older run is classified
-    as production when its original is out of reach). -#}
+    as production when its original is out of reach).
+    Besides the report month, an incremental run rebuilds every client-month whose landed
+    runs are not built yet (int_run_months_pending: a client onboarded into a populated
+    warehouse, a late or re-delivered file of an earlier month): its runs are deleted and
+    rebuilt by local month, so a backfill gives what a full build gives. -#}
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
         pre_hook=[
-            "{{ delete_partition(this, 'started_at >= ' ~ run_window_start() ~ ' and started_at < ' ~ run_window_end()) }}",
+            "{{ delete_partition(this, '(started_at >= ' ~ run_window_start() ~ ' and started_at < ' ~ run_window_end() ~ ')' ~ or_pending_months('client_id', 'run_month')) }}",
             "{{ avoid_nested_loops() }}"
         ]
     )
 }}
 
+-- depends_on: {{ ref('int_run_months_pending') }}
+
 with n8n_executions as (
     select * from {{ ref('stg_n8n__executions') }}
-    where started_at >= {{ dbt.dateadd('day', -31, run_window_start()) }}
-        and started_at < {{ run_window_end() }}
+    where (started_at >= {{ dbt.dateadd('day', -31, run_window_start()) }}
+        and started_at < {{ run_window_end() }})
+        {{- or_pending_windows('client_id', 'started_at', lookback_days=31) }}
 ),
 
 generic_runs as (
     select * from {{ ref('stg_generic__runs') }}
-    where started_at >= {{ dbt.dateadd('day', -31, run_window_start()) }}
-        and started_at < {{ run_window_end() }}
+    where (started_at >= {{ dbt.dateadd('day', -31, run_window_start()) }}
+        and started_at < {{ run_window_end() }})
+        {{- or_pending_windows('client_id', 'started_at', lookback_days=31) }}
 ),
 
 workflow_ids as (
@@ -205,8 +213,9 @@ final as (
         source_file,
         source_row_number
     from classified
-    where started_at >= {{ run_window_start() }}
-        and started_at < {{ run_window_end() }}
 )
 
 select * from final
+where (started_at >= {{ run_window_start() }}
+    and started_at < {{ run_window_end() }})
+    {{- or_pending_months('client_id', 'run_month') }}
