@@ -54,6 +54,9 @@ def test_examples_cover_each_documented_feature():
     assert any(w.status == "retired" and w.retired_on for w in workflows)
     assert any(len(c.monthly_fee) > 1 for c in clients), "an effective-dated fee change"
     assert any(w.hourly_cost_override for w in workflows)
+    volumes = [w.baseline.volume for w in workflows if w.baseline.volume]
+    assert any(v.filters for v in volumes) and any(v.timestamp_property for v in volumes)
+    assert any(w.baseline.window_days for w in workflows)
 
 
 @pytest.mark.parametrize(
