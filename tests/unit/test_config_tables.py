@@ -53,3 +53,19 @@ def test_volume_source_and_lengths_reach_the_config_tables(tmp_path):
         ("volume_filter:lead-triage:hs_activity_type", "Intro"),
         ("volume_filter:lead-triage:hs_meeting_outcome", "COMPLETED"),
     ]
+
+
+def test_backfill_reaches_the_longest_baseline_window(tmp_path):
+    from datetime import date
+
+    from roi_pipeline.extract.runner import backfill_start
+
+    client = _client(tmp_path)  # engagement 2025-08-01; lead triage live 2025-11-10, its window 60 days
+    assert backfill_start(client, None) == date(2025, 8, 1)
+    data = client.model_dump()
+    data["workflows"][1]["baseline"]["window_days"] = 200  # invoice chasing, live 2025-12-01
+    wide = type(client).model_validate(data)
+    assert backfill_start(wide, None) == date(2025, 5, 1)  # 2025-12-01 - 200 days = 2025-05-15
+    data["workflows"][1]["baseline"]["window_days"] = None
+    data["kpi_baseline_days"] = 366  # first go-live 2025-11-01 (recall reminders) - 366 days = 2024-10-31
+    assert backfill_start(type(client).model_validate(data), None) == date(2024, 10, 1)
