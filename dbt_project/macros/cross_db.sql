@@ -99,3 +99,23 @@
 {% macro duckdb__json_text_at(column, key_expr) -%}
     json_extract_string({{ column }}, '$."' || ({{ key_expr }}) || '"')
 {%- endmacro %}
+
+{#- naive UTC timestamp from a CRM property's text: ISO-8601 with an offset, or epoch
+    milliseconds (HubSpot sends both). Text that is neither gives null on DuckDB. -#}
+{% macro text_instant(text) -%}
+    {{ return(adapter.dispatch('text_instant', 'roi')(text)) }}
+{%- endmacro %}
+{% macro default__text_instant(text) -%}
+    case
+        when {{ text }} ~ '^[0-9]+$'
+            then to_timestamp(cast({{ text }} as bigint) / 1000.0) at time zone 'UTC'
+        else cast({{ text }} as timestamptz) at time zone 'UTC'
+    end
+{%- endmacro %}
+{% macro duckdb__text_instant(text) -%}
+    case
+        when {{ text }} similar to '[0-9]+'
+            then to_timestamp(cast({{ text }} as bigint) / 1000.0) at time zone 'UTC'
+        else try_cast({{ text }} as timestamptz) at time zone 'UTC'
+    end
+{%- endmacro %}

@@ -4,10 +4,12 @@ One YAML file per client in ``$ROI_CLIENTS_DIR`` (``<client_id>.yaml``), validat
 by pydantic models. The rules follow ROI-METHOD.md:
 
 - fees, rates, declared minutes and tooling costs are *effective-dated* lists; the value in
-  effect on the first day of a month applies to the whole month, and every list must have an
+  effect on the first day of a month applies to the whole month (a first value taking effect
+  mid-month applies to the whole of that month), and every list must have an
   entry in effect at its anchor (the engagement start for client values, the go-live date
   for workflow values): a gap is a validation error;
-- one process is replaced by at most one live workflow at a time;
+- one process is replaced by at most one live workflow on any day (a successor may take
+  over in its predecessor's retirement month, from the predecessor's ``retired_on``);
 - a bad file yields a :class:`ConfigError` naming the file, the field and the problem, and
   never stops the other clients from loading (:func:`load_clients`).
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -99,14 +101,42 @@ def _check_effective(entries: list[Effective] | None, anchor: date, what: str) -
         )
 
 
+#: A HubSpot property's internal name (lower-case letters, digits, underscores).
+PropertyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9_]{1,100}$")]
+
+
+class PropertyFilter(_Strict):
+    """Only records whose ``property`` equals one of ``values`` (exact text, as landed)."""
+
+    property: PropertyName
+    values: Annotated[list[Id], Field(min_length=1)]
+
+
 class VolumeSource(_Strict):
-    """What counts as one task in the baseline: a CRM object created, or an activity."""
+    """What counts as one task in the baseline: a CRM object created, or an activity.
+
+    Counted by the local date of ``timestamp_property`` (default: the object's own time:
+    ``createdate`` for contacts and deals, ``hs_timestamp`` for calls, emails, meetings).
+    """
 
     object: VolumeObject
     #: Only activities in this direction (calls: OUTBOUND/INBOUND; emails: EMAIL/INCOMING_EMAIL).
     direction: str | None = None
     #: Only records owned by these CRM users (e.g. the staff who did the work by hand).
     owner_ids: list[Id] | None = None
+    #: Only records whose properties match every filter (e.g. hs_lead_source = web_form).
+    filters: list[PropertyFilter] | None = None
+    #: The property whose local date places a record in the window (ISO-8601 or epoch ms).
+    timestamp_property: PropertyName | None = None
+
+    @field_validator("filters")
+    @classmethod
+    def _one_filter_per_property(cls, value: list[PropertyFilter] | None) -> list[PropertyFilter] | None:
+        names = [f.property for f in value or []]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"property {', '.join(dupes)} is filtered twice; list its values in one filter")
+        return value
 
 
 class Baseline(_Strict):
@@ -118,6 +148,8 @@ class Baseline(_Strict):
     declared_minutes: list[Effective] | None = None
     #: Where a declared figure came from (e.g. "n8n timeSavedPerExecution", "workshop 2025-03-02").
     declared_source: str | None = None
+    #: Baseline window length in days for this workflow (default: the client's baseline_days).
+    window_days: int | None = Field(default=None, ge=28, le=366)
 
     @model_validator(mode="after")
     def _method_needs(self) -> Baseline:
@@ -140,7 +172,8 @@ class Workflow(_Strict):
     process: Annotated[str, Field(min_length=1)]
     go_live: date
     status: Literal["active", "paused", "retired"] = "active"
-    #: First day the workflow is no longer live (it is live, and costs, in this month).
+    #: First day the workflow is no longer live (it is live, and costs, in this month,
+    #: unless it is the 1st: then its last live month is the month before).
     retired_on: date | None = None
     #: The workflow normally runs every day: days without a run are "silent days".
     runs_daily: bool = False
@@ -154,16 +187,20 @@ class Workflow(_Strict):
         return normalise_process(self.process)
 
     def live_months(self) -> tuple[date, date | None]:
-        """First and last month (1st of month) in which the workflow is live; None = open."""
-        last = month_start(self.retired_on) if self.retired_on else None
+        """First and last month (1st of month) in which the workflow is live; None = open.
+
+        Its last live month is the month of its last live day (the day before ``retired_on``):
+        retired on the 1st of M, it is last live in M-1 (ROI-METHOD.md, part 3).
+        """
+        last = month_start(self.retired_on - timedelta(days=1)) if self.retired_on else None
         return month_start(self.go_live), last
 
     def is_live_in(self, month: date) -> bool:
-        """Live in M: go-live <= last day of M and not retired before the first day of M."""
+        """Live in M: go-live <= last day of M and retired after the first day of M."""
         first = month_start(month)
         if self.go_live >= add_months(first, 1):
             return False
-        return self.retired_on is None or self.retired_on >= first
+        return self.retired_on is None or self.retired_on > first
 
     @model_validator(mode="after")
     def _consistent(self) -> Workflow:
@@ -242,6 +279,8 @@ class ClientConfig(_Strict):
     hourly_cost: EffectiveList
     guarantee_hours: float = Field(default=40, ge=0)
     baseline_days: int = Field(default=90, ge=28, le=366)
+    #: KPI baseline: leads created in these many days before the first go-live.
+    kpi_baseline_days: int = Field(default=90, ge=28, le=366)
     settle_days: int = Field(default=3, ge=0, le=31)
     cohort_window_days: int = Field(default=30, ge=1, le=365)
     working_hours: WorkingHours | None = None
@@ -311,6 +350,10 @@ class ClientConfig(_Strict):
             known.setdefault(wf.platform, set()).update(wf.platform_workflow_ids)
         return known
 
+    def baseline_days_for(self, wf: Workflow) -> int:
+        """Baseline window length of ``wf``: its own ``baseline.window_days``, else the client's."""
+        return wf.baseline.window_days or self.baseline_days
+
     def first_go_live(self) -> date:
         return min(w.go_live for w in self.workflows)
 
@@ -325,10 +368,11 @@ def normalise_process(name: str) -> str:
 
 
 def _check_one_process_one_workflow(workflows: list[Workflow]) -> None:
-    """A process named by two workflows that are live in the same month is rejected.
+    """A process named by two workflows that are live on the same day is rejected.
 
-    Months are the unit because a workflow is live for the whole of its retirement month:
-    a successor going live in that month would split the process's residual hours.
+    Hand-over (ROI-METHOD.md, part 3): a successor may go live in its predecessor's
+    retirement month, on or after the predecessor's ``retired_on``; the process's manual
+    hours are then split by date between the two (residual hours count live days only).
     """
     by_process: dict[str, list[Workflow]] = {}
     for wf in workflows:
@@ -336,14 +380,13 @@ def _check_one_process_one_workflow(workflows: list[Workflow]) -> None:
     for group in by_process.values():
         for i, a in enumerate(group):
             for b in group[i + 1 :]:
-                a_first, a_last = a.live_months()
-                b_first, b_last = b.live_months()
-                a_before_b = a_last is not None and a_last < b_first
-                b_before_a = b_last is not None and b_last < a_first
+                a_before_b = a.retired_on is not None and a.retired_on <= b.go_live
+                b_before_a = b.retired_on is not None and b.retired_on <= a.go_live
                 if not (a_before_b or b_before_a):
                     raise ValueError(
                         f"workflows {a.key!r} and {b.key!r} both replace process {a.process!r} "
-                        "in the same month(s); one process may have only one live workflow"
+                        "on the same day(s); one process may have only one live workflow "
+                        "(a successor goes live on or after its predecessor's retired_on)"
                     )
 
 

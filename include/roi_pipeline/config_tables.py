@@ -31,6 +31,7 @@ CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
         Column("build_fee", "double"),
         Column("guarantee_hours", "double"),
         Column("baseline_days", "integer"),
+        Column("kpi_baseline_days", "integer", "KPI baseline: leads created in these days before the first go-live"),
         Column("settle_days", "integer"),
         Column("cohort_window_days", "integer"),
         Column("working_hours_start", "varchar"),
@@ -58,6 +59,8 @@ CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
         Column("baseline_method", "varchar"),
         Column("volume_object", "varchar"),
         Column("volume_direction", "varchar"),
+        Column("volume_timestamp_property", "varchar", "property placing a volume event (null: the object's own time)"),
+        Column("baseline_days", "integer", "baseline window length: the workflow's window_days, else the client's"),
         Column("declared_source", "varchar"),
     ),
     "config_workflow_ids": (
@@ -78,7 +81,8 @@ CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
         Column(
             "list_name",
             "varchar",
-            "automation_user_ids / lead_filter_values / consultancy_values / volume_owner_ids:<workflow> / working_weekdays / report_contacts",
+            "automation_user_ids / lead_filter_values / consultancy_values / volume_owner_ids:<workflow> / "
+            "volume_filter:<workflow>:<property> / working_weekdays / report_contacts",
         ),
         Column("value", "varchar"),
     ),
@@ -115,6 +119,7 @@ def config_rows(client: ClientConfig) -> dict[str, list[dict[str, Any]]]:
             "build_fee": client.build_fee,
             "guarantee_hours": client.guarantee_hours,
             "baseline_days": client.baseline_days,
+            "kpi_baseline_days": client.kpi_baseline_days,
             "settle_days": client.settle_days,
             "cohort_window_days": client.cohort_window_days,
             "working_hours_start": client.working_hours.start if client.working_hours else None,
@@ -158,6 +163,8 @@ def config_rows(client: ClientConfig) -> dict[str, list[dict[str, Any]]]:
                 "baseline_method": wf.baseline.method,
                 "volume_object": volume.object if volume else None,
                 "volume_direction": volume.direction.upper() if volume and volume.direction else None,
+                "volume_timestamp_property": volume.timestamp_property if volume else None,
+                "baseline_days": client.baseline_days_for(wf),
                 "declared_source": wf.baseline.declared_source,
             }
         )
@@ -170,6 +177,8 @@ def config_rows(client: ClientConfig) -> dict[str, list[dict[str, Any]]]:
         rows["config_effective_values"] += _effective(cid, wf.key, "declared_minutes", wf.baseline.declared_minutes)
         if volume and volume.owner_ids:
             listed(f"volume_owner_ids:{wf.key}", volume.owner_ids)
+        for prop_filter in (volume.filters if volume else None) or []:
+            listed(f"volume_filter:{wf.key}:{prop_filter.property}", prop_filter.values)
     return rows
 
 
@@ -180,6 +189,16 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, clients: Iterable[Client
     for table, columns in CONFIG_TABLES.items():
         cols = ", ".join(f"{c.name} {c.type}" for c in columns)
         con.execute(f"create table if not exists {schema}.{table} ({cols})")
+        existing = {
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns where table_schema = ? and table_name = ?",
+                [schema, table],
+            ).fetchall()
+        }
+        for col in columns:  # a warehouse built before a column was added gains it
+            if col.name not in existing:
+                con.execute(f"alter table {schema}.{table} add column {col.name} {col.type}")
     con.execute("begin transaction")
     try:
         ids = [c.client_id for c in clients]

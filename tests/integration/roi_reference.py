@@ -434,8 +434,11 @@ class ClientReference:
 
 
 def is_live_in(wf: Workflow, month: date) -> bool:
-    """Live in M: go-live <= last day of M and not retired before the first day of M."""
-    return wf.go_live < next_month(month) and (wf.retired_on is None or wf.retired_on >= month)
+    """Live in M: go-live <= last day of M and at least one live day in M.
+
+    Part 3, retired on the 1st: ``retired_on`` = 1st of M leaves no live day in M, so no row.
+    """
+    return wf.go_live < next_month(month) and (wf.retired_on is None or wf.retired_on > month)
 
 
 def is_live_day(wf: Workflow, day: date) -> bool:
@@ -451,13 +454,20 @@ def _volume_events(wf: Workflow, crm: dict[str, dict[str, CrmRecord]], tz: ZoneI
     filters calls (hs_call_direction) / emails (hs_email_direction); ``owner_ids`` filters on
     hubspot_owner_id. The client's lead filter is not applied to a "contacts" volume source
     (the register names the volume source on its own).
+
+    Part 3: ``filters`` keep a record only when each named property holds one of its values
+    (exact text; a missing property matches nothing); ``timestamp_property`` places the record
+    by that property instead (ISO-8601 or epoch milliseconds; missing or unreadable: not placed).
     """
     vol = wf.baseline.volume
     assert vol is not None
     n = 0
     owners = {str(o) for o in vol.owner_ids} if vol.owner_ids else None
     for rec in crm[vol.object].values():
-        when = rec.created if vol.object in ("contacts", "deals") else rec.timestamp
+        if vol.timestamp_property is not None:
+            when = _property_instant(rec.props.get(vol.timestamp_property), tz)
+        else:
+            when = rec.created if vol.object in ("contacts", "deals") else rec.timestamp
         if when is None:
             continue
         if not (start <= local_date(when, tz) <= end):
@@ -468,8 +478,26 @@ def _volume_events(wf: Workflow, crm: dict[str, dict[str, CrmRecord]], tz: ZoneI
                 continue
         if owners is not None and str(rec.props.get("hubspot_owner_id") or "").strip() not in owners:
             continue
+        if any(
+            rec.props.get(f.property) is None or str(rec.props[f.property]) not in set(f.values)
+            for f in vol.filters or []
+        ):
+            continue
         n += 1
     return n
+
+
+def _property_instant(value: object, tz: ZoneInfo) -> datetime | None:
+    """A CRM property as an instant: epoch milliseconds (digits) or ISO-8601 with an offset."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text) / 1000, UTC)
+    try:
+        return parse_instant(text, tz)
+    except ValueError:
+        return None
 
 
 def compute_baseline(
@@ -477,7 +505,8 @@ def compute_baseline(
 ) -> Baseline:
     """Measured minutes per task, or the reason the declared figure is used.
 
-    Window: ``baseline_days`` ending the day before go-live, clipped at the start to the client's
+    Window: the workflow's ``baseline.window_days`` (else the client's ``baseline_days``) ending
+    the day before go-live, clipped at the start to the client's
     earliest timesheet entry. CHOICE: "earliest timesheet entry" = the earliest *client-staff*
     entry (the hours being measured are client-staff hours; the brief words it this way too). In
     the default sample the earliest staff and consultancy entries fall on the same day.
@@ -486,7 +515,7 @@ def compute_baseline(
         return Baseline(None, "declared")
     tz = ZoneInfo(client.timezone)
     end = wf.go_live - timedelta(days=1)
-    start = wf.go_live - timedelta(days=client.baseline_days)
+    start = wf.go_live - timedelta(days=wf.baseline.window_days or client.baseline_days)
     staff_days = [e.day for e in entries if not e.consultancy]
     if staff_days:
         start = max(start, min(staff_days))
@@ -632,6 +661,23 @@ def _is_response(obj: str, rec: CrmRecord) -> bool:
     if obj == "calls":
         return str(rec.props.get("hs_call_direction") or "").strip().upper() == "OUTBOUND"
     return obj == "meetings"  # meetings of any outcome
+
+
+def kpi_baseline_leads(client: ClientConfig, crm: dict[str, dict[str, CrmRecord]]) -> int:
+    """Leads (lead filter applied) created on the ``kpi_baseline_days`` local days before the
+    client's first go-live (part 3: the KPI baseline length is set per client, default 90)."""
+    tz = ZoneInfo(client.timezone)
+    first = min(w.go_live for w in client.workflows)
+    start = first - timedelta(days=client.kpi_baseline_days)
+    lf = client.crm.lead_filter
+    n = 0
+    for c in crm["contacts"].values():
+        if c.created is None or not (start <= local_date(c.created, tz) < first):
+            continue
+        if lf is not None and str(c.props.get(lf.property) or "").strip() not in {v.strip() for v in lf.values}:
+            continue
+        n += 1
+    return n
 
 
 def lead_response(client: ClientConfig, crm: dict[str, dict[str, CrmRecord]], month: date) -> dict:

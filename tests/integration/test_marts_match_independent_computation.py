@@ -150,7 +150,7 @@ def _mart_workflow_months(con, client_ids) -> dict[tuple[str, str, date], dict]:
 
 
 def test_workflow_month_rows_are_the_live_workflow_months(reference, warehouse):
-    """One row per workflow live in M (go-live <= end of M, retired_on >= 1st of M), no others."""
+    """One row per workflow live in M (go-live <= end of M, retired_on after the 1st of M), no others."""
     mart = _mart_workflow_months(warehouse, list(reference))
     mine = {(cid, key, m) for cid, ref in reference.items() for (key, m) in ref.workflow_months if m in MONTHS}
     missing = sorted(mine - set(mart))

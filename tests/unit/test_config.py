@@ -54,6 +54,9 @@ def test_examples_cover_each_documented_feature():
     assert any(w.status == "retired" and w.retired_on for w in workflows)
     assert any(len(c.monthly_fee) > 1 for c in clients), "an effective-dated fee change"
     assert any(w.hourly_cost_override for w in workflows)
+    volumes = [w.baseline.volume for w in workflows if w.baseline.volume]
+    assert any(v.filters for v in volumes) and any(v.timestamp_property for v in volumes)
+    assert any(w.baseline.window_days for w in workflows)
 
 
 @pytest.mark.parametrize(
@@ -162,18 +165,98 @@ def test_successor_workflow_after_retirement_month_is_allowed(tmp_path):
     assert len(client.workflows) == 4
 
 
-def test_successor_in_the_retirement_month_is_rejected(tmp_path):
-    data = example()
-    successor = dict(data["workflows"][2])
-    successor.update(key="recall-v2", platform_workflow_ids=["scn_9000"], status="active", go_live="2026-06-20")
-    successor.update(tooling_cost=[{"effective_from": "2026-06-20", "value": 1}])
-    successor.update(
-        baseline={"method": "declared", "declared_minutes": [{"effective_from": "2026-06-20", "value": 3}]}
-    )
+def _successor(data: dict, go_live: str) -> dict:
+    successor = dict(data["workflows"][2])  # recall-reminders, retired_on 2026-06-15
+    successor.update(key="recall-v2", platform_workflow_ids=["scn_9000"], status="active", go_live=go_live)
+    successor.update(tooling_cost=[{"effective_from": go_live, "value": 1}])
+    successor.update(baseline={"method": "declared", "declared_minutes": [{"effective_from": go_live, "value": 3}]})
     successor.pop("retired_on")
-    data["workflows"].append(successor)
+    return successor
+
+
+def test_successor_live_before_the_predecessor_retires_is_rejected(tmp_path):
+    data = example()
+    data["workflows"].append(_successor(data, "2026-06-14"))  # one day of overlap
     errors = errors_of(write(tmp_path, data))
-    assert any("both replace process 'Recall reminders'" in m for _f, m in errors)
+    assert any("both replace process 'Recall reminders'" in m and "same day" in m for _f, m in errors)
+
+
+def test_hand_over_in_the_retirement_month_is_allowed(tmp_path):
+    # ROI-METHOD part 3, hand-over: go-live on or after the predecessor's retired_on
+    data = example()
+    data["workflows"].append(_successor(data, "2026-06-15"))
+    client = load_client_file(write(tmp_path, data))
+    v1, v2 = client.workflow("recall-reminders"), client.workflow("recall-v2")
+    assert v1.is_live_in(date(2026, 6, 1)) and v2.is_live_in(date(2026, 6, 1))
+
+
+def test_retired_on_the_first_is_not_live_in_that_month(tmp_path):
+    data = example()
+    data["workflows"][2]["retired_on"] = "2026-06-01"
+    wf = load_client_file(write(tmp_path, data)).workflow("recall-reminders")
+    assert wf.is_live_in(date(2026, 5, 1))
+    assert not wf.is_live_in(date(2026, 6, 1)), "retired on the 1st: no row, no tooling cost"
+    assert wf.live_months() == (date(2025, 11, 1), date(2026, 5, 1))
+
+
+def test_volume_filters_timestamp_and_window_lengths_load(tmp_path):
+    data = example()
+    data["kpi_baseline_days"] = 60
+    data["workflows"][0]["baseline"]["window_days"] = 45
+    data["workflows"][0]["baseline"]["volume"] = {
+        "object": "meetings",
+        "filters": [{"property": "hs_meeting_outcome", "values": ["COMPLETED"]}],
+        "timestamp_property": "hs_meeting_start_time",
+    }
+    client = load_client_file(write(tmp_path, data))
+    wf = client.workflows[0]
+    assert client.kpi_baseline_days == 60
+    assert client.baseline_days_for(wf) == 45
+    assert client.baseline_days_for(client.workflows[1]) == client.baseline_days
+    assert wf.baseline.volume.filters[0].values == ["COMPLETED"]
+    assert wf.baseline.volume.timestamp_property == "hs_meeting_start_time"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field", "fragment"),
+    [
+        (lambda d: d.update(kpi_baseline_days=7), "kpi_baseline_days", "greater than or equal to 28"),
+        (
+            lambda d: d["workflows"][0]["baseline"].update(window_days=20),
+            "workflows[0] (lead-triage).baseline.window_days",
+            "greater than or equal to 28",
+        ),
+        (
+            lambda d: d["workflows"][0]["baseline"]["volume"].update(filters=[{"property": "hs_lead_source"}]),
+            "workflows[0] (lead-triage).baseline.volume.filters[0].values",
+            "required field is missing",
+        ),
+        (
+            lambda d: d["workflows"][0]["baseline"]["volume"].update(
+                filters=[{"property": "hs lead source", "values": ["web_form"]}]
+            ),
+            "workflows[0] (lead-triage).baseline.volume.filters[0].property",
+            "pattern",
+        ),
+        (
+            lambda d: d["workflows"][0]["baseline"]["volume"].update(
+                filters=[{"property": "a", "values": ["x"]}, {"property": "a", "values": ["y"]}]
+            ),
+            "workflows[0] (lead-triage).baseline.volume.filters",
+            "property a is filtered twice",
+        ),
+        (
+            lambda d: d["workflows"][0]["baseline"]["volume"].update(timestamp_prop="hs_timestamp"),
+            "workflows[0] (lead-triage).baseline.volume.timestamp_prop",
+            "unknown field",
+        ),
+    ],
+)
+def test_bad_volume_source_and_window_fields_are_named(tmp_path, mutate, field, fragment):
+    data = example()
+    mutate(data)
+    errors = errors_of(write(tmp_path, data))
+    assert any(f == field and fragment in m for f, m in errors), errors
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path):

@@ -120,7 +120,11 @@ def backfill_start(client: ClientConfig, configured: str | None) -> date:
     """First month extracted when there is no watermark: the baseline needs pre-go-live data."""
     if configured:
         return datetime.strptime(configured, "%Y-%m").date()
-    earliest = min(client.engagement_start, client.first_go_live() - timedelta(days=client.baseline_days))
+    earliest = min(
+        client.engagement_start,
+        client.first_go_live() - timedelta(days=client.kpi_baseline_days),
+        *(wf.go_live - timedelta(days=client.baseline_days_for(wf)) for wf in client.workflows),
+    )
     return month_start(earliest)
 
 

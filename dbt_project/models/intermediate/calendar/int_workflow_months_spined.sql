@@ -1,5 +1,5 @@
 {#- One row per workflow and month in which it is live (ROI-METHOD.md: go-live <= last day
-    of M and not retired before the first day of M), with its live days in the month:
+    of M and retired_on after the first day of M), with its live days in the month:
     days on or after go-live and before retired_on; "elapsed" stops at the data's as-of
     day for a month still in progress. -#}
 {{ config(materialized='table') }}
@@ -37,7 +37,8 @@ live as (
     inner join workflows on client_months.client_id = workflows.client_id
     inner join clients on client_months.client_id = clients.client_id
     where workflows.go_live_date <= client_months.month_end_date
-        and (workflows.retired_on_date is null or workflows.retired_on_date >= client_months.report_month)
+        -- retired on the 1st of M: its last live day is in M-1, so no row in M (part 3)
+        and (workflows.retired_on_date is null or workflows.retired_on_date > client_months.report_month)
 ),
 
 bounded as (

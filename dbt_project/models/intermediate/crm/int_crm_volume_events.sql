@@ -1,5 +1,7 @@
 {#- Every CRM record that can serve as a baseline volume event (a measured baseline's
-    "task"), in one shape: the object it is, its local date, direction and owner. -#}
+    "task"), in one shape: the object it is, its local date, direction, owner and every
+    property as landed (properties_json: a volume source's filters and timestamp property
+    are read from it per workflow in int_workflow_baselines). -#}
 with contacts as (
     select * from {{ ref('stg_hubspot__contacts') }}
 ),
@@ -32,6 +34,7 @@ unioned as (
         contact_created_at as occurred_at,
         cast(null as varchar) as direction,
         owner_user_id,
+        properties_json,
         is_archived,
         updated_at,
         loaded_at,
@@ -45,6 +48,7 @@ unioned as (
         occurred_at,
         direction,
         owner_user_id,
+        properties_json,
         is_archived,
         updated_at,
         loaded_at,
@@ -58,6 +62,7 @@ unioned as (
         occurred_at,
         direction,
         owner_user_id,
+        properties_json,
         is_archived,
         updated_at,
         loaded_at,
@@ -71,6 +76,7 @@ unioned as (
         occurred_at,
         cast(null as varchar) as direction,
         owner_user_id,
+        properties_json,
         is_archived,
         updated_at,
         loaded_at,
@@ -84,6 +90,7 @@ unioned as (
         deal_created_at as occurred_at,
         cast(null as varchar) as direction,
         owner_user_id,
+        properties_json,
         is_archived,
         updated_at,
         loaded_at,
@@ -107,6 +114,7 @@ latest as (
         versions.occurred_at,
         versions.direction,
         versions.owner_user_id,
+        versions.properties_json,
         {{ local_date('versions.occurred_at', 'clients.timezone') }} as occurred_local_date
     from versions
     inner join clients on versions.client_id = clients.client_id

@@ -1,9 +1,10 @@
 {#- The effective-dated values that apply to each live workflow-month and client-month:
     the entry in effect on the first day of the month (ROI-METHOD.md, Exact rules).
 
-    Open choice, documented: a value anchored at a mid-month go-live (or engagement start)
-    is not in effect on the 1st of that first month, so for the first month the lookup day
-    is the anchor day itself; every later month uses its 1st. -#}
+    First values mid-month (ROI-METHOD.md, part 3): when nothing is in effect on the 1st of
+    M because the list's first value takes effect later in M (a mid-month engagement start
+    or go-live), that first value applies to the whole of M. Otherwise the value in effect
+    on the 1st applies, even in a go-live month with a later change in it. -#}
 {{ config(materialized='table') }}
 
 with values_ as (
@@ -18,32 +19,18 @@ workflow_months as (
     select * from {{ ref('int_workflow_months_spined') }}
 ),
 
-workflows as (
-    select * from {{ ref('stg_config__workflows') }}
-),
-
-clients as (
-    select * from {{ ref('stg_config__clients') }}
-),
-
 lookups as (
     select
         client_months.client_id,
         cast(null as varchar) as workflow_key,
-        client_months.report_month,
-        greatest(client_months.report_month, clients.engagement_start) as lookup_date
+        client_months.report_month
     from client_months
-    inner join clients on client_months.client_id = clients.client_id
     union all
     select
         workflow_months.client_id,
         workflow_months.workflow_key,
-        workflow_months.report_month,
-        greatest(workflow_months.report_month, workflows.go_live_date) as lookup_date
+        workflow_months.report_month
     from workflow_months
-    inner join workflows
-        on workflow_months.client_id = workflows.client_id
-        and workflow_months.workflow_key = workflows.workflow_key
 ),
 
 candidates as (
@@ -53,9 +40,12 @@ candidates as (
         lookups.report_month,
         values_.value_name,
         values_.effective_value,
+        -- the latest entry in effect on the 1st; failing that, the first entry of M
         row_number() over (
             partition by lookups.client_id, lookups.workflow_key, lookups.report_month, values_.value_name
-            order by values_.effective_from desc
+            order by
+                case when values_.effective_from <= lookups.report_month then values_.effective_from end desc nulls last,
+                values_.effective_from asc
         ) as recency
     from lookups
     inner join values_
@@ -64,7 +54,7 @@ candidates as (
             (lookups.workflow_key is null and values_.workflow_key is null)
             or lookups.workflow_key = values_.workflow_key
         )
-        and values_.effective_from <= lookups.lookup_date
+        and values_.effective_from < {{ add_months('lookups.report_month', 1) }}
 )
 
 select

@@ -64,6 +64,7 @@ leads_with_cutoffs as (
             ) }}
         ) as response_cutoff_at,
         {{ dbt.dateadd('day', 'clients.cohort_window_days', 'leads.contact_created_at') }} as cohort_window_ends_at,
+        clients.kpi_baseline_days,
         first_go_lives.first_go_live_date
     from leads
     inner join clients
@@ -318,7 +319,7 @@ final as (
         leads_with_cutoffs.first_go_live_date,
         coalesce(
             leads_with_cutoffs.created_local_date
-                >= {{ add_days('leads_with_cutoffs.first_go_live_date', -1 * (var('kpi_baseline_days') | int)) }}
+                >= {{ add_days('leads_with_cutoffs.first_go_live_date', '-leads_with_cutoffs.kpi_baseline_days') }}
             and leads_with_cutoffs.created_local_date
                 <= {{ add_days('leads_with_cutoffs.first_go_live_date', -1) }},
             false

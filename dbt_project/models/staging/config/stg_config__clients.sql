@@ -12,6 +12,7 @@ select
     build_fee,
     guarantee_hours,
     baseline_days,
+    kpi_baseline_days,
     settle_days,
     cohort_window_days,
     working_hours_start,

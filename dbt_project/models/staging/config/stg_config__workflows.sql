@@ -18,5 +18,7 @@ select
     baseline_method as configured_baseline_method,
     volume_object,
     volume_direction,
+    volume_timestamp_property,
+    baseline_days,
     declared_source
 from source

@@ -12,6 +12,8 @@ select
     closedate as deal_closed_at,
     coalesce(hs_is_closed_won, lower(dealstage) = 'closedwon') as is_closed_won,
     owner_id as owner_user_id,
+    -- every property as landed (a measured baseline's volume filters read from it)
+    {{ json_text('_record', 'properties') }} as properties_json,
     updated_at,
     coalesce(archived, false) as is_archived,
     _source_file as source_file,

@@ -9,6 +9,8 @@ select
     hs_timestamp as occurred_at,
     hs_email_direction as direction,
     owner_id as owner_user_id,
+    -- every property as landed (a measured baseline's volume filters read from it)
+    {{ json_text('_record', 'properties') }} as properties_json,
     updated_at,
     coalesce(archived, false) as is_archived,
     _source_file as source_file,
