@@ -170,6 +170,8 @@ def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
                 _say(f"      blocking: {reason}")
             for note in outcome.notes:
                 _say(f"      warning:  {note}")
+            for info in outcome.infos:
+                _say(f"      info:     {info.message}")
             held += not outcome.publishable
     from roi_pipeline.settings import PROJECT_DIR
 
