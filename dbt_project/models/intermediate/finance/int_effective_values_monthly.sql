@@ -3,7 +3,11 @@
 
     Open choice, documented: a value anchored at a mid-month go-live (or engagement start)
     is not in effect on the 1st of that first month, so for the first month the lookup day
-    is the anchor day itself; every later month uses its 1st. -#}
+    is the anchor day itself; every later month uses its 1st.
+
+    Client values are also looked up for the month after each client-month: a missed
+    guarantee credits the next month's fee in effect, including after the last month
+    processed (fct_billing_credits reads it here, so the fee has one lookup). -#}
 {{ config(materialized='table') }}
 
 with values_ as (
@@ -26,14 +30,26 @@ clients as (
     select * from {{ ref('stg_config__clients') }}
 ),
 
+client_lookup_months as (
+    select
+        client_id,
+        report_month
+    from client_months
+    union
+    select
+        client_id,
+        {{ add_months('report_month', 1) }} as report_month
+    from client_months
+),
+
 lookups as (
     select
-        client_months.client_id,
+        client_lookup_months.client_id,
         cast(null as varchar) as workflow_key,
-        client_months.report_month,
-        greatest(client_months.report_month, clients.engagement_start) as lookup_date
-    from client_months
-    inner join clients on client_months.client_id = clients.client_id
+        client_lookup_months.report_month,
+        greatest(client_lookup_months.report_month, clients.engagement_start) as lookup_date
+    from client_lookup_months
+    inner join clients on client_lookup_months.client_id = clients.client_id
     union all
     select
         workflow_months.client_id,
