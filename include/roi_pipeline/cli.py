@@ -127,12 +127,12 @@ def cmd_ingest(args: argparse.Namespace, locations: Locations) -> int:
 
 
 def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
-    from roi_pipeline.transform import dbt_vars, run_dbt
+    from roi_pipeline.transform import PRODUCTION_VARS, dbt_vars, run_dbt
 
     month = getattr(args, "month", None)
     scope = f"month {month} (incremental)" if month else "every month"
     _say(f"Building the dbt models for {scope} in {locations.warehouse}")
-    result = run_dbt(["build"], locations.warehouse, variables=dbt_vars(report_month=month))
+    result = run_dbt(["build"], locations.warehouse, variables={**dbt_vars(report_month=month), **PRODUCTION_VARS})
     if not result.success:
         for failure in result.failures:
             _say(f"DBT FAILURE {failure}")

@@ -140,6 +140,15 @@ def activity(expected=(120.0, None), not_expected=(None, None), active=(120.0, N
     )
 
 
+def data_tests(failing=0):
+    return pd.DataFrame(
+        {
+            "test_name": ["assert_roi_client_month_cost_identities", "assert_roi_workflows_in_register"],
+            "failing_rows": [0, failing],
+        }
+    )
+
+
 def unregistered(ids=()):
     return pd.DataFrame(
         {
@@ -222,6 +231,7 @@ CLEAN = {
     "mart_client_totals": (totals(), {}),
     "mart_workflow_activity": (activity(), {}),
     "mart_unregistered_workflows": (unregistered(), {}),
+    "mart_data_tests": (data_tests(), {}),
 }
 
 DEFECTS = [
@@ -266,6 +276,7 @@ DEFECTS = [
     ("mart_workflow_activity", "silent_workflow", activity(active=(0.0, None)), {}),
     ("mart_workflow_activity", "silent_paused_workflow", activity(paused=(None, 0.0)), {}),
     ("mart_unregistered_workflows", "unregistered_workflow", unregistered(["scratch1"]), {}),
+    ("mart_data_tests", "failed_data_test", data_tests(failing=2), {}),
     ("raw_volume", "row_count_collapse", volume(0.31), {}),
     ("raw_timesheets", "timesheet_day_over_24h", timesheets(hours=24.5), {}),
     ("raw_timesheets", "negative_hours", timesheets(min_entry=-2.0), {}),
@@ -391,3 +402,31 @@ def test_observed_values_are_put_in_a_fixed_order():
     observed, phrase = _observed(result, ("run_key",))
     assert phrase == "1 of 3 row(s), e.g. run_key=n8n:1, alpha=2, zeta=1"
     assert list(observed["unexpected"][0]) == ["run_key", "alpha", "zeta"]
+
+
+def test_failed_data_test_rows_hold_only_the_client_they_name(gx_root):
+    """A production dbt build stores a client-scoped test's failing rows; only their client is held."""
+    import duckdb
+
+    from roi_pipeline.config import load_clients
+    from roi_pipeline.quality.frames import _data_tests_frame
+    from roi_pipeline.settings import PROJECT_DIR
+
+    (client,) = load_clients(PROJECT_DIR / "examples" / "clients", only=["northwind-dental"]).clients
+    other = client.model_copy(update={"client_id": "other-co"})
+    con = duckdb.connect()
+    con.execute("create schema test_failures")
+    con.execute(
+        "create table test_failures.assert_roi_client_month_cost_identities as "
+        "select * from (values ('northwind-dental', 1), ('northwind-dental', 2)) t(client_id, n)"
+    )
+    con.execute("create table test_failures.assert_roi_workflows_in_register (client_id varchar, workflow_key varchar)")
+    con.execute("create table test_failures.not_attributable (source_file varchar)")
+    held = _data_tests_frame(con, client)
+    assert held.to_dict("records") == [
+        {"test_name": "assert_roi_client_month_cost_identities", "failing_rows": 2},
+        {"test_name": "assert_roi_workflows_in_register", "failing_rows": 0},
+    ]
+    (finding,) = check_frame("mart_data_tests", held, {}, client_id=CLIENT, month=MONTH, context_root=gx_root)
+    assert finding.severity == "blocking" and "assert_roi_client_month_cost_identities" in finding.message
+    assert check_frame("mart_data_tests", _data_tests_frame(con, other), {}, context_root=gx_root) == []

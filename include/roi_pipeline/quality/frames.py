@@ -589,6 +589,32 @@ def _workflow_activity_frame(con, client: ClientConfig, month_start: date) -> pd
     return frame
 
 
+def _data_tests_frame(con, client: ClientConfig) -> pd.DataFrame:
+    """The client's failing rows per client-scoped dbt data test of the last build.
+
+    A production build lets such a test warn and stores its failing rows in schema
+    ``test_failures`` (dbt_project/macros/client_scoped_test.sql), so one client's data never
+    fails the build for the others; here they hold exactly the clients they name. Rows of any
+    month hold the client (a contradiction in its history is not bounded to one month).
+    """
+    from roi_pipeline.transform import TEST_FAILURES_SCHEMA
+
+    rows = []
+    columns = con.execute(
+        "select table_name, list(column_name) from information_schema.columns where table_schema = ? "
+        "group by table_name order by table_name",
+        [TEST_FAILURES_SCHEMA],
+    ).fetchall()
+    for table, cols in columns:
+        if "client_id" not in cols:
+            continue  # not attributable: such a test fails the build instead
+        (count,) = con.execute(
+            f'select count(*) from "{TEST_FAILURES_SCHEMA}"."{table}" where client_id = ?', [client.client_id]
+        ).fetchall()[0]
+        rows.append({"test_name": table, "failing_rows": int(count)})
+    return pd.DataFrame(rows, columns=["test_name", "failing_rows"]).astype({"failing_rows": "int64"})
+
+
 def _unregistered_frame(con, client: ClientConfig, month_start: date) -> pd.DataFrame:
     """Runs of workflow ids in no register entry (and not ignored): listed, counted nowhere, never a hold."""
     frame = _df(
@@ -668,6 +694,7 @@ def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str
         "mart_client_totals": pd.DataFrame(rows),
         "mart_workflow_activity": _workflow_activity_frame(con, client, month_start),
         "mart_unregistered_workflows": _unregistered_frame(con, client, month_start),
+        "mart_data_tests": _data_tests_frame(con, client),
     }
     out.parameters = {"live_workflow_keys": live_workflow_keys(client, month_start)}
     _check_complete(out, "mart")

@@ -390,6 +390,22 @@ SUITES: tuple[Suite, ...] = (
         ),
     ),
     Suite(
+        "mart_data_tests",
+        "mart",
+        "one row per client-scoped dbt data test of the last build: the client's failing rows it stored",
+        ("test_name",),
+        (
+            Check(
+                "failed_data_test",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "failing_rows", "max_value": 0},
+                "a dbt data test of the marts failed on this client's rows (they are in schema test_failures, "
+                "table = test name): its figures contradict a rule of the marts",
+            ),
+        ),
+    ),
+    Suite(
         "mart_unregistered_workflows",
         "mart",
         "platform workflow ids with runs in the month that no register entry lists and the client does not ignore",
