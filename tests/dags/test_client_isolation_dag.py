@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import pendulum
 import pytest
@@ -18,7 +19,6 @@ from tests.dags.harness import Sample, run_dag, xcom
 from tests.integration.test_client_isolation import (
     HEALTHY,
     MONTH,
-    PROBE,
     PROBE_SQL,
     clone,
     future_run,
@@ -29,6 +29,8 @@ from tests.integration.test_client_isolation import (
 pytestmark = pytest.mark.slow
 
 NOVEMBER = pendulum.datetime(2026, 11, 1, tz="UTC")
+#: Its own probe file, so that it may run beside the roi run version of this test.
+PROBE = Path(__file__).resolve().parents[2] / "dbt_project" / "tests" / "assert_zz_isolation_probe_dag.sql"
 
 
 @pytest.fixture
@@ -74,7 +76,7 @@ def test_a_broken_client_never_changes_the_others_reports_in_the_dag(tmp_path, p
     warehouse = sample_at(together).warehouse
     reasons = {cid: gate_status(warehouse, cid, MONTH).reasons for cid in ("broken-raw", "broken-dbt", "broken-mart")}
     assert any("future_timestamp (blocking, raw gate)" in r for r in reasons["broken-raw"])
-    assert any("failed_data_test" in r and "assert_zz_isolation_probe" in r for r in reasons["broken-dbt"])
+    assert any("failed_data_test" in r and "assert_zz_isolation_probe_dag" in r for r in reasons["broken-dbt"])
     assert any("no_runs (blocking, mart gate)" in r and "ghost-intake" in r for r in reasons["broken-mart"])
     portfolio = json.loads((together / "reports" / "_portfolio" / MONTH / "portfolio.json").read_text())
     held = {h["client_id"] for h in portfolio["held_back"]}
