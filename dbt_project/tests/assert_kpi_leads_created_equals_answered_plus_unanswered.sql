@@ -1,3 +1,4 @@
+{{ client_scoped_test() }}
 {#- Every lead of a month is either answered or unanswered (ROI-METHOD.md: unanswered
     leads are reported separately, never dropped). Returns the rows that break it. -#}
 with client_kpi_months as (

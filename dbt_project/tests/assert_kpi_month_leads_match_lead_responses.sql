@@ -1,3 +1,4 @@
+{{ client_scoped_test() }}
 {#- The monthly mart counts every lead of fct_lead_responses created in a spine month,
     once: per client and month the counts agree. Returns the months that disagree. -#}
 with client_kpi_months as (

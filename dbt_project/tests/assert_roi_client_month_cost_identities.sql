@@ -1,3 +1,4 @@
+{{ client_scoped_test() }}
 -- total_cost = fee_charged + run_cost on every client-month; the fee charged is the fee in
 -- effect, or 0 exactly when the previous month's guarantee was missed; the cumulative net is
 -- the running sum of net_month.
@@ -12,6 +13,7 @@ with client_months as (
 )
 
 select
+    client_id,
     client_month_key,
     fee_charged,
     run_cost,

@@ -1,3 +1,4 @@
+{{ client_scoped_test() }}
 -- fct_client_months.tasks_automated = Σ fct_workflow_months.tasks_automated of the client
 -- and month (every live workflow, unknown hours included); also run cost and production
 -- runs. A workflow-month without its client-month row fails too.

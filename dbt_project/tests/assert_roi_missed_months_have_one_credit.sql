@@ -1,3 +1,4 @@
+{{ client_scoped_test() }}
 -- Every 'missed' verdict has exactly one billing-credit row, and every credit row belongs to
 -- a missed month; the credited month is the next one and, when it is in the spine, its fee
 -- charged is 0.

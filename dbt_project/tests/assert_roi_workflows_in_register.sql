@@ -1,3 +1,4 @@
+{{ client_scoped_test() }}
 -- Composite foreign keys: every (client_id, workflow_key) of the run and workflow-month marts
 -- is a workflow of dim_workflows of the same client (the generic relationships tests check
 -- workflow_key alone, which is unique per client only).

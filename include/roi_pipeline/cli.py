@@ -254,7 +254,7 @@ def _dbt_progress(step: Step) -> Callable[[Any], None]:
 
 
 def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
-    from roi_pipeline.transform import dbt_vars, run_dbt
+    from roi_pipeline.transform import PRODUCTION_VARS, dbt_vars, run_dbt
 
     missing = _warehouse_missing(locations, need="raw")
     if missing:
@@ -267,7 +267,7 @@ def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
         result = run_dbt(
             ["build"],
             locations.warehouse,
-            variables=dbt_vars(report_month=month),
+            variables={**dbt_vars(report_month=month), **PRODUCTION_VARS},
             quiet=not _out.verbose,
             on_event=_dbt_progress(step),
             use_colors=_out.color,
@@ -318,6 +318,8 @@ def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
                 _say(f"      blocking: {reason}")
             for note in outcome.notes:
                 _say(f"      warning:  {note}")
+            for info in outcome.infos:
+                _say(f"      info:     {info.message}")
             held += not outcome.publishable
     from roi_pipeline.settings import PROJECT_DIR
 

@@ -20,9 +20,10 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
 from pydantic import (
@@ -177,6 +178,9 @@ class Workflow(_Strict):
     retired_on: date | None = None
     #: The workflow normally runs every day: days without a run are "silent days".
     runs_daily: bool = False
+    #: The workflow runs only when someone asks for it (no schedule, no steady trigger): a month
+    #: without any run is expected, so it is a note, never a hold (ROI-METHOD.md part 3).
+    on_demand: bool = False
     tooling_cost: EffectiveList
     hourly_cost_override: list[Effective] | None = None
     baseline: Baseline
@@ -212,6 +216,8 @@ class Workflow(_Strict):
             raise ValueError("retired_on must be after go_live")
         if len(set(self.platform_workflow_ids)) != len(self.platform_workflow_ids):
             raise ValueError("platform_workflow_ids lists the same id twice")
+        if self.runs_daily and self.on_demand:
+            raise ValueError("a workflow cannot both run daily (runs_daily) and on demand (on_demand)")
         _check_effective(self.tooling_cost, self.go_live, "tooling_cost")
         _check_effective(self.hourly_cost_override, self.go_live, "hourly_cost_override")
         _check_effective(self.baseline.declared_minutes, self.go_live, "baseline.declared_minutes")
@@ -288,6 +294,10 @@ class ClientConfig(_Strict):
     timesheets: Timesheets
     report_contacts: list[str] = Field(default_factory=list)
     workflows: Annotated[list[Workflow], Field(min_length=1)]
+    #: Platform workflow ids deliberately left out of the register (a scratch pad, a test flow,
+    #: another team's automation): their runs count nowhere, as every unregistered workflow's,
+    #: and they are not listed to the consultancy as "register or ignore".
+    ignored_workflow_ids: list[Id] = Field(default_factory=list)
 
     @field_validator("timezone")
     @classmethod
@@ -296,6 +306,13 @@ class ClientConfig(_Strict):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown IANA time zone {value!r}") from exc
+        if value not in warehouse_time_zones():
+            # Python reads the host's files (``localtime``, ``posixrules``...) as zones too; the
+            # warehouse does not, and a zone only Python knows would fail the shared dbt build.
+            raise ValueError(
+                f"time zone {value!r} is not an IANA zone the warehouse knows (DuckDB and PostgreSQL); "
+                "use a name like 'Europe/London'"
+            )
         return value
 
     @field_validator("currency")
@@ -357,9 +374,38 @@ class ClientConfig(_Strict):
     def first_go_live(self) -> date:
         return min(w.go_live for w in self.workflows)
 
+    @model_validator(mode="after")
+    def _ignored_ids(self) -> ClientConfig:
+        if len(set(self.ignored_workflow_ids)) != len(self.ignored_workflow_ids):
+            raise ValueError("ignored_workflow_ids lists the same id twice")
+        registered = {pid: wf.key for wf in self.workflows for pid in wf.platform_workflow_ids}
+        both = sorted(set(self.ignored_workflow_ids) & set(registered))
+        if both:
+            raise ValueError(
+                "ignored_workflow_ids: "
+                + ", ".join(f"{pid!r} is registered to {registered[pid]!r}" for pid in both)
+                + " (an id is either registered or ignored)"
+            )
+        return self
+
 
 # CrmSettings refers to LeadFilter, declared after it for reading order.
 CrmSettings.model_rebuild()
+
+
+@lru_cache(maxsize=1)
+def warehouse_time_zones() -> frozenset[str]:
+    """IANA zone names both Python and the warehouse accept.
+
+    Python's ``zoneinfo`` also loads host files such as ``localtime`` that DuckDB (ICU) and
+    PostgreSQL reject; DuckDB's list is the narrower one (PostgreSQL ships the same IANA
+    database), so a zone is valid when it is in both.
+    """
+    import duckdb
+
+    with duckdb.connect() as con:
+        duck = {row[0] for row in con.execute("select name from pg_timezone_names()").fetchall()}
+    return frozenset(available_timezones() & duck)
 
 
 def normalise_process(name: str) -> str:

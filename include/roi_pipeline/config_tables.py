@@ -82,7 +82,7 @@ CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
             "list_name",
             "varchar",
             "automation_user_ids / lead_filter_values / consultancy_values / volume_owner_ids:<workflow> / "
-            "volume_filter:<workflow>:<property> / working_weekdays / report_contacts",
+            "volume_filter:<workflow>:<property> / working_weekdays / report_contacts / ignored_workflow_ids",
         ),
         Column("value", "varchar"),
     ),
@@ -143,6 +143,7 @@ def config_rows(client: ClientConfig) -> dict[str, list[dict[str, Any]]]:
     listed("consultancy_values", sheets.consultancy_rows.values)
     listed("working_weekdays", client.working_hours.weekdays if client.working_hours else [])
     listed("report_contacts", client.report_contacts)
+    listed("ignored_workflow_ids", client.ignored_workflow_ids)
 
     for wf in client.workflows:
         volume = wf.baseline.volume

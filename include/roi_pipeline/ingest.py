@@ -180,14 +180,13 @@ def file_sha256(path: Path) -> str:
 def parsing_config_hash(client: ClientConfig, folder: str) -> str:
     """What parsing a file depends on besides its bytes: if it changes, the file reloads.
 
-    The parser's version, the zone (naive timestamps), the register's workflow ids
-    (unknown-workflow quarantine) and the timesheet column mapping; not fees or rates,
-    which parsing never reads.
+    The parser's version, the zone (naive timestamps) and the timesheet column mapping;
+    not fees, rates or the register: runs of a workflow id the register does not know are
+    loaded like any other (the models count them nowhere, ROI-METHOD.md part 3), so editing
+    the register never reloads a file.
     """
     relevant: dict[str, Any] = {"timezone": client.timezone, "folder": folder, "parser": FORMATS[folder].version}
     relevant["record_time"] = list(FORMATS[folder].record_time_columns)  # files loaded before it are re-read once
-    if folder in ("n8n_executions", "generic_runs"):
-        relevant["workflow_ids"] = {k: sorted(v) for k, v in sorted(client.known_workflow_ids().items())}
     if folder in ("harvest_time_entries", "toggl_time_entries"):
         relevant["timesheets"] = client.timesheets.model_dump(mode="json")
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]

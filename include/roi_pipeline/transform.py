@@ -29,6 +29,15 @@ class DbtResult:
     failures: list[str]
 
 
+#: Variables of every production build (``roi build``, ``roi run``, the DAG's dbt task): a data
+#: test whose failing rows name their client warns and stores them (schema ``test_failures``)
+#: instead of failing the build for every client; the mart gate holds those clients
+#: (dbt_project/macros/client_scoped_test.sql). Structural tests still fail the build.
+PRODUCTION_VARS: dict[str, object] = {"hold_clients_on_failed_tests": True}
+#: Where dbt stores the failing rows of client-scoped tests (one table per test).
+TEST_FAILURES_SCHEMA = "test_failures"
+
+
 def dbt_vars(report_month: str | None = None, through_month: str | None = None) -> dict[str, str]:
     out = {}
     if report_month:
@@ -42,7 +51,7 @@ def run_dbt(
     command: Sequence[str],
     warehouse: Path,
     *,
-    variables: dict[str, str] | None = None,
+    variables: dict[str, object] | None = None,
     target: str | None = None,
     quiet: bool = False,
     on_event: Callable[[Any], None] | None = None,

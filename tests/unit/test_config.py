@@ -57,12 +57,16 @@ def test_examples_cover_each_documented_feature():
     volumes = [w.baseline.volume for w in workflows if w.baseline.volume]
     assert any(v.filters for v in volumes) and any(v.timestamp_property for v in volumes)
     assert any(w.baseline.window_days for w in workflows)
+    assert any(w.on_demand for w in workflows)
+    assert any(c.ignored_workflow_ids for c in clients)
 
 
 @pytest.mark.parametrize(
     ("mutate", "field", "fragment"),
     [
         (lambda d: d.update(timezone="Europe/Londres"), "timezone", "unknown IANA time zone"),
+        # Python's zoneinfo loads the host's "localtime" file; DuckDB / PostgreSQL reject it
+        (lambda d: d.update(timezone="localtime"), "timezone", "not an IANA zone the warehouse knows"),
         (lambda d: d.update(currency="GBX"), "currency", "unknown ISO 4217 currency"),
         (lambda d: d.update(currency="gbp"), "currency", "pattern"),
         (lambda d: d.update(locale="xx_YY"), "locale", "unknown locale"),
@@ -138,6 +142,10 @@ def test_each_kind_of_bad_field_is_named(tmp_path, mutate, field, fragment):
             "is claimed by both 'lead-triage' and 'invoice-chasing'",
         ),
         (lambda d: d["workflows"][1].update(process=" LEAD   triage "), "both replace process"),
+        # an id is either registered or ignored
+        (lambda d: d.update(ignored_workflow_ids=["1012"]), "'1012' is registered to 'lead-triage'"),
+        (lambda d: d.update(ignored_workflow_ids=["x1", "x1"]), "ignored_workflow_ids lists the same id twice"),
+        (lambda d: d["workflows"][0].update(on_demand=True), "cannot both run daily (runs_daily) and on demand"),
     ],
 )
 def test_business_rules_reject_with_a_reason(tmp_path, mutate, fragment):

@@ -138,7 +138,7 @@ def test_every_record_is_either_loaded_or_quarantined(setup):
     landing, warehouse, client = setup
     runs = [
         execution("1"),
-        execution("2", workflow="9999"),  # unknown workflow
+        execution("2", workflow="9999"),  # unregistered workflow: loaded, counted nowhere by the models
         execution("3", start="not a time"),  # bad timestamp
         execution("4", stop="2025-12-01T08:00:00.000Z"),  # negative duration
         {"workflowId": "1012", "status": "success", "mode": "trigger", "startedAt": "2025-12-01T09:00:00Z"},  # no id
@@ -175,7 +175,7 @@ def test_every_record_is_either_loaded_or_quarantined(setup):
         assert loaded + quarantined == records, table
         manifest = count(warehouse, "select rows_read from raw._landed_files where format = ?", [table])
         assert manifest == records
-    assert count(warehouse, "select count(*) from raw.n8n_executions") == 2
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 3
     assert count(warehouse, "select count(*) from raw.harvest_time_entries") == 2
     assert count(warehouse, "select count(*) from raw.generic_runs") == 2
     with duckdb.connect(str(warehouse), read_only=True) as con:
@@ -183,7 +183,7 @@ def test_every_record_is_either_loaded_or_quarantined(setup):
             con.execute("select row_number, reason from raw._quarantine where format = 'n8n_executions'").fetchall()
         )
         hours = sorted(r[0] for r in con.execute("select hours from raw.harvest_time_entries").fetchall())
-    assert "unknown workflow" in reasons[2] and "9999" in reasons[2]
+    assert 2 not in reasons
     assert "startedAt" in reasons[3]
     assert "negative duration" in reasons[4]
     assert "missing execution id" in reasons[5]
@@ -242,7 +242,8 @@ def test_a_broken_redelivery_keeps_the_earlier_good_rows(setup):
     assert count(warehouse, "select count(*) from raw.n8n_executions") == 2
 
 
-def test_registering_a_workflow_releases_its_quarantined_runs(tmp_path):
+def test_runs_of_an_unregistered_workflow_are_kept_and_registering_it_reloads_nothing(tmp_path):
+    """ROI-METHOD.md part 3: they count nowhere (the models' rule), but are never lost."""
     landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
     client = make_client(tmp_path / "clients")
     write_json(
@@ -250,15 +251,15 @@ def test_registering_a_workflow_releases_its_quarantined_runs(tmp_path):
         {"data": [execution("1"), execution("2", workflow="2001")]},
     )
     ingest(landing, warehouse, [client], now=T0)
-    assert count(warehouse, "select count(*) from raw._quarantine") == 1
+    assert count(warehouse, "select count(*) from raw._quarantine") == 0
+    assert count(warehouse, "select count(*) from raw.n8n_executions where workflow_id = '2001'") == 1
 
     data = yaml.safe_load((tmp_path / "clients" / "northwind-dental.yaml").read_text())
     data["workflows"][0]["platform_workflow_ids"].append("2001")
     (tmp_path / "clients" / "northwind-dental.yaml").write_text(yaml.safe_dump(data))
     updated = load_client_file(tmp_path / "clients" / "northwind-dental.yaml")
     report = ingest(landing, warehouse, [updated], now=T0)
-    assert [f.action for f in report.files] == ["replaced"]
-    assert count(warehouse, "select count(*) from raw._quarantine") == 0
+    assert [f.action for f in report.files] == ["unchanged"]
     assert count(warehouse, "select count(*) from raw.n8n_executions") == 2
 
 

@@ -92,7 +92,7 @@ def runs(**last):
     return frame
 
 
-RUN_PARAMS = {"as_of": AS_OF, "known_workflow_refs": ["n8n:wf1", "zapier:zap_1"]}
+RUN_PARAMS = {"as_of": AS_OF}
 
 
 def month_files(local_at="2026-03-31 23:00", past=True, days=0.0):
@@ -128,12 +128,34 @@ def month_files(local_at="2026-03-31 23:00", past=True, days=0.0):
     return frame
 
 
-def activity(active=(120.0, None), paused=(None, None)):
+def activity(expected=(120.0, None), not_expected=(None, None), active=(120.0, None), paused=(None, None)):
     return pd.DataFrame(
         {
             "workflow_key": ["lead-triage", "intake"],
+            "runs_expected": pd.array(list(expected), dtype="Float64"),
+            "runs_not_expected": pd.array(list(not_expected), dtype="Float64"),
             "production_runs_active": pd.array(list(active), dtype="Float64"),
             "production_runs_paused": pd.array(list(paused), dtype="Float64"),
+        }
+    )
+
+
+def data_tests(failing=0):
+    return pd.DataFrame(
+        {
+            "test_name": ["assert_roi_client_month_cost_identities", "assert_roi_workflows_in_register"],
+            "failing_rows": [0, failing],
+        }
+    )
+
+
+def unregistered(ids=()):
+    return pd.DataFrame(
+        {
+            "platform": ["n8n"] * len(ids),
+            "platform_workflow_id": list(ids),
+            "production_runs": [4] * len(ids),
+            "unregistered_id": pd.Series([f"n8n:{i}" for i in ids], dtype=object),
         }
     )
 
@@ -141,7 +163,7 @@ def activity(active=(120.0, None), paused=(None, None)):
 def volume(ratio=1.02):
     return pd.DataFrame(
         {
-            "source": ["production_runs", "leads_created", "timesheet_entries"],
+            "source": ["runs", "leads_created", "timesheet_entries"],
             "ratio_to_previous": pd.array([ratio, 0.9, None], dtype="Float64"),
         }
     )
@@ -202,12 +224,14 @@ CLEAN = {
     "raw_quarantine": (quarantine(), {}),
     "raw_runs": (runs(), RUN_PARAMS),
     "raw_month_files": (month_files(), {"as_of_local": AS_OF}),
-    "raw_workflow_activity": (activity(), {}),
     "raw_volume": (volume(), {}),
     "raw_timesheets": (timesheets(), {}),
     "raw_crm": (crm(), {}),
     "mart_workflow_months": (workflow_months(), LIVE),
     "mart_client_totals": (totals(), {}),
+    "mart_workflow_activity": (activity(), {}),
+    "mart_unregistered_workflows": (unregistered(), {}),
+    "mart_data_tests": (data_tests(), {}),
 }
 
 DEFECTS = [
@@ -230,12 +254,6 @@ DEFECTS = [
     ),
     (
         "raw_quarantine",
-        "unknown_workflow",
-        quarantine(("n8n_executions", "unknown workflow: n8n workflow id 'zz' is not in the register")),
-        {},
-    ),
-    (
-        "raw_quarantine",
         "run_ends_before_start",
         quarantine(("generic_runs", "negative duration: stopped before it started")),
         {},
@@ -251,11 +269,14 @@ DEFECTS = [
     ("raw_runs", "duplicate_run_id", runs(run_key="n8n:1", status="error"), RUN_PARAMS),
     ("raw_runs", "run_ends_before_start", runs(stopped_at=ts("2026-03-02 09:59")), RUN_PARAMS),
     ("raw_runs", "future_timestamp", runs(stopped_at=ts("2026-04-05 00:00")), RUN_PARAMS),
-    ("raw_runs", "unknown_workflow", runs(workflow_ref="zapier:zap_retired"), RUN_PARAMS),
     ("raw_month_files", "future_timestamp", month_files("2026-04-04 03:00:01"), {"as_of_local": AS_OF}),
     ("raw_month_files", "outside_month", month_files("2016-03-02 10:00", days=3652.0), {"as_of_local": AS_OF}),
-    ("raw_workflow_activity", "silent_workflow", activity(active=(0.0, None)), {}),
-    ("raw_workflow_activity", "silent_paused_workflow", activity(active=(120.0, None), paused=(None, 0.0)), {}),
+    ("mart_workflow_activity", "no_runs", activity(expected=(0.0, None), active=(None, None)), {}),
+    ("mart_workflow_activity", "no_runs_noted", activity(not_expected=(None, 0.0)), {}),
+    ("mart_workflow_activity", "silent_workflow", activity(active=(0.0, None)), {}),
+    ("mart_workflow_activity", "silent_paused_workflow", activity(paused=(None, 0.0)), {}),
+    ("mart_unregistered_workflows", "unregistered_workflow", unregistered(["scratch1"]), {}),
+    ("mart_data_tests", "failed_data_test", data_tests(failing=2), {}),
     ("raw_volume", "row_count_collapse", volume(0.31), {}),
     ("raw_timesheets", "timesheet_day_over_24h", timesheets(hours=24.5), {}),
     ("raw_timesheets", "negative_hours", timesheets(min_entry=-2.0), {}),
@@ -307,9 +328,9 @@ def test_defect_fails_its_check(gx_root, suite, defect, frame, params):
 
 
 def test_message_quotes_the_offending_rows(gx_root):
-    frame = quarantine(("n8n_executions", "unknown workflow: n8n workflow id 'zz' is not in the register"))
+    frame = quarantine(("n8n_executions", "negative duration: stopped before it started"))
     (finding,) = check_frame("raw_quarantine", frame, {}, client_id=CLIENT, month=MONTH, context_root=gx_root)
-    assert "1 of 1 row(s)" in finding.message and "workflow id 'zz'" in finding.message
+    assert "1 of 1 row(s)" in finding.message and "stopped before it started" in finding.message
     assert "source_file=acme-dental/n8n_executions/2026-03" in finding.message
 
 
@@ -381,3 +402,31 @@ def test_observed_values_are_put_in_a_fixed_order():
     observed, phrase = _observed(result, ("run_key",))
     assert phrase == "1 of 3 row(s), e.g. run_key=n8n:1, alpha=2, zeta=1"
     assert list(observed["unexpected"][0]) == ["run_key", "alpha", "zeta"]
+
+
+def test_failed_data_test_rows_hold_only_the_client_they_name(gx_root):
+    """A production dbt build stores a client-scoped test's failing rows; only their client is held."""
+    import duckdb
+
+    from roi_pipeline.config import load_clients
+    from roi_pipeline.quality.frames import _data_tests_frame
+    from roi_pipeline.settings import PROJECT_DIR
+
+    (client,) = load_clients(PROJECT_DIR / "examples" / "clients", only=["northwind-dental"]).clients
+    other = client.model_copy(update={"client_id": "other-co"})
+    con = duckdb.connect()
+    con.execute("create schema test_failures")
+    con.execute(
+        "create table test_failures.assert_roi_client_month_cost_identities as "
+        "select * from (values ('northwind-dental', 1), ('northwind-dental', 2)) t(client_id, n)"
+    )
+    con.execute("create table test_failures.assert_roi_workflows_in_register (client_id varchar, workflow_key varchar)")
+    con.execute("create table test_failures.not_attributable (source_file varchar)")
+    held = _data_tests_frame(con, client)
+    assert held.to_dict("records") == [
+        {"test_name": "assert_roi_client_month_cost_identities", "failing_rows": 2},
+        {"test_name": "assert_roi_workflows_in_register", "failing_rows": 0},
+    ]
+    (finding,) = check_frame("mart_data_tests", held, {}, client_id=CLIENT, month=MONTH, context_root=gx_root)
+    assert finding.severity == "blocking" and "assert_roi_client_month_cost_identities" in finding.message
+    assert check_frame("mart_data_tests", _data_tests_frame(con, other), {}, context_root=gx_root) == []

@@ -127,5 +127,6 @@ class N8nExtractor(Extractor):
         for wf, n in sorted(counts.items()):
             self.job.warnings.append(
                 f"n8n workflow {wf!r} ({names.get(wf, 'unknown name')!r}) has {n} execution(s) but is not in the "
-                "register: ingestion will quarantine them as unknown workflow"
+                "register: they count nowhere and the portfolio page lists the id (register it, or add it to "
+                "ignored_workflow_ids)"
             )

@@ -99,10 +99,12 @@ PRODUCTION_FLAGS = ["--exclude-resource-type", "unit_test"]
 
 
 def _operator_args(report_month: str, warehouse: str) -> dict[str, Any]:
+    from roi_pipeline.transform import PRODUCTION_VARS
+
     return {
         "dbt_cmd_flags": list(PRODUCTION_FLAGS),
         "pool": WAREHOUSE_POOL,
-        "vars": {"report_month": report_month},
+        "vars": {"report_month": report_month, **PRODUCTION_VARS},
         "env": {"ROI_WAREHOUSE": warehouse},
         "append_env": True,
     }

@@ -13,6 +13,12 @@ the latest instant the landed data can vouch for (latest ``extracted_at`` of the
 landed files, else the latest load time): an upper bound for impossible-future checks. It is
 not the report's "as of" (``int_client_as_of``: the earliest of the sources', which decides
 whether a month is closed).
+
+One definition per rule: what a *production* run is (and how retries count) lives in the
+dbt model ``fct_automation_runs.is_production``; nothing here re-derives it. The checks
+that need it (a registered workflow without runs, silent workflows, runs of unregistered
+workflows) are therefore mart-gate checks reading the marts, and the raw gate's volume
+check counts every landed run (a truncated extract shows in all of them).
 """
 
 from __future__ import annotations
@@ -37,8 +43,6 @@ from roi_pipeline.timeutil import BadTimestamp, add_months, month_end, parse_epo
 
 MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 IN_PROGRESS = ("running", "waiting", "new")
-N8N_PRODUCTION = ("trigger", "webhook", "retry")
-GENERIC_PRODUCTION = ("schedule", "webhook", "event", "retry")
 #: Far-future stand-in for "no as-of known" (a client with no landed file): no upper bound.
 NO_AS_OF = datetime(9999, 12, 31)
 
@@ -145,14 +149,6 @@ def _run_copies(con, client: ClientConfig, first: date, until: date) -> pd.DataF
     frame = _df(con, sql, {"client": client.client_id, "tz": client.timezone, "first": first, "until": until})
     frame["run_key"] = frame["platform"] + ":" + frame["run_id"].astype(str)
     frame["workflow_ref"] = frame["platform"] + ":" + frame["workflow_id"].astype(str)
-    frame["is_production"] = pd.Series(
-        [
-            (trig in N8N_PRODUCTION) if plat == "n8n" else (trig in GENERIC_PRODUCTION)
-            for plat, trig in zip(frame["platform"], frame["run_trigger"], strict=True)
-        ],
-        index=frame.index,
-        dtype=bool,
-    )
     return frame
 
 
@@ -334,55 +330,14 @@ def _quarantine_frame(con, client: ClientConfig, month_start: date, tables: set[
     return frame[["format", "source_file", "row_number", "reason", "reason_tagged"]].reset_index(drop=True)
 
 
-def _workflow_activity_frame(
-    client: ClientConfig, month_start: date, last_day: date, copies_two_months: pd.DataFrame
-) -> pd.DataFrame:
-    """Per workflow: production runs in the month, and whether it is expected to run at all.
-
-    Silence only means something for a workflow that normally runs: one the register marks
-    as running daily, or one with at least ``SILENT_MIN_PREVIOUS_RUNS`` production runs the
-    month before (a workflow triggered three times a month may well have a quiet month).
-    """
-    refs = _workflow_refs(client)
-    production = copies_two_months[copies_two_months["is_production"]].drop_duplicates("run_key")
-    keys = production["workflow_ref"].map(refs)
-    in_month = production["started_local"] >= pd.Timestamp(month_start)
-    counts = keys[in_month].value_counts().to_dict()
-    previous_counts = keys[~in_month].value_counts().to_dict()
-    rows = []
-    for wf in client.workflows:
-        live_days = _live_days(client, wf.key, month_start, last_day)
-        runs = int(counts.get(wf.key, 0))
-        previous = int(previous_counts.get(wf.key, 0))
-        expected = wf.runs_daily or previous >= SILENT_MIN_PREVIOUS_RUNS
-        eligible = (
-            expected and live_days >= SILENT_MIN_LIVE_DAYS and _live_all_days(client, wf.key, month_start, last_day)
-        )
-        rows.append(
-            {
-                "workflow_key": wf.key,
-                "status": wf.status,
-                "runs_daily": wf.runs_daily,
-                "live_days_elapsed": live_days,
-                "previous_month_runs": previous,
-                "production_runs": runs,
-                "production_runs_active": runs if eligible and wf.status != "paused" else None,
-                "production_runs_paused": runs if eligible and wf.status == "paused" else None,
-            }
-        )
-    frame = pd.DataFrame(rows)
-    for col in ("production_runs_active", "production_runs_paused"):
-        frame[col] = frame[col].astype("Float64")
-    return frame
-
-
 def _volume_frame(
     con, client: ClientConfig, month_start: date, last_day: date, tables: set[str], copies_two_months: pd.DataFrame
 ) -> pd.DataFrame:
     """This month's volume per source against the previous month's (pro rata while M is in progress).
 
-    Runs count production runs of workflows live on every day of both months and not paused
-    (a go-live, a retirement or a pause is a change of scope, not a collapse).
+    Runs count every landed run (any trigger: a truncated extract cuts all of them, and what
+    counts as production is the models' rule) of workflows live on every day of both months
+    and not paused (a go-live, a retirement or a pause is a change of scope, not a collapse).
     """
     previous = add_months(month_start, -1)
     elapsed_share = ((last_day - month_start).days + 1) / ((month_end(month_start) - month_start).days + 1)
@@ -392,11 +347,11 @@ def _volume_frame(
         for wf in client.workflows
         if wf.status != "paused" and _live_all_days(client, wf.key, previous, month_end(month_start))
     }
-    runs = copies_two_months[copies_two_months["is_production"]].drop_duplicates("run_key")
+    runs = copies_two_months.drop_duplicates("run_key")
     runs = runs[runs["workflow_ref"].map(refs).isin(steady)]
     run_month = runs["started_local"].dt.to_period("M").dt.start_time.dt.date
     counts = {
-        "production_runs": (int((run_month == previous).sum()), int((run_month == month_start).sum())),
+        "runs": (int((run_month == previous).sum()), int((run_month == month_start).sum())),
     }
     params = {
         "client": client.client_id,
@@ -524,16 +479,11 @@ def raw_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str)
         "raw_quarantine": _quarantine_frame(con, client, month_start, tables),
         "raw_runs": _runs_frame(this_month),
         "raw_month_files": _month_files_frame(con, client, month_start, until, tables),
-        "raw_workflow_activity": _workflow_activity_frame(client, month_start, last_day, copies),
         "raw_volume": _volume_frame(con, client, month_start, last_day, tables, copies),
         "raw_timesheets": _timesheets_frame(con, client, month_start, until, tables),
         "raw_crm": _crm_frame(con, client, month_start, until, tables),
     }
-    out.parameters = {
-        "as_of": asof or NO_AS_OF,
-        "as_of_local": as_of_local or NO_AS_OF,
-        "known_workflow_refs": sorted(_workflow_refs(client)),
-    }
+    out.parameters = {"as_of": asof or NO_AS_OF, "as_of_local": as_of_local or NO_AS_OF}
     _check_complete(out, "raw")
     return out
 
@@ -554,6 +504,132 @@ _TOTALS = (
 )
 
 
+MART_TABLES = (
+    "fct_workflow_months",
+    "fct_client_months",
+    "fct_automation_runs",
+    "rpt_unregistered_workflow_months",
+)
+
+
+def _workflow_activity_frame(con, client: ClientConfig, month_start: date) -> pd.DataFrame:
+    """Per workflow live in the month: live days to as-of, every run and the production runs.
+
+    ROI-METHOD.md part 3: a registered live workflow with no run at all in M holds the report
+    (a wrong id, a broken export), unless the register marks it paused or on demand, or it
+    was live for fewer than ``SILENT_MIN_LIVE_DAYS`` days of M: then it is a note. Live days
+    count to the data's as-of (the month's last day once it is closed).
+
+    Silence (runs, but no production run) only means something for a workflow that normally
+    runs: daily per the register, or ``SILENT_MIN_PREVIOUS_RUNS`` production runs the month
+    before. Production runs are the marts' (fct_automation_runs.is_production, on live days).
+    """
+    params = {"client": client.client_id, "month": month_start, "previous": add_months(month_start, -1)}
+    runs = dict(
+        _run(
+            con,
+            "select workflow_key, count(*) from marts.fct_automation_runs "
+            "where client_id = $client and run_month = $month and workflow_key is not null group by 1",
+            params,
+        ).fetchall()
+    )
+    production = {
+        (key, month): int(n or 0)
+        for key, month, n in _run(
+            con,
+            "select workflow_key, report_month, production_runs from marts.fct_workflow_months "
+            "where client_id = $client and report_month in ($month, $previous)",
+            params,
+        ).fetchall()
+    }
+    as_of_rows = _run(
+        con,
+        "select as_of_at from marts.fct_client_months where client_id = $client and report_month = $month",
+        params,
+    ).fetchall()
+    as_of_at = as_of_rows[0][0] if as_of_rows else None
+    last_day = _elapsed_last_day(month_start, to_local(as_of_at, client.timezone) if as_of_at else None)
+    rows = []
+    for key in live_workflow_keys(client, month_start):
+        wf = client.workflow(key)
+        live_days = _live_days(client, key, month_start, last_day)
+        count = int(runs.get(key, 0))
+        this_month = production.get((key, month_start), 0)
+        previous = production.get((key, add_months(month_start, -1)), 0)
+        expected = wf.status != "paused" and not wf.on_demand and live_days >= SILENT_MIN_LIVE_DAYS
+        normally_runs = wf.runs_daily or previous >= SILENT_MIN_PREVIOUS_RUNS
+        silent_eligible = (
+            count > 0
+            and normally_runs
+            and live_days >= SILENT_MIN_LIVE_DAYS
+            and _live_all_days(client, key, month_start, last_day)
+        )
+        rows.append(
+            {
+                "workflow_key": key,
+                "status": wf.status,
+                "on_demand": wf.on_demand,
+                "runs_daily": wf.runs_daily,
+                "live_days_elapsed": live_days,
+                "runs": count,
+                "production_runs": this_month,
+                "previous_month_production_runs": previous,
+                "runs_expected": count if expected else None,
+                "runs_not_expected": count if not expected and live_days > 0 else None,
+                "production_runs_active": this_month if silent_eligible and wf.status != "paused" else None,
+                "production_runs_paused": this_month if silent_eligible and wf.status == "paused" else None,
+            }
+        )
+    columns = [
+        "workflow_key", "status", "on_demand", "runs_daily", "live_days_elapsed", "runs", "production_runs",
+        "previous_month_production_runs", "runs_expected", "runs_not_expected",
+        "production_runs_active", "production_runs_paused",
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns)
+    for col in ("runs_expected", "runs_not_expected", "production_runs_active", "production_runs_paused"):
+        frame[col] = frame[col].astype("Float64")
+    return frame
+
+
+def _data_tests_frame(con, client: ClientConfig) -> pd.DataFrame:
+    """The client's failing rows per client-scoped dbt data test of the last build.
+
+    A production build lets such a test warn and stores its failing rows in schema
+    ``test_failures`` (dbt_project/macros/client_scoped_test.sql), so one client's data never
+    fails the build for the others; here they hold exactly the clients they name. Rows of any
+    month hold the client (a contradiction in its history is not bounded to one month).
+    """
+    from roi_pipeline.transform import TEST_FAILURES_SCHEMA
+
+    rows = []
+    columns = con.execute(
+        "select table_name, list(column_name) from information_schema.columns where table_schema = ? "
+        "group by table_name order by table_name",
+        [TEST_FAILURES_SCHEMA],
+    ).fetchall()
+    for table, cols in columns:
+        if "client_id" not in cols:
+            continue  # not attributable: such a test fails the build instead
+        (count,) = con.execute(
+            f'select count(*) from "{TEST_FAILURES_SCHEMA}"."{table}" where client_id = ?', [client.client_id]
+        ).fetchall()[0]
+        rows.append({"test_name": table, "failing_rows": int(count)})
+    return pd.DataFrame(rows, columns=["test_name", "failing_rows"]).astype({"failing_rows": "int64"})
+
+
+def _unregistered_frame(con, client: ClientConfig, month_start: date) -> pd.DataFrame:
+    """Runs of workflow ids in no register entry (and not ignored): listed, counted nowhere, never a hold."""
+    frame = _df(
+        con,
+        "select platform, platform_workflow_id, runs, production_runs, "
+        "platform || ':' || platform_workflow_id as unregistered_id "
+        "from marts.rpt_unregistered_workflow_months where client_id = $client and report_month = $month "
+        "order by platform, platform_workflow_id",
+        {"client": client.client_id, "month": month_start},
+    )
+    return frame.astype({"unregistered_id": object})
+
+
 def live_workflow_keys(client: ClientConfig, month_start: date) -> list[str]:
     return sorted(wf.key for wf in client.workflows if wf.is_live_in(month_start))
 
@@ -561,7 +637,7 @@ def live_workflow_keys(client: ClientConfig, month_start: date) -> list[str]:
 def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str) -> ClientMonth:
     """Frames and parameters of the mart gate for one client-month."""
     month_start = parse_month(month)
-    if not {"fct_workflow_months", "fct_client_months"} <= _tables(con, "marts"):
+    if not set(MART_TABLES) <= _tables(con, "marts"):
         raise RuntimeError("the marts are not built (run `roi build` first)")
     params = {"client": client.client_id, "month": month_start}
     workflow_months = _df(
@@ -615,7 +691,13 @@ def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str
             }
         )
     out = ClientMonth(client.client_id, month)
-    out.frames = {"mart_workflow_months": workflow_months, "mart_client_totals": pd.DataFrame(rows)}
+    out.frames = {
+        "mart_workflow_months": workflow_months,
+        "mart_client_totals": pd.DataFrame(rows),
+        "mart_workflow_activity": _workflow_activity_frame(con, client, month_start),
+        "mart_unregistered_workflows": _unregistered_frame(con, client, month_start),
+        "mart_data_tests": _data_tests_frame(con, client),
+    }
     out.parameters = {"live_workflow_keys": live_workflow_keys(client, month_start)}
     _check_complete(out, "mart")
     return out

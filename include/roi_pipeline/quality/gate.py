@@ -20,7 +20,7 @@ from typing import Any
 
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.quality.results import Finding, GateResult
-from roi_pipeline.quality.suites import BLOCKING, EXPECTATIONS_DIR, Suite, suites_for
+from roi_pipeline.quality.suites import BLOCKING, EXPECTATIONS_DIR, INFO, Suite, suites_for
 
 #: Unexpected rows quoted in a message / kept in the observed value.
 SAMPLE_ROWS = 3
@@ -134,6 +134,7 @@ def _run_gate(
         cm = prepared[client.client_id]
         blocking: list[Finding] = []
         warnings: list[Finding] = []
+        infos: list[Finding] = []
         evaluated = 0
         for spec in suites_for(gate):
             checked, ids = _validate_suite(checkpoints[spec.name], spec, cm, gate, validated_at)
@@ -142,14 +143,15 @@ def _run_gate(
                 evaluated += 1
                 evaluations.append(_evaluation(run_id, finding, success=success))
                 if not success:
-                    (blocking if finding.severity == BLOCKING else warnings).append(finding)
+                    by_severity = {BLOCKING: blocking, INFO: infos}
+                    by_severity.get(finding.severity, warnings).append(finding)
         if settled.get(client.client_id) is not None:
             finding, success = settled[client.client_id]
             evaluated += 1
             evaluations.append(_evaluation(run_id, finding, success=success))
             if not success:
                 blocking.append(finding)
-        results.append(GateResult(client.client_id, month, gate, blocking, warnings, evaluated, run_id))
+        results.append(GateResult(client.client_id, month, gate, blocking, warnings, evaluated, run_id, infos))
 
     write_results(warehouse, results, evaluations, validated_at)
     if build_docs and identifiers:

@@ -15,7 +15,7 @@ class Finding:
     suite: str
     expectation: str
     defect: str
-    severity: str  # blocking / warning
+    severity: str  # blocking / warning / info
     #: Compact JSON of what GX observed (unexpected count and rows, missing values, ...).
     observed: str
     #: Names the client, the month and the defect; deterministic (no wall clock, stable order).
@@ -34,6 +34,8 @@ class GateResult:
     #: Expectations evaluated (passed + failed); 0 when the gate could not run.
     evaluated: int = 0
     run_id: str = ""
+    #: For the consultancy only (severity ``info``): in the quality results, never a hold or a note.
+    infos: list[Finding] = field(default_factory=list)
 
     @property
     def publishable(self) -> bool:

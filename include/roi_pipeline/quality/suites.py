@@ -5,7 +5,9 @@ Every check is one GX Core expectation on one pandas DataFrame (a *frame*) that
 expectation carries ``meta = {"severity", "defect", "description"}``:
 
 - ``blocking``: the client's report for the month is held back (not published) until fixed;
-- ``warning``: the report is published and carries a data-quality note.
+- ``warning``: the report is published and carries a data-quality note;
+- ``info``: recorded in the quality results for the consultancy only; the report neither
+  waits for it nor mentions it (runs of unregistered workflows, ROI-METHOD.md part 3).
 
 :func:`generate_suites` (re)writes the committed GX file data context rooted at
 ``expectations/`` through the GX API: one pandas data source with one dataframe asset per
@@ -34,6 +36,7 @@ BATCH_DEFINITION = "whole_frame"
 
 BLOCKING = "blocking"
 WARNING = "warning"
+INFO = "info"
 
 #: Paths of the context GX manages (everything else in ``expectations/`` is ours or uncommitted).
 GX_MANAGED = ("great_expectations.yml", ".gitignore", "expectations", "validation_definitions", "checkpoints")
@@ -46,7 +49,6 @@ TIMESTAMP_FIELDS = (
     "|createdate|closedate|createdAt|updatedAt|Date|Start date|Start time"
 )
 QUARANTINE_PATTERNS = {
-    "unknown_workflow": rf"^{RUN_FORMATS}: unknown workflow",
     "run_ends_before_start": rf"^{RUN_FORMATS}: negative duration",
     "negative_hours": rf"^{TIMESHEET_FORMATS}: negative (?:Hours|Duration)",
     "bad_timestamp": rf"^[a-z0-9_]+: (?:bad|missing) (?:{TIMESTAMP_FIELDS})\b",
@@ -60,9 +62,11 @@ OUTSIDE_MONTH_TOLERANCE_DAYS = 31
 COLLAPSE_RATIO = 0.5
 #: The previous month needs at least this volume for the ratio to mean anything.
 COLLAPSE_MIN_PREVIOUS = 20
-#: A workflow is "silent" with no production run over at least this many live days in the month...
+#: A registered workflow live for at least this many days of the month (to as-of) and without a
+#: single run holds the report (ROI-METHOD.md part 3); live fewer days, it is a note. The same
+#: length makes a workflow that normally runs "silent" without a production run.
 SILENT_MIN_LIVE_DAYS = 7
-#: ... when it normally runs: daily per the register, or at least this many runs the month before.
+#: A workflow normally runs: daily per the register, or at least this many runs the month before.
 SILENT_MIN_PREVIOUS_RUNS = 10
 
 
@@ -82,7 +86,7 @@ class Check:
     @property
     def gx_severity(self) -> str:
         """GX's own failure severity, kept in step with ours (shown in Data Docs)."""
-        return "critical" if self.severity == BLOCKING else "warning"
+        return {BLOCKING: "critical", WARNING: "warning", INFO: "info"}[self.severity]
 
 
 @dataclass(frozen=True)
@@ -136,13 +140,6 @@ SUITES: tuple[Suite, ...] = (
         "records of the month that ingestion refused (raw._quarantine), reason prefixed with the format",
         ("source_file", "row_number"),
         (
-            Check(
-                "unknown_workflow",
-                BLOCKING,
-                "ExpectColumnValuesToNotMatchRegex",
-                {"column": "reason_tagged", "regex": QUARANTINE_PATTERNS["unknown_workflow"]},
-                "runs of a platform workflow id that is not in the register were left out",
-            ),
             Check(
                 "run_ends_before_start",
                 WARNING,
@@ -205,13 +202,6 @@ SUITES: tuple[Suite, ...] = (
                 {"column": "stopped_at", "max_value": _p("as_of")},
                 "a run stops after the data's as-of (latest extraction time): the source clock or zone is wrong",
             ),
-            Check(
-                "unknown_workflow",
-                BLOCKING,
-                "ExpectColumnValuesToBeInSet",
-                {"column": "workflow_ref", "value_set": _p("known_workflow_refs")},
-                "a loaded run belongs to a workflow id that is not in the register",
-            ),
         ),
     ),
     Suite(
@@ -238,33 +228,9 @@ SUITES: tuple[Suite, ...] = (
         ),
     ),
     Suite(
-        "raw_workflow_activity",
-        "raw",
-        "one row per registered workflow: live days of the month (to as-of) and its production runs",
-        ("workflow_key",),
-        (
-            Check(
-                "silent_workflow",
-                BLOCKING,
-                "ExpectColumnValuesToBeBetween",
-                {"column": "production_runs_active", "min_value": 1},
-                f"an active workflow that normally runs (daily per the register, or >= {SILENT_MIN_PREVIOUS_RUNS} "
-                f"production runs the month before) has no production run all month (>= {SILENT_MIN_LIVE_DAYS} "
-                "live days): its run log is missing or it is down",
-            ),
-            Check(
-                "silent_paused_workflow",
-                WARNING,
-                "ExpectColumnValuesToBeBetween",
-                {"column": "production_runs_paused", "min_value": 1},
-                "a workflow the register marks paused, which normally runs, had no production run all month",
-            ),
-        ),
-    ),
-    Suite(
         "raw_volume",
         "raw",
-        "volume of the month against the previous month, per source (runs, leads, timesheet entries)",
+        "volume of the month against the previous month, per source (landed runs, leads, timesheet entries)",
         ("source",),
         (
             Check(
@@ -380,6 +346,78 @@ SUITES: tuple[Suite, ...] = (
                 "ExpectColumnPairValuesAToBeGreaterThanB",
                 {"column_A": "tolerance", "column_B": "abs_difference", "or_equal": True},
                 "a client-month total differs from the sum of its workflow-months",
+            ),
+        ),
+    ),
+    Suite(
+        "mart_workflow_activity",
+        "mart",
+        "one row per workflow live in the month: live days (to as-of), its runs and production runs from the marts",
+        ("workflow_key",),
+        (
+            Check(
+                "no_runs",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "runs_expected", "min_value": 1},
+                f"a registered workflow live for >= {SILENT_MIN_LIVE_DAYS} days of the month, neither paused nor "
+                "on demand, has no run at all: a wrong platform workflow id or a broken export",
+            ),
+            Check(
+                "no_runs_noted",
+                WARNING,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "runs_not_expected", "min_value": 1},
+                f"a registered workflow that is paused, on demand or live for fewer than {SILENT_MIN_LIVE_DAYS} days "
+                "of the month had no run",
+            ),
+            Check(
+                "silent_workflow",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "production_runs_active", "min_value": 1},
+                f"an active workflow that normally runs (daily per the register, or >= {SILENT_MIN_PREVIOUS_RUNS} "
+                f"production runs the month before) ran all month (>= {SILENT_MIN_LIVE_DAYS} live days) without a "
+                "production run: its triggers are broken or the export misses them",
+            ),
+            Check(
+                "silent_paused_workflow",
+                WARNING,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "production_runs_paused", "min_value": 1},
+                "a workflow the register marks paused, which normally runs, had runs but no production run all month",
+            ),
+        ),
+    ),
+    Suite(
+        "mart_data_tests",
+        "mart",
+        "one row per client-scoped dbt data test of the last build: the client's failing rows it stored",
+        ("test_name",),
+        (
+            Check(
+                "failed_data_test",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "failing_rows", "max_value": 0},
+                "a dbt data test of the marts failed on this client's rows (they are in schema test_failures, "
+                "table = test name): its figures contradict a rule of the marts",
+            ),
+        ),
+    ),
+    Suite(
+        "mart_unregistered_workflows",
+        "mart",
+        "platform workflow ids with runs in the month that no register entry lists and the client does not ignore",
+        ("platform", "platform_workflow_id", "production_runs"),
+        (
+            Check(
+                "unregistered_workflow",
+                INFO,
+                "ExpectColumnValuesToBeNull",
+                {"column": "unregistered_id"},
+                "runs of a workflow in no register entry were counted nowhere: register it or add it to "
+                "ignored_workflow_ids",
             ),
         ),
     ),

@@ -36,9 +36,12 @@ CLIENT_QUERIES: dict[str, str] = {
     "fct_billing_credits": (
         "select * from marts.fct_billing_credits where client_id = ? and missed_month = cast(? as date)"
     ),
+    # Runs of unregistered workflows (null workflow_key) count nowhere and are not the client's
+    # report's business (ROI-METHOD.md part 3): the consultancy sees them on the portfolio page.
     "fct_automation_runs": (
         "select * exclude (error_message) from marts.fct_automation_runs "
-        "where client_id = ? and run_month = cast(? as date) order by started_at, run_key"
+        "where client_id = ? and run_month = cast(? as date) and workflow_key is not null "
+        "order by started_at, run_key"
     ),
 }
 
@@ -67,6 +70,11 @@ PORTFOLIO_QUERIES: dict[str, str] = {
     ),
     "fct_billing_credits": (
         "select * from marts.fct_billing_credits where missed_month = cast(? as date) order by client_id"
+    ),
+    "rpt_unregistered_workflow_months": (
+        "select client_id, platform, platform_workflow_id, runs, production_runs "
+        "from marts.rpt_unregistered_workflow_months where report_month = cast(? as date) "
+        "order by client_id, platform, platform_workflow_id"
     ),
 }
 
@@ -178,6 +186,8 @@ class PortfolioData:
     workflows: list[dict[str, Any]]
     credits: list[dict[str, Any]]
     snapshot_sha256: str
+    #: Workflow ids with runs in the month that no register entry lists (and not ignored).
+    unregistered: list[dict[str, Any]] = field(default_factory=list)
 
 
 def load_portfolio(warehouse: Path, month: str) -> PortfolioData:
@@ -195,4 +205,5 @@ def load_portfolio(warehouse: Path, month: str) -> PortfolioData:
         workflows=tables["fct_workflow_months"],
         credits=tables["fct_billing_credits"],
         snapshot_sha256=snapshot_sha256(tables),
+        unregistered=tables["rpt_unregistered_workflow_months"],
     )

@@ -123,6 +123,18 @@ def build_portfolio(
         }
         for w in data.workflows
     ]
+    unregistered = [
+        {
+            "client_id": u["client_id"],
+            "client_name": names.get(u["client_id"], u["client_id"]),
+            "platform": u["platform"],
+            "platform_workflow_id": u["platform_workflow_id"],
+            "workflow_name": None,  # the platforms' run exports do not carry it
+            "runs": int(u["runs"]),
+            "production_runs": int(u["production_runs"]),
+        }
+        for u in data.unregistered
+    ]
     every = [c for g in currencies for c in g["clients"]]
     return {
         "schema_version": SCHEMA_VERSION,
@@ -141,10 +153,12 @@ def build_portfolio(
             "guarantee_at_risk": sum(bool(c.get("is_guarantee_at_risk")) for c in every),
             "workflows_to_fix": sum(w["recommendation"] == "fix" for w in to_fix),
             "workflows_to_cut": sum(w["recommendation"] == "cut" for w in to_fix),
+            "unregistered_workflows": len(unregistered),
         },
         "currencies": currencies,
         "held_back": held_back,
         "workflows_to_fix": to_fix,
+        "unregistered_workflows": unregistered,
         "lineage": {"mart_snapshot_sha256": data.snapshot_sha256, "code": code_version()},
     }
 

@@ -363,6 +363,8 @@ BASE_CLIENTS: list[dict] = [
                 "trigger": "webhook",
                 "per_weekday": 0.15,
                 "weekend": 0.0,
+                # a few briefings a month, when a meeting is booked: a month without one is plausible
+                "on_demand": True,
                 "llm": {"tok": (3000, 9000), "rate": 0.0011, "per_item": False},
                 "dur": (20, 90),
                 "err": 0.03,
@@ -698,6 +700,8 @@ def _client_yaml(spec: dict, start: date, seed: int) -> str:
             entry["retired_on"] = wf["retired_on"]
         if wf.get("runs_daily"):
             entry["runs_daily"] = True
+        if wf.get("on_demand"):
+            entry["on_demand"] = True
         # Workflow values take effect on the 1st of the go-live month: "the value in effect on
         # the first day of M applies to the whole of M", so a mid-month go-live needs one then.
         anchor = wf["go_live"].replace(day=1)

@@ -4,7 +4,11 @@
     First values mid-month (ROI-METHOD.md, part 3): when nothing is in effect on the 1st of
     M because the list's first value takes effect later in M (a mid-month engagement start
     or go-live), that first value applies to the whole of M. Otherwise the value in effect
-    on the 1st applies, even in a go-live month with a later change in it. -#}
+    on the 1st applies, even in a go-live month with a later change in it.
+
+    Client values are also looked up for the month after each client-month: a missed
+    guarantee credits the next month's fee in effect, including after the last month
+    processed (fct_billing_credits reads it here, so the fee has one lookup). -#}
 {{ config(materialized='table') }}
 
 with values_ as (
@@ -19,12 +23,24 @@ workflow_months as (
     select * from {{ ref('int_workflow_months_spined') }}
 ),
 
+client_lookup_months as (
+    select
+        client_id,
+        report_month
+    from client_months
+    union
+    select
+        client_id,
+        {{ add_months('report_month', 1) }} as report_month
+    from client_months
+),
+
 lookups as (
     select
-        client_months.client_id,
+        client_lookup_months.client_id,
         cast(null as varchar) as workflow_key,
-        client_months.report_month
-    from client_months
+        client_lookup_months.report_month
+    from client_lookup_months
     union all
     select
         workflow_months.client_id,
