@@ -1,5 +1,5 @@
 {{ client_scoped_test() }}
-{#- Every lead of a month is either answered or unanswered (ROI-METHOD.md: unanswered
+{#- Every lead of a month is either answered or unanswered (docs/method.md: unanswered
     leads are reported separately, never dropped). Returns the rows that break it. -#}
 with client_kpi_months as (
     select * from {{ ref('fct_client_kpi_months') }}

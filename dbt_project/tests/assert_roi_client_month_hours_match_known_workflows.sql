@@ -1,6 +1,6 @@
 {{ client_scoped_test() }}
 -- The client's gross, residual, hours saved and value are the sums over its live
--- known-hours workflows only (ROI-METHOD.md part 2, Unknown hours), 0 over none; the
+-- known-hours workflows only (docs/method.md, Unknown hours), 0 over none; the
 -- unknown ones are counted in workflows_hours_unknown.
 with client_months as (
     select

@@ -1,7 +1,7 @@
 """Client configuration: engagement terms and the workflow register ("AI inventory").
 
 One YAML file per client in ``$ROI_CLIENTS_DIR`` (``<client_id>.yaml``), validated on load
-by pydantic models. The rules follow ROI-METHOD.md:
+by pydantic models. The rules follow docs/method.md:
 
 - fees, rates, declared minutes and tooling costs are *effective-dated* lists; the value in
   effect on the first day of a month applies to the whole month (a first value taking effect
@@ -49,7 +49,7 @@ VolumeObject = Literal["contacts", "calls", "emails", "meetings", "deals"]
 
 
 def _as_str(value: object) -> object:
-    """Ids are compared as strings (ROI-METHOD.md, Identity): accept YAML ints too."""
+    """Ids are compared as strings (docs/method.md, Identity): accept YAML ints too."""
     if isinstance(value, bool):
         return value
     if isinstance(value, int):
@@ -141,7 +141,7 @@ class VolumeSource(_Strict):
 
 
 class Baseline(_Strict):
-    """How the minutes per task of a workflow are established (ROI-METHOD.md)."""
+    """How the minutes per task of a workflow are established (docs/method.md)."""
 
     method: Literal["measured", "declared"]
     volume: VolumeSource | None = None
@@ -179,7 +179,7 @@ class Workflow(_Strict):
     #: The workflow normally runs every day: days without a run are "silent days".
     runs_daily: bool = False
     #: The workflow runs only when someone asks for it (no schedule, no steady trigger): a month
-    #: without any run is expected, so it is a note, never a hold (ROI-METHOD.md part 3).
+    #: without any run is expected, so it is a note, never a hold (docs/method.md).
     on_demand: bool = False
     tooling_cost: EffectiveList
     hourly_cost_override: list[Effective] | None = None
@@ -194,7 +194,7 @@ class Workflow(_Strict):
         """First and last month (1st of month) in which the workflow is live; None = open.
 
         Its last live month is the month of its last live day (the day before ``retired_on``):
-        retired on the 1st of M, it is last live in M-1 (ROI-METHOD.md, part 3).
+        retired on the 1st of M, it is last live in M-1 (docs/method.md).
         """
         last = month_start(self.retired_on - timedelta(days=1)) if self.retired_on else None
         return month_start(self.go_live), last
@@ -409,14 +409,14 @@ def warehouse_time_zones() -> frozenset[str]:
 
 
 def normalise_process(name: str) -> str:
-    """Process names match trimmed and case-insensitively (ROI-METHOD.md, Timesheets)."""
+    """Process names match trimmed and case-insensitively (docs/method.md, Timesheets)."""
     return re.sub(r"\s+", " ", name.strip()).casefold()
 
 
 def _check_one_process_one_workflow(workflows: list[Workflow]) -> None:
     """A process named by two workflows that are live on the same day is rejected.
 
-    Hand-over (ROI-METHOD.md, part 3): a successor may go live in its predecessor's
+    Hand-over (docs/method.md): a successor may go live in its predecessor's
     retirement month, on or after the predecessor's ``retired_on``; the process's manual
     hours are then split by date between the two (residual hours count live days only).
     """

@@ -182,7 +182,7 @@ def parsing_config_hash(client: ClientConfig, folder: str) -> str:
 
     The parser's version, the zone (naive timestamps) and the timesheet column mapping;
     not fees, rates or the register: runs of a workflow id the register does not know are
-    loaded like any other (the models count them nowhere, ROI-METHOD.md part 3), so editing
+    loaded like any other (the models count them nowhere, docs/method.md), so editing
     the register never reloads a file.
     """
     relevant: dict[str, Any] = {"timezone": client.timezone, "folder": folder, "parser": FORMATS[folder].version}

@@ -1,6 +1,6 @@
 """Time handling shared by parsers, the generator and the models' Python twins.
 
-The rules come from ROI-METHOD.md: instants are stored in UTC; a naive timestamp is read in
+The rules come from docs/method.md: instants are stored in UTC; a naive timestamp is read in
 the client's time zone (and flagged as such); a naive time that falls in a DST overlap
 takes the first occurrence; one that falls in a DST gap does not exist and is rejected.
 """

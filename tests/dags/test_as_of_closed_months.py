@@ -1,4 +1,4 @@
-"""Only closed months are published; "as of" per source; drafts (ROI-METHOD.md part 3).
+"""Only closed months are published; "as of" per source; drafts (docs/method.md).
 
 Scenario: the sample's landing files are dropped by hand (no ``_extracts.json``), so each
 source's "as of" is the latest record it holds: the October data ends around the month end,

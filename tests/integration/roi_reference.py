@@ -132,7 +132,7 @@ def _snake(header: str) -> str:
 
 
 def _norm(text: str | None) -> str:
-    # Process names match trimmed and case-insensitively (ROI-METHOD.md, Timesheets).
+    # Process names match trimmed and case-insensitively (docs/method.md, Timesheets).
     return (text or "").strip().casefold()
 
 

@@ -98,7 +98,7 @@ def write_full_export(objects: dict[str, list[dict]], landing: Path) -> None:
 def cohorts(client, crm: dict[str, dict[str, ref.CrmRecord]], start: datetime, end: datetime) -> dict[str, float]:
     """Meeting rate and conversion of the leads created in [start, end): a meeting (any outcome)
     or a closed-won deal (by close date) associated with the lead within cohort_window_days of
-    its creation, both ends included (ROI-METHOD parts 2 and 3)."""
+    its creation, both ends included (docs/method.md)."""
     window = timedelta(days=client.cohort_window_days)
     leads = {c.id: c.created for c in crm["contacts"].values() if c.created and start <= c.created < end}
     met, won = set(), set()

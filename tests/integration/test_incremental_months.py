@@ -1,6 +1,6 @@
 """Incremental models: a month rebuilt alone replaces exactly that month.
 
-Two properties of ROI-METHOD.md's "re-running the same month gives the same outputs":
+Two properties of docs/method.md's "re-running the same month gives the same outputs":
 re-running a month after a full build changes nothing (no duplicates, no drift), and
 building month by month from scratch gives the marts a full build gives.
 """

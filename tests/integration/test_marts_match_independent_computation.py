@@ -344,7 +344,7 @@ def test_reference_percentile_is_linear_interpolation():
 
 # Kept last so that a run with -x reaches every other comparison first.
 def test_client_months_without_live_workflows_total_zero_hours_and_value(reference, warehouse):
-    """A month with no live workflow saved 0 hours worth 0 (ROI-METHOD.md, Client month: "Totals
+    """A month with no live workflow saved 0 hours worth 0 (docs/method.md, Client month: "Totals
     over all workflows live in M"): a sum over no workflows is 0. "Unknown (not zero)" is reserved
     for workflows without a minutes-per-task figure (Exact rules, Unknown hours), and there are
     none here; the mart's own tasks_automated and run_cost are 0 in the same months.

@@ -271,7 +271,7 @@ MART_CASES = [
         "missing_client_month",
         "delete from marts.fct_client_months where client_id = 'bondi-physio' and report_month = date '2026-09-01'",
     ),
-    (  # a live workflow whose export lost every run of the month (ROI-METHOD.md part 3)
+    (  # a live workflow whose export lost every run of the month (docs/method.md)
         HARBOUR,
         "no_runs",
         "delete from marts.fct_automation_runs "

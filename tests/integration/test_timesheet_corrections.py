@@ -1,4 +1,4 @@
-"""Corrected timesheet exports replace the earlier rows on the dates they cover (ROI-METHOD part 3).
+"""Corrected timesheet exports replace the earlier rows on the dates they cover (docs/method.md).
 
 Scenario, as a consultancy meets it: a month is landed and reported; then a corrected export of
 the whole month is dropped under a new name (one entry's hours changed, one entry removed), and

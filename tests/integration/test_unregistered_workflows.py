@@ -1,4 +1,4 @@
-"""Unregistered workflows never hold a report; registered ones without runs do (ROI-METHOD.md part 3).
+"""Unregistered workflows never hold a report; registered ones without runs do (docs/method.md).
 
 Through ``roi run`` on a small generated sample (2 clients, 3 months to 2026-10):
 
@@ -29,7 +29,7 @@ HARBOUR, HUDSON = "harbour-legal", "hudson-roofing"
 SCRATCH = "scratchPad0001"
 
 #: The injected scratch-pad executions: (mode, status). Production modes are trigger, webhook and
-#: retry (of a production run); manual and error-workflow runs are not (ROI-METHOD.md, Exact rules).
+#: retry (of a production run); manual and error-workflow runs are not (docs/method.md).
 SCRATCH_RUNS = [
     ("trigger", "success"),
     ("trigger", "error"),

@@ -190,7 +190,7 @@ def test_successor_live_before_the_predecessor_retires_is_rejected(tmp_path):
 
 
 def test_hand_over_in_the_retirement_month_is_allowed(tmp_path):
-    # ROI-METHOD part 3, hand-over: go-live on or after the predecessor's retired_on
+    # docs/method.md, hand-over: go-live on or after the predecessor's retired_on
     data = example()
     data["workflows"].append(_successor(data, "2026-06-15"))
     client = load_client_file(write(tmp_path, data))

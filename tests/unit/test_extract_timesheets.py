@@ -123,7 +123,7 @@ def test_toggl_detailed_csv_in_the_clients_zone_loads_with_zero_quarantine(tmp_p
 
 
 def test_an_api_entry_re_extracted_with_a_change_counts_once_with_its_new_value(harvest, tmp_path):
-    """Entries pulled from the API are identified by their ids (ROI-METHOD part 3): an entry
+    """Entries pulled from the API are identified by their ids (docs/method.md): an entry
     edited after its month was extracted (hours changed, moved into the next month) lands
     in the next month's file while the old month's file, outside the incremental window,
     still holds the old version; the models count it once, with the new values."""

@@ -343,7 +343,7 @@ def test_n8n_unknown_status_or_mode_rejects(tmp_path, ctx):
 
 
 def test_n8n_run_of_an_unregistered_workflow_is_loaded(tmp_path, ctx):
-    """ROI-METHOD.md part 3: such runs count nowhere (the models' rule) but are kept and listed."""
+    """docs/method.md: such runs count nowhere (the models' rule) but are kept and listed."""
     text = json.dumps({"data": [n8n_execution(workflowId="2tUt1wbLX592XDdX")], "nextCursor": None})
     parsed = only(load(N8nExecutions(), write(tmp_path, "u.json", text), ctx))
     assert isinstance(parsed, Parsed) and parsed.row["workflow_id"] == "2tUt1wbLX592XDdX"

@@ -243,7 +243,7 @@ def test_a_broken_redelivery_keeps_the_earlier_good_rows(setup):
 
 
 def test_runs_of_an_unregistered_workflow_are_kept_and_registering_it_reloads_nothing(tmp_path):
-    """ROI-METHOD.md part 3: they count nowhere (the models' rule), but are never lost."""
+    """docs/method.md: they count nowhere (the models' rule), but are never lost."""
     landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
     client = make_client(tmp_path / "clients")
     write_json(
@@ -354,7 +354,7 @@ def covers(warehouse: Path) -> dict[str, tuple]:
 
 
 def test_a_timesheet_file_records_the_dates_it_covers(setup):
-    """ROI-METHOD part 3: the vendor's file name, else the extraction record, else first to last entry."""
+    """docs/method.md: the vendor's file name, else the extraction record, else first to last entry."""
     landing, warehouse, client = setup
     folder = landing / client.client_id / "harvest_time_entries"
     rows = [harvest_row(date="2025-12-05"), harvest_row(date="2025-12-09")]
@@ -421,7 +421,7 @@ def test_an_api_entry_is_keyed_by_its_id_and_a_repeated_id_is_quarantined(setup)
 
 
 def test_a_hand_dropped_file_vouches_for_its_latest_record_and_a_stated_time_replaces_it(setup, capsys, monkeypatch):
-    """ROI-METHOD part 3: no extraction record -> the latest record time (never the load time);
+    """docs/method.md: no extraction record -> the latest record time (never the load time);
     `roi landed` then writes the record, and re-ingesting the unchanged file picks it up."""
     from roi_pipeline.cli import main as roi
 

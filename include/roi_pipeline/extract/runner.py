@@ -301,7 +301,7 @@ def _window(client, source, src, state: SourceState, month, full, run_now) -> tu
 
 
 def month_reads_until(client: ClientConfig, month: date) -> datetime:
-    """The end of what month M's figures read (ROI-METHOD part 3), as an aware UTC instant.
+    """The end of what month M's figures read (docs/method.md), as an aware UTC instant.
 
     The later of the settle cutoff (responses count up to the local midnight that starts day
     ``settle_days`` + 1 of M+1) and the end of the last cohort window (``cohort_window_days``

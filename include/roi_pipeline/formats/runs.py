@@ -27,7 +27,7 @@ from roi_pipeline.formats.base import (
 
 N8N_STATUSES = {"success", "error", "crashed", "canceled", "waiting", "running", "new", "unknown"}
 # "chat" and "agent" exist in recent n8n versions; they are valid but not production runs,
-# because ROI-METHOD.md lists exactly which modes count (trigger, webhook, retry).
+# because docs/method.md lists exactly which modes count (trigger, webhook, retry).
 N8N_MODES = {
     "trigger",
     "webhook",

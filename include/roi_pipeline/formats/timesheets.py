@@ -6,7 +6,7 @@ of its content plus its occurrence in the file (identical rows of one file are d
 entries); files written by our API extractors add an ``Entry ID`` column (the vendor's id),
 and such a row is identified by that id instead.
 
-Which rows count is decided per date, not per row (ROI-METHOD part 3, "Timesheet rows have no
+Which rows count is decided per date, not per row (docs/method.md, "Timesheet rows have no
 id"): each file *covers* a date range (:meth:`_TimesheetCsv.coverage`: the range in the
 vendor's own file name, else the one its extraction record states, else its first to last
 entry date), ingestion records it in ``raw._landed_files``, and int_time_entries_classified

@@ -515,7 +515,7 @@ MART_TABLES = (
 def _workflow_activity_frame(con, client: ClientConfig, month_start: date) -> pd.DataFrame:
     """Per workflow live in the month: live days to as-of, every run and the production runs.
 
-    ROI-METHOD.md part 3: a registered live workflow with no run at all in M holds the report
+    docs/method.md: a registered live workflow with no run at all in M holds the report
     (a wrong id, a broken export), unless the register marks it paused or on demand, or it
     was live for fewer than ``SILENT_MIN_LIVE_DAYS`` days of M: then it is a note. Live days
     count to the data's as-of (the month's last day once it is closed).

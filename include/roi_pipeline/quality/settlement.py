@@ -1,4 +1,4 @@
-"""Only closed months are published: the hold, and its reason in words (ROI-METHOD.md part 3).
+"""Only closed months are published: the hold, and its reason in words (docs/method.md).
 
 The rule itself lives in the models: a source's "as of" in ``int_source_as_of``, the
 client's (the earliest of its sources') in ``int_client_as_of``, the month's cutoff and

@@ -7,7 +7,7 @@ expectation carries ``meta = {"severity", "defect", "description"}``:
 - ``blocking``: the client's report for the month is held back (not published) until fixed;
 - ``warning``: the report is published and carries a data-quality note;
 - ``info``: recorded in the quality results for the consultancy only; the report neither
-  waits for it nor mentions it (runs of unregistered workflows, ROI-METHOD.md part 3).
+  waits for it nor mentions it (runs of unregistered workflows, docs/method.md).
 
 :func:`generate_suites` (re)writes the committed GX file data context rooted at
 ``expectations/`` through the GX API: one pandas data source with one dataframe asset per
@@ -63,7 +63,7 @@ COLLAPSE_RATIO = 0.5
 #: The previous month needs at least this volume for the ratio to mean anything.
 COLLAPSE_MIN_PREVIOUS = 20
 #: A registered workflow live for at least this many days of the month (to as-of) and without a
-#: single run holds the report (ROI-METHOD.md part 3); live fewer days, it is a note. The same
+#: single run holds the report (docs/method.md); live fewer days, it is a note. The same
 #: length makes a workflow that normally runs "silent" without a production run.
 SILENT_MIN_LIVE_DAYS = 7
 #: A workflow normally runs: daily per the register, or at least this many runs the month before.

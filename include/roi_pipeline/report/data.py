@@ -37,7 +37,7 @@ CLIENT_QUERIES: dict[str, str] = {
         "select * from marts.fct_billing_credits where client_id = ? and missed_month = cast(? as date)"
     ),
     # Runs of unregistered workflows (null workflow_key) count nowhere and are not the client's
-    # report's business (ROI-METHOD.md part 3): the consultancy sees them on the portfolio page.
+    # report's business (docs/method.md): the consultancy sees them on the portfolio page.
     "fct_automation_runs": (
         "select * exclude (error_message) from marts.fct_automation_runs "
         "where client_id = ? and run_month = cast(? as date) and workflow_key is not null "

@@ -23,7 +23,7 @@ from roi_pipeline.report.status import Consultancy, QualityStatus
 SCHEMA_VERSION = "1.0"
 
 #: Sections whose values are "the figures" of a report: a re-run that changes any of them
-#: is a restatement (ROI-METHOD.md part 2). Lineage, consultancy and quality status are not.
+#: is a restatement (docs/method.md). Lineage, consultancy and quality status are not.
 FIGURE_SECTIONS = ("status", "headline", "workflows", "kpis", "reliability", "delivery")
 
 

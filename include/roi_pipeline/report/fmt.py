@@ -1,7 +1,7 @@
 """Locale-aware display formatting of report figures (Babel), one formatter per client.
 
 Figures are stored unrounded (marts, report.json); they are rounded only here, for display:
-money to cents, hours to one decimal, rates to whole or tenth percents (ROI-METHOD.md,
+money to cents, hours to one decimal, rates to whole or tenth percents (docs/method.md,
 Precision). Numbers, dates and currency follow the client's ``locale``; the currency
 symbol is made unambiguous (``A$`` rather than a bare ``$`` for Australian dollars), so a
 reader of several reports never mistakes one dollar for another.

@@ -552,7 +552,7 @@ def render_draft(
 ) -> ReportResult:
     """Render ``month`` as a DRAFT, whatever its quality status or whether it has closed.
 
-    ROI-METHOD.md part 3: a month that is not closed is held, and can be rendered on request
+    docs/method.md: a month that is not closed is held, and can be rendered on request
     "as a draft clearly marked as such": ``"draft": true`` in the JSON, DRAFT in the title, a
     banner and the head of every PDF page. It goes to ``<reports>/_drafts/<client>/<month>/``
     as ``report.draft.{html,pdf,json}``: the published directory is never touched, and

@@ -1,4 +1,4 @@
-{#- "As of" of a client's data (ROI-METHOD.md part 3): the earliest of its sources' as-of
+{#- "As of" of a client's data (docs/method.md): the earliest of its sources' as-of
     (int_source_as_of), never the wall clock, so the same inputs give the same report. A
     source that vouches for no time at all (dropped by hand, no extraction record, no dated
     record) leaves the client's as-of unknown (null): nothing says how fresh it is. -#}

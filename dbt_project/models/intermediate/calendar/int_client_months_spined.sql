@@ -1,7 +1,7 @@
 {#- One row per client and calendar month (in the client's zone) from the engagement
     start month to the month being reported (var report_month; without it the latest month
     with runs of any client), or the client's last month with runs when later, or var
-    through_month, whether or not any data arrived (ROI-METHOD part 3: a month with no runs
+    through_month, whether or not any data arrived (docs/method.md: a month with no runs
     at all is a month with zero tasks, judged and credited like any other), with the month's
     bounds as UTC instants and whether the month is closed (its settle period has passed
     as of the data). -#}

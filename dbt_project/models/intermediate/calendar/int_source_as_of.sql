@@ -1,4 +1,4 @@
-{#- "As of" per source (ROI-METHOD.md part 3): a source is one landing folder of a client
+{#- "As of" per source (docs/method.md): a source is one landing folder of a client
     (n8n_executions, hubspot_contacts, harvest_time_entries, ...). A file vouches for the
     time of its extraction record (_extracts.json, written by the extractors or stated with
     `roi landed`), else for the latest record time it holds (a lower bound; never its load

@@ -1,4 +1,4 @@
-{#- One row per workflow and month in which it is live (ROI-METHOD.md: go-live <= last day
+{#- One row per workflow and month in which it is live (docs/method.md: go-live <= last day
     of M and retired_on after the first day of M), with its live days in the month:
     days on or after go-live and before retired_on; "elapsed" stops at the data's as-of
     day for a month still in progress. -#}

@@ -1,7 +1,7 @@
 {#- One row per lead: a non-archived HubSpot contact, kept when the client configures no
     lead filter, or when the contact's property named in stg_config__clients.lead_filter_property
     holds one of the client's 'lead_filter_values'. Creation is placed on the client's local
-    calendar (ROI-METHOD.md, Exact rules: a lead belongs to the local date of its timestamp).
+    calendar (docs/method.md: a lead belongs to the local date of its timestamp).
 
     The filter property is data (one per client), read from properties_json with
     json_text_at, so the model needs no query at compile time. -#}

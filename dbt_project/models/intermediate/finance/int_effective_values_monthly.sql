@@ -1,7 +1,7 @@
 {#- The effective-dated values that apply to each live workflow-month and client-month:
-    the entry in effect on the first day of the month (ROI-METHOD.md, Exact rules).
+    the entry in effect on the first day of the month (docs/method.md).
 
-    First values mid-month (ROI-METHOD.md, part 3): when nothing is in effect on the 1st of
+    First values mid-month (docs/method.md): when nothing is in effect on the 1st of
     M because the list's first value takes effect later in M (a mid-month engagement start
     or go-live), that first value applies to the whole of M. Otherwise the value in effect
     on the 1st applies, even in a go-live month with a later change in it.

@@ -1,6 +1,6 @@
 {#- One row per workflow: its baseline window and the minutes per task it establishes.
 
-    Window (ROI-METHOD.md, Exact rules): the workflow's baseline_days (its own window_days,
+    Window (docs/method.md): the workflow's baseline_days (its own window_days,
     else the client's) ending the day before go-live, clipped at the start to the client's
     earliest client-staff timesheet entry (consultancy rows say nothing about the staff's
     manual work). Measured minutes per task = 60 x staff hours on the process in the window

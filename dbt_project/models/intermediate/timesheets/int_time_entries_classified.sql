@@ -1,8 +1,8 @@
 {#- One row per time entry of the client's configured timesheet export, split into
     client-staff time (with its process) and consultancy time (with its phase), as the
-    client's configuration says where to read each (ROI-METHOD.md, Timesheets).
+    client's configuration says where to read each (docs/method.md, Timesheets).
 
-    Which rows count (ROI-METHOD part 3, "Timesheet rows have no id"), decided here only:
+    Which rows count (docs/method.md, "Timesheet rows have no id"), decided here only:
     every file covers a date range (recorded by ingestion in raw._landed_files); files are
     ordered by extraction time, then by file name, a file without an extraction time first;
     a row counts only when no later file of the same export covers its date, so a corrected

@@ -1,5 +1,5 @@
 {#- Grain: one row per client and report month of int_client_months_spined (months
-    without leads included). The CRM KPIs beside hours (ROI-METHOD.md): lead response
+    without leads included). The CRM KPIs beside hours (docs/method.md): lead response
     time, meeting rate, conversion, coverage and adoption, with the client's KPI
     baselines repeated on every row. -#}
 with client_months as (

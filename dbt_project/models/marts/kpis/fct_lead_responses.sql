@@ -1,4 +1,4 @@
-{#- Grain: one row per lead (client_id, contact_id). Its first response (ROI-METHOD.md,
+{#- Grain: one row per lead (client_id, contact_id). Its first response (docs/method.md,
     Lead response), its cohort outcomes (meeting / closed-won deal within the cohort
     window) and whether it belongs to the client's KPI baseline. Every lead is kept;
     a lead without a response by its cutoff is unanswered. -#}

@@ -1,5 +1,5 @@
 {#- Grain: one row per client, local month and platform workflow id that the client's
-    register does not know, with at least one run in the month (ROI-METHOD.md part 3).
+    register does not know, with at least one run in the month (docs/method.md).
 
     Runs of an unregistered workflow (a scratch pad, a test flow, another team's
     automation) count nowhere: fct_automation_runs keeps them with a null workflow_key and

@@ -57,7 +57,7 @@ workflow_totals as (
         sum(production_runs) as production_runs,
         sum(failed_runs) as failed_runs,
         sum(coalesce(silent_days, 0)) as silent_days,
-        -- hours and value: known workflows only (ROI-METHOD.md, Unknown hours)
+        -- hours and value: known workflows only (docs/method.md, Unknown hours)
         {{ exact_sum('gross_hours_saved') }} as gross_hours_saved,
         {{ exact_sum('case when not is_hours_unknown then residual_manual_hours end') }} as residual_manual_hours,
         {{ exact_sum('hours_saved') }} as hours_saved,
@@ -129,7 +129,7 @@ joined as (
         coalesce(workflow_totals.failed_runs, 0) as failed_runs,
         coalesce(workflow_totals.silent_days, 0) as silent_days,
         -- totals over the workflows live in M with known hours: over none, the total is 0
-        -- (ROI-METHOD.md "Client month"); which workflows are unknown is said separately
+        -- (docs/method.md "Client month"); which workflows are unknown is said separately
         coalesce(workflow_totals.gross_hours_saved, 0) as gross_hours_saved,
         coalesce(workflow_totals.residual_manual_hours, 0) as residual_manual_hours,
         coalesce(workflow_totals.hours_saved, 0) as hours_saved,
