@@ -383,7 +383,8 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
         (c.client_id, c.client_id != HUDSON) for c in sorted(sample_pipeline.clients, key=lambda c: c.client_id)
     ]
     assert dict((c, r) for c, _p, r in rows)[HUDSON] == held.reasons
-    assert evaluated == (len(sample_pipeline.clients) * 27, len(sample_pipeline.clients))
+    # per client: 15 raw expectations, 12 mart expectations, and the mart gate's closed-month check
+    assert evaluated == (len(sample_pipeline.clients) * (15 + 12 + 1), len(sample_pipeline.clients))
     # ... and in GX Data Docs, while the committed context is untouched
     docs = gx_root / "uncommitted" / "data_docs" / "local_site"
     assert (docs / "index.html").is_file()
