@@ -173,8 +173,11 @@ def test_a_month_without_any_run_is_judged_and_credited(generated, tmp_path):
     removed = [p for p in sorted((sample.landing / OUTAGE).glob("*/2026-10.*"))
                if p.parent.name in ("n8n_executions", "generic_runs")]  # fmt: skip
     assert {p.parent.name for p in removed} == {"n8n_executions", "generic_runs"}
-    for path in removed:  # a total outage: no run at all in October
-        path.unlink()
+    for path in removed:  # a total outage: October's exports arrive (extracted, so the month closes) and hold no run
+        if path.suffix == ".json":
+            path.write_text('{"data": []}\n', encoding="utf-8")
+        else:  # a CSV run log: its header alone
+            path.write_text(path.read_text(encoding="utf-8-sig").splitlines()[0] + "\n", encoding="utf-8")
     run(sample, "--month", MONTH)
 
     client_file = sample.clients / f"{OUTAGE}.yaml"
