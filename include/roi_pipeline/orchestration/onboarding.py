@@ -9,8 +9,9 @@ saying exactly what is missing:
    landing folder has every source its configuration needs (``MISSING <folder>/: ...``);
 2. the months asked for are within the engagement (none before ``engagement_start``);
 3. the client's landing files are ingested and the **raw quality gate** runs for every
-   month: a month whose inputs are incomplete (no run log for a live workflow, no
-   timesheets, failed files, ...) is listed with the gate's blocking findings.
+   month: a month whose inputs are incomplete (no timesheets, failed files, ...) is listed
+   with the gate's blocking findings, and with every registered workflow that must have run
+   that month but has no landed run (no run log: the mart gate's ``no_runs`` would hold it).
 
 When everything passes it prints the backfill command. Ingesting here is harmless: loading
 is idempotent, and the backfill ingests the same files again.
@@ -52,6 +53,20 @@ def validate_output(client_id: str) -> tuple[int, list[str]]:
     with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
         status = roi(["validate", client_id])
     return status, buffer.getvalue().splitlines()
+
+
+def missing_run_logs(client: Any, month: str, loc: Locations) -> list[str]:
+    """Registered workflows that must have run in ``month`` and have no landed run (the mart
+    gate would hold the month after the backfill; this says so before it)."""
+    import duckdb
+
+    from roi_pipeline.quality.frames import workflows_without_landed_runs
+
+    con = duckdb.connect(str(loc.warehouse), read_only=True)
+    try:
+        return workflows_without_landed_runs(con, client, month)
+    finally:
+        con.close()
 
 
 def check_client(
@@ -108,8 +123,8 @@ def check_client(
             problems.append(f"unreadable landing file {failed}")
         for month in months:
             gate = raw_gate_client(client_id, month, loc)
-            per_month[month] = gate["blocking"]
-            problems += gate["blocking"]
+            per_month[month] = gate["blocking"] + missing_run_logs(client, month, loc)
+            problems += per_month[month]
     ok = not problems
     return {
         "ok": ok,

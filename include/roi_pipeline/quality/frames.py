@@ -556,7 +556,7 @@ def _workflow_activity_frame(con, client: ClientConfig, month_start: date) -> pd
         count = int(runs.get(key, 0))
         this_month = production.get((key, month_start), 0)
         previous = production.get((key, add_months(month_start, -1)), 0)
-        expected = wf.status != "paused" and not wf.on_demand and live_days >= SILENT_MIN_LIVE_DAYS
+        expected = runs_expected(client, key, live_days)
         normally_runs = wf.runs_daily or previous >= SILENT_MIN_PREVIOUS_RUNS
         silent_eligible = (
             count > 0
@@ -628,6 +628,41 @@ def _unregistered_frame(con, client: ClientConfig, month_start: date) -> pd.Data
         {"client": client.client_id, "month": month_start},
     )
     return frame.astype({"unregistered_id": object})
+
+
+def runs_expected(client: ClientConfig, key: str, live_days: int) -> bool:
+    """Must the registered workflow have run at all, live ``live_days`` days of the month so far?
+
+    Not when the register marks it paused or on demand, nor when it was live fewer than
+    ``SILENT_MIN_LIVE_DAYS`` days (docs/method.md, "registered workflows without runs").
+    """
+    wf = client.workflow(key)
+    return wf.status != "paused" and not wf.on_demand and live_days >= SILENT_MIN_LIVE_DAYS
+
+
+def workflows_without_landed_runs(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str) -> list[str]:
+    """Before any build: the registered workflows that must have run in ``month`` (see
+    :func:`runs_expected`) but have no landed run record at all (a missing run log).
+
+    The mart gate holds such a month (``no_runs``); onboarding asks this of the raw layer, so
+    a data engineer learns it before the backfill, not from held reports after it.
+    """
+    con.execute("set TimeZone = 'UTC'")
+    month_start = parse_month(month)
+    asof = as_of(con, client.client_id)
+    last_day = _elapsed_last_day(month_start, to_local(asof, client.timezone) if asof else None)
+    copies = _run_copies(con, client, month_start, add_months(month_start, 1))
+    landed = set(copies["workflow_ref"])
+    missing = []
+    for key in live_workflow_keys(client, month_start):
+        wf = client.workflow(key)
+        refs = {f"{wf.platform}:{pid}" for pid in wf.platform_workflow_ids}
+        if runs_expected(client, key, _live_days(client, key, month_start, last_day)) and not refs & landed:
+            missing.append(
+                f"no run log for workflow {key} in {month}: none of its runs ({', '.join(sorted(refs))}) "
+                "is in the landed files"
+            )
+    return missing
 
 
 def live_workflow_keys(client: ClientConfig, month_start: date) -> list[str]:
