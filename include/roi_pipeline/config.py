@@ -11,7 +11,8 @@ by pydantic models. The rules follow docs/method.md:
 - one process is replaced by at most one live workflow on any day (a successor may take
   over in its predecessor's retirement month, from the predecessor's ``retired_on``);
 - a bad file yields a :class:`ConfigError` naming the file, the field and the problem, and
-  never stops the other clients from loading (:func:`load_clients`).
+  never stops the other clients from loading (:func:`load_clients`);
+- a key written twice in one mapping is an error (YAML would silently keep the last one).
 """
 
 from __future__ import annotations
@@ -89,16 +90,30 @@ def value_for_month(entries: Iterable[Effective], month: date) -> float | None:
     return value_on(entries, month_start(month))
 
 
+class FieldProblem(ValueError):
+    """A rule broken by one field of the model checking it; ``where`` is that field's path.
+
+    Raised by model validators so that the :class:`ConfigError` names the field
+    (``workflows[1] (invoice-chasing).process``) rather than the whole model.
+    """
+
+    def __init__(self, where: tuple[str | int, ...], message: str):
+        super().__init__(message)
+        self.where = where
+
+
 def _check_effective(entries: list[Effective] | None, anchor: date, what: str) -> None:
     if entries is None:
         return
+    where = tuple(what.split("."))
     dates = [e.effective_from for e in entries]
     if len(set(dates)) != len(dates):
-        raise ValueError(f"{what}: two entries take effect on the same date")
+        raise FieldProblem(where, "two entries take effect on the same date")
     if min(dates) > anchor:
-        raise ValueError(
-            f"{what}: no value in effect on {anchor.isoformat()} "
-            f"(earliest effective_from is {min(dates).isoformat()}); add an entry from {anchor.isoformat()}"
+        raise FieldProblem(
+            where,
+            f"no value in effect on {anchor.isoformat()} "
+            f"(earliest effective_from is {min(dates).isoformat()}); add an entry from {anchor.isoformat()}",
         )
 
 
@@ -155,9 +170,9 @@ class Baseline(_Strict):
     @model_validator(mode="after")
     def _method_needs(self) -> Baseline:
         if self.method == "measured" and self.volume is None:
-            raise ValueError("a measured baseline needs a volume source (baseline.volume)")
+            raise FieldProblem(("volume",), "a measured baseline needs a volume source (baseline.volume)")
         if self.method == "declared" and not self.declared_minutes:
-            raise ValueError("a declared baseline needs declared_minutes")
+            raise FieldProblem(("declared_minutes",), "a declared baseline needs declared_minutes")
         return self
 
 
@@ -209,15 +224,16 @@ class Workflow(_Strict):
     @model_validator(mode="after")
     def _consistent(self) -> Workflow:
         if self.status == "retired" and self.retired_on is None:
-            raise ValueError("status is 'retired' but retired_on is not set")
+            raise FieldProblem(("retired_on",), "status is 'retired' but retired_on is not set")
         if self.retired_on is not None and self.status != "retired":
-            raise ValueError(f"retired_on is set but status is {self.status!r} (use 'retired')")
+            raise FieldProblem(("status",), f"retired_on is set but status is {self.status!r} (use 'retired')")
         if self.retired_on is not None and self.retired_on <= self.go_live:
-            raise ValueError("retired_on must be after go_live")
-        if len(set(self.platform_workflow_ids)) != len(self.platform_workflow_ids):
-            raise ValueError("platform_workflow_ids lists the same id twice")
+            raise FieldProblem(("retired_on",), "retired_on must be after go_live")
+        _check_listed_once(self.platform_workflow_ids, "platform_workflow_ids")
         if self.runs_daily and self.on_demand:
-            raise ValueError("a workflow cannot both run daily (runs_daily) and on demand (on_demand)")
+            raise FieldProblem(
+                ("on_demand",), "a workflow cannot both run daily (runs_daily) and on demand (on_demand)"
+            )
         _check_effective(self.tooling_cost, self.go_live, "tooling_cost")
         _check_effective(self.hourly_cost_override, self.go_live, "hourly_cost_override")
         _check_effective(self.baseline.declared_minutes, self.go_live, "baseline.declared_minutes")
@@ -339,17 +355,22 @@ class ClientConfig(_Strict):
     def _register_rules(self) -> ClientConfig:
         _check_effective(self.monthly_fee, self.engagement_start, "monthly_fee")
         _check_effective(self.hourly_cost, self.engagement_start, "hourly_cost")
-        keys = [w.key for w in self.workflows]
-        dupes = sorted({k for k in keys if keys.count(k) > 1})
-        if dupes:
-            raise ValueError(f"workflows: duplicate key(s) {', '.join(dupes)}")
+        first_with_key: dict[str, int] = {}
+        for index, wf in enumerate(self.workflows):
+            first = first_with_key.setdefault(wf.key, index)
+            if first != index:
+                raise FieldProblem(
+                    ("workflows", index, "key"),
+                    f"{wf.key!r} is already the key of workflows[{first}]; each workflow needs its own key",
+                )
         seen_ids: dict[tuple[str, str], str] = {}
-        for wf in self.workflows:
+        for index, wf in enumerate(self.workflows):
             for pid in wf.platform_workflow_ids:
                 other = seen_ids.setdefault((wf.platform, pid), wf.key)
                 if other != wf.key:
-                    raise ValueError(
-                        f"workflows: {wf.platform} workflow id {pid!r} is claimed by both {other!r} and {wf.key!r}"
+                    raise FieldProblem(
+                        ("workflows", index, "platform_workflow_ids"),
+                        f"{wf.platform} workflow id {pid!r} is claimed by both {other!r} and {wf.key!r}",
                     )
         _check_one_process_one_workflow(self.workflows)
         return self
@@ -376,15 +397,14 @@ class ClientConfig(_Strict):
 
     @model_validator(mode="after")
     def _ignored_ids(self) -> ClientConfig:
-        if len(set(self.ignored_workflow_ids)) != len(self.ignored_workflow_ids):
-            raise ValueError("ignored_workflow_ids lists the same id twice")
+        _check_listed_once(self.ignored_workflow_ids, "ignored_workflow_ids")
         registered = {pid: wf.key for wf in self.workflows for pid in wf.platform_workflow_ids}
         both = sorted(set(self.ignored_workflow_ids) & set(registered))
         if both:
-            raise ValueError(
-                "ignored_workflow_ids: "
-                + ", ".join(f"{pid!r} is registered to {registered[pid]!r}" for pid in both)
-                + " (an id is either registered or ignored)"
+            raise FieldProblem(
+                ("ignored_workflow_ids",),
+                ", ".join(f"{pid!r} is registered to {registered[pid]!r}" for pid in both)
+                + " (an id is either registered or ignored)",
             )
         return self
 
@@ -413,6 +433,12 @@ def normalise_process(name: str) -> str:
     return re.sub(r"\s+", " ", name.strip()).casefold()
 
 
+def _check_listed_once(ids: list[str], field_name: str) -> None:
+    twice = sorted({i for i in ids if ids.count(i) > 1})
+    if twice:
+        raise FieldProblem((field_name,), f"lists the same id twice: {', '.join(repr(i) for i in twice)}")
+
+
 def _check_one_process_one_workflow(workflows: list[Workflow]) -> None:
     """A process named by two workflows that are live on the same day is rejected.
 
@@ -420,19 +446,20 @@ def _check_one_process_one_workflow(workflows: list[Workflow]) -> None:
     retirement month, on or after the predecessor's ``retired_on``; the process's manual
     hours are then split by date between the two (residual hours count live days only).
     """
-    by_process: dict[str, list[Workflow]] = {}
-    for wf in workflows:
-        by_process.setdefault(wf.process_key, []).append(wf)
+    by_process: dict[str, list[tuple[int, Workflow]]] = {}
+    for index, wf in enumerate(workflows):
+        by_process.setdefault(wf.process_key, []).append((index, wf))
     for group in by_process.values():
-        for i, a in enumerate(group):
-            for b in group[i + 1 :]:
+        for i, (_, a) in enumerate(group):
+            for b_index, b in group[i + 1 :]:
                 a_before_b = a.retired_on is not None and a.retired_on <= b.go_live
                 b_before_a = b.retired_on is not None and b.retired_on <= a.go_live
                 if not (a_before_b or b_before_a):
-                    raise ValueError(
+                    raise FieldProblem(
+                        ("workflows", b_index, "process"),
                         f"workflows {a.key!r} and {b.key!r} both replace process {a.process!r} "
                         "on the same day(s); one process may have only one live workflow "
-                        "(a successor goes live on or after its predecessor's retired_on)"
+                        "(a successor goes live on or after its predecessor's retired_on)",
                     )
 
 
@@ -443,10 +470,13 @@ class ConfigError:
     path: Path
     field: str
     message: str
+    #: The line of the file the problem is on, when the problem has one place (1-based).
+    line: int | None = None
 
     def __str__(self) -> str:
+        at = f" line {self.line}:" if self.line else ""
         where = f" field {self.field}:" if self.field else ""
-        return f"{self.path}:{where} {self.message}"
+        return f"{self.path}:{at}{where} {self.message}"
 
 
 class ConfigFileError(Exception):
@@ -475,6 +505,91 @@ def _loc_to_field(loc: tuple[object, ...], data: object) -> str:
     return "".join(parts)
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, recording every key written twice in one mapping.
+
+    Plain YAML loading keeps the last of two equal keys, so ``guarantee_hours: 0`` further
+    down would silently replace ``guarantee_hours: 40``. ``duplicates`` lists
+    ``(location, line, first line)`` of each repeat; the location is the key's path in the
+    document (``("workflows", 1, "platform")``), lines are 1-based.
+    """
+
+    def __init__(self, stream: str):
+        super().__init__(stream)
+        self.duplicates: list[tuple[tuple[str | int, ...], int, int]] = []
+        self._where: dict[int, tuple[str | int, ...]] = {}
+        self._own_pairs: dict[int, list[tuple[yaml.Node, yaml.Node]]] = {}
+
+    def get_single_data(self) -> object:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        self._survey(node)
+        return self.construct_document(node)
+
+    def _survey(self, root: yaml.Node) -> None:
+        """Each mapping's location and its own key/value pairs, before merge keys (``<<``) add any."""
+        stack: list[tuple[yaml.Node, tuple[str | int, ...]]] = [(root, ())]
+        while stack:
+            node, where = stack.pop()
+            if id(node) in self._where:  # an alias of a node already seen
+                continue
+            self._where[id(node)] = where
+            if isinstance(node, yaml.MappingNode):
+                self._own_pairs[id(node)] = list(node.value)
+                children = [(v, (*where, _key_text(k))) for k, v in node.value]
+            elif isinstance(node, yaml.SequenceNode):
+                children = [(v, (*where, i)) for i, v in enumerate(node.value)]
+            else:
+                children = []
+            stack.extend(reversed(children))
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        first_seen: dict[object, yaml.Node] = {}
+        for key_node, _value in self._own_pairs.get(id(node), node.value):
+            if key_node.tag == _MERGE_TAG:
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = first_seen.setdefault(key, key_node)
+            except TypeError:  # an unhashable key: the base class reports it
+                continue
+            if first is not key_node:
+                where = (*self._where.get(id(node), ()), _key_text(key_node))
+                self.duplicates.append((where, key_node.start_mark.line + 1, first.start_mark.line + 1))
+        return super().construct_mapping(node, deep=deep)
+
+
+def _key_text(node: yaml.Node) -> str:
+    """A mapping key as written (keys of client files are plain scalars)."""
+    return node.value if isinstance(node, yaml.ScalarNode) else "?"
+
+
+def _parse_yaml(path: Path, text: str) -> object:
+    """The document in ``text``; raises :class:`ConfigFileError` for bad YAML or a key written twice."""
+    loader = _UniqueKeyLoader(text)
+    try:
+        data = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigFileError([ConfigError(path, "", f"invalid YAML{where}: {problem}")]) from exc
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        raise ConfigFileError(
+            [
+                ConfigError(path, _loc_to_field(where, data), f"key written twice (first on line {first})", line)
+                for where, line, first in sorted(loader.duplicates, key=lambda d: d[1])
+            ]
+        )
+    return data
+
+
 def load_client_file(path: Path) -> ClientConfig:
     """Read and validate one client file; raises :class:`ConfigFileError`."""
     path = Path(path)
@@ -482,13 +597,7 @@ def load_client_file(path: Path) -> ClientConfig:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigFileError([ConfigError(path, "", f"cannot read file: {exc}")]) from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigFileError([ConfigError(path, "", f"invalid YAML{where}: {problem}")]) from exc
+    data = _parse_yaml(path, text)
     if not isinstance(data, dict):
         raise ConfigFileError([ConfigError(path, "", "expected a mapping of fields at the top level")])
     try:
@@ -497,11 +606,15 @@ def load_client_file(path: Path) -> ClientConfig:
         errors = []
         for err in exc.errors(include_url=False):
             message = err["msg"].removeprefix("Value error, ")
+            loc = err["loc"]
+            problem = (err.get("ctx") or {}).get("error")
+            if isinstance(problem, FieldProblem):
+                loc = (*loc, *problem.where)
             if err["type"] == "extra_forbidden":
                 message = "unknown field (check the spelling against examples/clients/README.md)"
             elif err["type"] == "missing":
                 message = "required field is missing"
-            errors.append(ConfigError(path, _loc_to_field(err["loc"], data), message))
+            errors.append(ConfigError(path, _loc_to_field(loc, data), message))
         raise ConfigFileError(errors) from exc
     if client.client_id != path.stem:
         raise ConfigFileError(

@@ -92,6 +92,25 @@ def test_a_bad_client_file_fails_validation_and_names_the_field(tmp_path, monkey
     assert "acme.yaml: field timezone: unknown IANA time zone 'Nowhere/Land'" in out
 
 
+def test_a_key_written_twice_fails_validation_and_names_file_line_and_key(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("ROI_CLIENTS_DIR", str(tmp_path / "clients"))
+    monkeypatch.setenv("ROI_LANDING_DIR", str(tmp_path / "landing"))
+    example = Path(__file__).resolve().parents[2] / "examples" / "clients" / "northwind-dental.yaml"
+    lines = example.read_text().replace("client_id: northwind-dental", "client_id: hudson-roofing").splitlines()
+    first = next(n for n, line in enumerate(lines, 1) if line.startswith("guarantee_hours: 40"))
+    lines.append("guarantee_hours: 0")  # would silently remove the guarantee
+    path = tmp_path / "clients" / "hudson-roofing.yaml"
+    path.parent.mkdir()
+    path.write_text("\n".join(lines) + "\n")
+    assert main(["validate", "hudson-roofing"]) == 1
+    out = capsys.readouterr().out
+    expected = (
+        f"CONFIG ERROR {path}: line {len(lines)}: field guarantee_hours: key written twice (first on line {first})"
+    )
+    assert expected in out.splitlines(), out
+    assert "OK hudson-roofing" not in out
+
+
 def test_the_console_script_runs():
     done = subprocess.run(
         [sys.executable, "-m", "roi_pipeline.cli", "--help"], capture_output=True, text=True, check=False

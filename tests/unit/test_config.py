@@ -136,7 +136,7 @@ def test_each_kind_of_bad_field_is_named(tmp_path, mutate, field, fragment):
         (lambda d: d["workflows"][2].update(retired_on="2025-10-01"), "retired_on must be after go_live"),
         (lambda d: d["workflows"][0].update(retired_on="2026-10-01"), "retired_on is set but status is 'active'"),
         # register consistency
-        (lambda d: d["workflows"][1].update(key="lead-triage"), "duplicate key(s) lead-triage"),
+        (lambda d: d["workflows"][1].update(key="lead-triage"), "'lead-triage' is already the key of workflows[0]"),
         (
             lambda d: d["workflows"][1].update(platform="n8n", platform_workflow_ids=["1012"]),
             "is claimed by both 'lead-triage' and 'invoice-chasing'",
@@ -144,7 +144,7 @@ def test_each_kind_of_bad_field_is_named(tmp_path, mutate, field, fragment):
         (lambda d: d["workflows"][1].update(process=" LEAD   triage "), "both replace process"),
         # an id is either registered or ignored
         (lambda d: d.update(ignored_workflow_ids=["1012"]), "'1012' is registered to 'lead-triage'"),
-        (lambda d: d.update(ignored_workflow_ids=["x1", "x1"]), "ignored_workflow_ids lists the same id twice"),
+        (lambda d: d.update(ignored_workflow_ids=["x1", "x1"]), "ignored_workflow_ids: lists the same id twice: 'x1'"),
         (lambda d: d["workflows"][0].update(on_demand=True), "cannot both run daily (runs_daily) and on demand"),
     ],
 )
@@ -152,7 +152,45 @@ def test_business_rules_reject_with_a_reason(tmp_path, mutate, fragment):
     data = example()
     mutate(data)
     errors = errors_of(write(tmp_path, data))
-    assert any(fragment in m for _f, m in errors), errors
+    assert any(fragment in f"{f}: {m}" for f, m in errors), errors
+    assert all(f for f, _m in errors), f"every broken rule names its field: {errors}"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d["monthly_fee"].__setitem__(0, {"effective_from": "2025-09-01", "value": 2500}), "monthly_fee"),
+        (lambda d: d["hourly_cost"].append({"effective_from": "2025-08-01", "value": 40}), "hourly_cost"),
+        (lambda d: d["workflows"][1].update(key="lead-triage"), "workflows[1] (lead-triage).key"),
+        (
+            lambda d: d["workflows"][1].update(platform="n8n", platform_workflow_ids=["1012"]),
+            "workflows[1] (invoice-chasing).platform_workflow_ids",
+        ),
+        (lambda d: d["workflows"][1].update(process=" LEAD   triage "), "workflows[1] (invoice-chasing).process"),
+        (lambda d: d.update(ignored_workflow_ids=["1012"]), "ignored_workflow_ids"),
+        (lambda d: d["workflows"][2].pop("retired_on"), "workflows[2] (recall-reminders).retired_on"),
+        (lambda d: d["workflows"][0].update(retired_on="2026-10-01"), "workflows[0] (lead-triage).status"),
+        (
+            lambda d: d["workflows"][0]["baseline"].pop("volume"),
+            "workflows[0] (lead-triage).baseline.volume",
+        ),
+        (
+            lambda d: d["workflows"][1]["baseline"].update(
+                declared_minutes=[{"effective_from": "2026-01-01", "value": 4}]
+            ),
+            "workflows[1] (invoice-chasing).baseline.declared_minutes",
+        ),
+    ],
+)
+def test_a_broken_rule_names_the_field_it_is_about(tmp_path, mutate, field):
+    data = example()
+    mutate(data)
+    path = write(tmp_path, data)
+    errors = errors_of(path)
+    assert [f for f, _m in errors] == [field], errors
+    with pytest.raises(ConfigFileError) as info:
+        load_client_file(path)
+    assert f"{path}: field {field}: " in str(info.value)
 
 
 def test_successor_workflow_after_retirement_month_is_allowed(tmp_path):
@@ -272,6 +310,98 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
     (field, message), *_ = errors_of(path)
     assert field == ""
     assert "invalid YAML" in message and "line" in message
+
+
+EXAMPLE_TEXT = (EXAMPLES / "northwind-dental.yaml").read_text()
+
+
+def line_of(text: str, start: str) -> int:
+    """1-based number of the first line of ``text`` beginning with ``start``."""
+    return next(n for n, line in enumerate(text.splitlines(), 1) if line.startswith(start))
+
+
+def insert_after(text: str, start: str, new_line: str) -> str:
+    """``text`` with ``new_line`` inserted after its first line beginning with ``start``."""
+    lines = text.splitlines(keepends=True)
+    lines.insert(line_of(text, start), new_line + "\n")
+    return "".join(lines)
+
+
+def test_a_top_level_key_written_twice_is_an_error(tmp_path):
+    # the guarantee would silently disappear if the last value won
+    text = EXAMPLE_TEXT + "guarantee_hours: 0\n"
+    path = write(tmp_path, text)
+    second = len(text.splitlines())
+    first = line_of(EXAMPLE_TEXT, "guarantee_hours:")
+    with pytest.raises(ConfigFileError) as info:
+        load_client_file(path)
+    [error] = info.value.errors
+    assert (error.field, error.line, error.message) == (
+        "guarantee_hours",
+        second,
+        f"key written twice (first on line {first})",
+    )
+    assert str(error) == f"{path}: line {second}: field guarantee_hours: key written twice (first on line {first})"
+
+
+@pytest.mark.parametrize(
+    ("edit", "field", "first_line"),
+    [
+        # a nested mapping
+        (
+            lambda t: insert_after(t, "  automation_user_ids:", "  platform: hubspot"),
+            "crm.platform",
+            lambda t: line_of(t, "  platform: hubspot"),
+        ),
+        # a workflow entry of the register (a list item)
+        (
+            lambda t: insert_after(t, "    on_demand: true", "    platform: make"),
+            "workflows[1] (invoice-chasing).platform",
+            lambda t: line_of(t, "    platform: zapier"),
+        ),
+        # a flow mapping inside a list inside a workflow
+        (
+            lambda t: t.replace("value: 6}", "value: 6, value: 0}"),
+            "workflows[0] (lead-triage).baseline.declared_minutes[0].value",
+            lambda t: line_of(t, "      declared_minutes: [{effective_from: 2025-11-10, value: 6"),
+        ),
+    ],
+)
+def test_a_nested_key_written_twice_is_an_error(tmp_path, edit, field, first_line):
+    text = edit(EXAMPLE_TEXT)
+    assert text != EXAMPLE_TEXT
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigFileError) as info:
+        load_client_file(path)
+    [error] = info.value.errors
+    first = first_line(EXAMPLE_TEXT)
+    if field.endswith(".value"):  # both on the same line
+        second = first
+    else:  # the line inserted right after the anchor
+        second = next(n for n, (a, b) in enumerate(zip(text.splitlines(), EXAMPLE_TEXT.splitlines()), 1) if a != b)
+    assert (error.field, error.line, error.message) == (field, second, f"key written twice (first on line {first})")
+
+
+def test_every_key_written_twice_is_reported(tmp_path):
+    text = insert_after(EXAMPLE_TEXT, "    on_demand: true", "    platform: make") + "guarantee_hours: 0\n"
+    errors = errors_of(write(tmp_path, text))
+    assert [f for f, _m in errors] == ["workflows[1] (invoice-chasing).platform", "guarantee_hours"]
+
+
+def test_a_key_overriding_a_merged_one_is_not_written_twice(tmp_path):
+    # YAML merge keys (<<) copy a mapping; keys written beside them replace the copied ones
+    text = EXAMPLE_TEXT.replace(
+        "  - {effective_from: 2025-08-01, value: 2500}", "  - &fee {effective_from: 2025-08-01, value: 2500}"
+    )
+    text = text.replace(
+        "  - {effective_from: 2026-04-01, value: 2750}", "  - {<<: *fee, effective_from: 2026-04-01, value: 2750}"
+    )
+    assert "*fee" in text
+    client = load_client_file(write(tmp_path, text))
+    assert [(e.effective_from, e.value) for e in client.monthly_fee] == [
+        (date(2025, 8, 1), 2500),
+        (date(2026, 4, 1), 2750),
+    ]
 
 
 def test_client_id_must_match_file_name(tmp_path):
