@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import email
+import hashlib
 import json
 import textwrap
+from datetime import UTC, datetime
 
 import pytest
 
-from roi_pipeline.orchestration.steps import email_client
+from roi_pipeline.orchestration.steps import ClientStepFailed, email_client
 from tests.dags.harness import environment
 
 
@@ -60,19 +62,25 @@ def _client(tmp_path):
               tooling_cost: [{{effective_from: {start}, value: 10}}]}}
     """)
     )
-    pdf = tmp_path / "report.pdf"
+    reports = tmp_path / "reports"
+    pdf = reports / "acme" / "2026-10" / "report.pdf"  # where the month's report is published
+    pdf.parent.mkdir(parents=True)
     pdf.write_bytes(b"%PDF-1.7 test report\n%%EOF\n")
-    return Locations(tmp_path / "landing", clients, tmp_path / "wh.duckdb", tmp_path / "reports"), pdf
+    return Locations(tmp_path / "landing", clients, tmp_path / "wh.duckdb", reports), pdf
+
+
+def _smtp_env(port: int) -> dict[str, str]:
+    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": port,
+            "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "reports@northbeam.example",
+                      "timeout": 10, "retry_limit": 0}}  # fmt: skip
+    return {"AIRFLOW_CONN_ROI_SMTP": json.dumps(conn)}
 
 
 def test_a_published_report_is_sent_to_the_clients_contacts(smtp_server, tmp_path):
     port, received = smtp_server
     loc, pdf = _client(tmp_path)
-    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": port,
-            "extra": {"disable_tls": True, "disable_ssl": True, "from_email": "reports@northbeam.example",
-                      "timeout": 10, "retry_limit": 0}}  # fmt: skip
     rendered = {"client_id": "acme", "month": "2026-10", "status": "published", "pdf": str(pdf)}
-    with environment({"AIRFLOW_CONN_ROI_SMTP": json.dumps(conn)}):
+    with environment(_smtp_env(port)):
         out = email_client(rendered, enabled=True, locations=loc)
     assert out["email"] == "sent" and out["emailed_to"] == ["ops@acme.example", "cfo@acme.example"]
     assert len(received) == 1
@@ -92,3 +100,100 @@ def test_nothing_is_sent_for_a_held_report_or_when_email_is_off(smtp_server, tmp
     published = {"client_id": "acme", "month": "2026-10", "status": "published", "pdf": str(pdf)}
     assert email_client(published, enabled=False, locations=loc)["email"] == "off"
     assert received == []
+
+
+CONTACTS = ["ops@acme.example", "cfo@acme.example"]
+PUBLISHED = {"client_id": "acme", "month": "2026-10", "status": "published"}
+
+
+def _ledger(loc) -> list[dict]:
+    """The e-mail record as a person reads it: <reports>/_sent/<client>/<month>.jsonl, one JSON line each."""
+    path = loc.reports_dir / "_sent" / "acme" / "2026-10.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+
+
+def _at(text: str):
+    return lambda: datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_a_retry_or_rerun_of_the_same_report_sends_nothing_and_says_when_it_went(smtp_server, tmp_path):
+    port, received = smtp_server
+    loc, pdf = _client(tmp_path)
+    rendered = {**PUBLISHED, "pdf": str(pdf)}
+    published_before = sorted(p.name for p in pdf.parent.iterdir())
+    with environment(_smtp_env(port)):
+        first = email_client(rendered, enabled=True, locations=loc)
+        again = email_client(rendered, enabled=True, locations=loc)
+    assert first["email"] == "sent" and first["emailed_to"] == CONTACTS
+    assert len(received) == 1
+    (entry,) = _ledger(loc)
+    assert again["email"] == f"already sent {entry['sent_at']} to ops@acme.example, cfo@acme.example"
+    assert again["emailed_to"] == []
+    # the record is kept outside the published report directory, which is left as it was
+    assert sorted(p.name for p in pdf.parent.iterdir()) == published_before
+
+
+def test_the_record_says_which_report_went_when_and_to_whom(smtp_server, tmp_path):
+    port, _received = smtp_server
+    loc, pdf = _client(tmp_path)
+    with environment(_smtp_env(port)):
+        email_client({**PUBLISHED, "pdf": str(pdf)}, enabled=True, locations=loc, now=_at("2026-11-04T06:12:30"))
+    assert _ledger(loc) == [
+        {
+            "client_id": "acme",
+            "month": "2026-10",
+            "report_sha256": hashlib.sha256(b"%PDF-1.7 test report\n%%EOF\n").hexdigest(),
+            "sent_at": "2026-11-04T06:12:30Z",
+            "recipients": CONTACTS,
+            "restated": False,
+        }
+    ]
+
+
+def test_a_changed_report_is_sent_again_as_restated(smtp_server, tmp_path):
+    port, received = smtp_server
+    loc, pdf = _client(tmp_path)
+    rendered = {**PUBLISHED, "pdf": str(pdf)}
+    with environment(_smtp_env(port)):
+        email_client(rendered, enabled=True, locations=loc, now=_at("2026-11-04T06:00:00"))
+        restated_pdf = b"%PDF-1.7 restated report\n%%EOF\n"
+        pdf.write_bytes(restated_pdf)  # the month was re-run on corrected data
+        out = email_client(rendered, enabled=True, locations=loc, now=_at("2026-11-20T09:30:00"))
+        again = email_client(rendered, enabled=True, locations=loc, now=_at("2026-11-21T09:30:00"))
+    assert out["email"] == "sent (restated)" and out["emailed_to"] == CONTACTS
+    assert again["email"] == "already sent 2026-11-20T09:30:00Z to ops@acme.example, cfo@acme.example"
+    assert len(received) == 2
+    message = received[1]
+    assert message["Subject"] == "Acme Dental: automation ROI report for October 2026 (restated)"
+    (html,) = [p.get_payload(decode=True).decode() for p in message.walk() if p.get_content_type() == "text/html"]
+    assert "restated" in html and "2026-11-04T06:00:00Z" in html
+    (attachment,) = [p for p in message.walk() if p.get_filename()]
+    assert attachment.get_payload(decode=True) == restated_pdf
+    first, second = _ledger(loc)
+    assert first["restated"] is False and first["sent_at"] == "2026-11-04T06:00:00Z"
+    assert second == {
+        "client_id": "acme",
+        "month": "2026-10",
+        "report_sha256": hashlib.sha256(restated_pdf).hexdigest(),
+        "sent_at": "2026-11-20T09:30:00Z",
+        "recipients": CONTACTS,
+        "restated": True,
+    }
+
+
+def test_a_failed_send_records_nothing_and_the_retry_sends(smtp_server, tmp_path):
+    from tests.dags.harness import free_port
+
+    port, received = smtp_server
+    loc, pdf = _client(tmp_path)
+    rendered = {**PUBLISHED, "pdf": str(pdf)}
+    with (
+        environment(_smtp_env(free_port())),
+        pytest.raises(ClientStepFailed, match="acme 2026-10: report not e-mailed"),
+    ):
+        email_client(rendered, enabled=True, locations=loc)
+    assert _ledger(loc) == []
+    with environment(_smtp_env(port)):
+        out = email_client(rendered, enabled=True, locations=loc, now=_at("2026-11-04T07:00:00"))
+    assert out["email"] == "sent" and len(received) == 1
+    assert [(e["sent_at"], e["restated"]) for e in _ledger(loc)] == [("2026-11-04T07:00:00Z", False)]

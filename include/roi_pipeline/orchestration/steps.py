@@ -19,7 +19,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -269,11 +269,16 @@ def email_client(
     enabled: bool,
     smtp_conn_id: str = SMTP_CONN_ID,
     locations: Locations | None = None,
+    now: Callable[[], datetime] | None = None,
 ) -> dict[str, Any]:
     """E-mail the published PDF to the client's ``report_contacts`` through Airflow's SMTP hook.
 
     Nothing is sent for a held-back report, a client without contacts, or when e-mail is
-    off; the result says which. A refused or unreachable server fails the step (retried).
+    off; the result says which. Each send is recorded in ``<reports>/_sent/<client>/<month>.jsonl``
+    (:mod:`roi_pipeline.report.sent`) after the server accepted it: a retry or a re-run of
+    the report sent last sends nothing and says when it went and to whom; a report that
+    changed since (a restated month) is sent again, marked "restated". A refused or
+    unreachable server fails the step (retried) and records nothing.
     """
     client_id, month = rendered["client_id"], rendered["month"]
     out = {"client_id": client_id, "month": month, "report": rendered["status"], "emailed_to": [], "email": "off"}
@@ -282,20 +287,58 @@ def email_client(
         return out
     if not enabled:
         return out
-    client = load_client(client_id, locations)
+    loc = _locations(locations)
+    client = load_client(client_id, loc)
     if not client.report_contacts:
         out["email"] = "not sent: no report_contacts in the client file"
         return out
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
-    label = parse_month(month).strftime("%B %Y")
-    subject = f"{client.name}: automation ROI report for {label}"
-    body = f"<p>Hello,</p><p>attached is the automation ROI report of <b>{_escape(client.name)}</b> for {label}.</p>"
+    from roi_pipeline.report.publish import locked
+    from roi_pipeline.report.sent import file_sha256, read_sent, record_sent, sent_log
+
     pdf = Path(rendered["pdf"])
-    with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
-        hook.send_email_smtp(to=list(client.report_contacts), subject=subject, html_content=body, files=[str(pdf)])
-    out.update(emailed_to=list(client.report_contacts), email="sent")
+    digest = file_sha256(pdf)
+    ledger = sent_log(loc.reports_dir, client_id, month)
+    with locked(ledger):  # check, send and record as one: two runs of the month never both send
+        try:
+            earlier = read_sent(ledger)
+        except ValueError as exc:
+            raise ClientStepFailed(f"{client_id} {month}: {exc}") from None
+        last = earlier[-1] if earlier else None
+        if last is not None and last["report_sha256"] == digest:
+            out["email"] = f"already sent {last['sent_at']} to {', '.join(last['recipients'])}"
+            return out
+        restated = last is not None
+        label = parse_month(month).strftime("%B %Y")
+        subject = f"{client.name}: automation ROI report for {label}" + (" (restated)" if restated else "")
+        if restated:
+            body = (
+                f"<p>Hello,</p><p>attached is the restated automation ROI report of <b>{_escape(client.name)}</b> "
+                f"for {label}. It replaces the report e-mailed on {_escape(last['sent_at'])}.</p>"
+            )
+        else:
+            body = f"<p>Hello,</p><p>attached is the automation ROI report of <b>{_escape(client.name)}</b> for {label}.</p>"
+        recipients = list(client.report_contacts)
+        try:
+            with SmtpHook(smtp_conn_id=smtp_conn_id) as hook:
+                hook.send_email_smtp(to=recipients, subject=subject, html_content=body, files=[str(pdf)])
+        except Exception as exc:  # refused, unreachable, rejected: nothing recorded, the retry sends
+            raise ClientStepFailed(
+                f"{client_id} {month}: report not e-mailed through the connection {smtp_conn_id!r}: {exc}"
+            ) from exc
+        sent_at = (now or _utc_now)().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        record_sent(
+            ledger,
+            {"client_id": client_id, "month": month, "report_sha256": digest, "sent_at": sent_at,
+             "recipients": recipients, "restated": restated},
+        )  # fmt: skip
+    out.update(emailed_to=recipients, email="sent (restated)" if restated else "sent")
     return out
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def _escape(text: str) -> str:
