@@ -2,7 +2,7 @@
 
 Each fake is a real HTTP server on 127.0.0.1 (free port) speaking the vendor's paths, auth
 headers, paging and error statuses, with fault injection (429 storms with Retry-After, 5xx,
-malformed bodies) and a request log. Start one with ``with FakeN8n(...) as fake: fake.url``.
+malformed bodies, ``repeat_cursor``: paging that never advances) and a request log. Start one with ``with FakeN8n(...) as fake: fake.url``.
 """
 
 from tests.fakes.harvest import FakeHarvest

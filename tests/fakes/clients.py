@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 import yaml
 
 from roi_pipeline.config import ClientConfig, load_client_file
@@ -59,3 +62,39 @@ def ingest_counts(landing: Path, warehouse: Path, clients: list[ClientConfig], t
     finally:
         con.close()
     return {"rows": rows, "distinct": distinct, "quarantined": quarantined, "reasons": reasons}
+
+
+def within(seconds: float, call: Callable[[], Any]) -> Any:
+    """``call()``'s result, or fail the test when it has not returned after ``seconds`` (a loop
+    that never ends fails instead of hanging the suite; the daemon thread is left behind)."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:  # re-raised in the test's own thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"still running after {seconds} s: the extract does not stop")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def landed_files(client_dir: Path) -> dict[str, tuple[bytes, int]]:
+    """Every landing file of a client (data files and ``_extracts.json``, not the extractor's
+    ``_extract/`` state) with its bytes and modification time: equal = nothing was written."""
+    return {
+        str(p.relative_to(client_dir)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(client_dir.rglob("*"))
+        if p.is_file() and "_extract" not in p.relative_to(client_dir).parts
+    }
+
+
+def watermark(client_dir: Path, source: str) -> str | None:
+    path = client_dir / "_extract" / f"{source}.state.json"
+    return json.loads(path.read_text()).get("watermark") if path.is_file() else None

@@ -24,7 +24,7 @@ class FakeHarvest(FakeApi):
         if not req.headers.get("user-agent"):
             return json_response({"error": "User-Agent required"}, 400)
         per_page = min(int(req.query.get("per_page", "2000")), 2000)
-        page = int(req.query.get("page", "1"))
+        page = 1 if self.repeat_cursor else int(req.query.get("page", "1"))
         if req.path == "/v2/users":
             rows, key = self.users, "users"
         elif req.path == "/v2/time_entries":

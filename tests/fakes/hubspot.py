@@ -46,7 +46,7 @@ class FakeHubSpot(FakeApi):
         limit = int(body.get("limit", 10))
         if limit > 200:
             return json_response({"status": "error", "message": "limit must be <= 200"}, 400)
-        after = int(body.get("after") or 0)
+        after = 0 if self.repeat_cursor else int(body.get("after") or 0)
         if after + limit > self.cap:
             return json_response(
                 {"status": "error", "category": "VALIDATION_ERROR",

@@ -24,7 +24,7 @@ class FakeN8n(FakeApi):
         if limit > 250:
             return json_response({"message": "request/query/limit must be <= 250"}, 400)
         last_id = None
-        if req.query.get("cursor"):
+        if req.query.get("cursor") and not self.repeat_cursor:
             last_id = json.loads(base64.b64decode(req.query["cursor"]))["lastId"]
         if req.path == "/api/v1/workflows":
             items = [{"id": k, "name": v, "active": True} for k, v in sorted(self.workflows.items())]

@@ -43,6 +43,9 @@ class FakeApi:
     """Subclasses implement ``authorized`` and ``route``."""
 
     def __init__(self) -> None:
+        #: A broken vendor: paged endpoints ignore the cursor / offset / page asked for and answer
+        #: the first page again, with the same next cursor, forever.
+        self.repeat_cursor = False
         self.faults: list[Fault] = []
         self.requests: list[Request] = []
         self.fault_hits = 0

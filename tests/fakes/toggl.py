@@ -40,7 +40,7 @@ class FakeToggl(FakeApi):
         start, end = body["start_date"], body["end_date"]
         rows = [r for r in self.entries if start <= r["time_entries"][0]["start"][:10] <= end]
         rows.sort(key=lambda r: (r["time_entries"][0]["start"], r["time_entries"][0]["id"]))
-        first = int(body.get("first_row_number") or 1)
+        first = 1 if self.repeat_cursor else int(body.get("first_row_number") or 1)
         size = int(body.get("page_size") or 50)
         page = [{**r, "row_number": first + i} for i, r in enumerate(rows[first - 1 : first - 1 + size])]
         headers = {}

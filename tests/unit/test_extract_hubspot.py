@@ -9,8 +9,17 @@ import duckdb
 import pytest
 
 from roi_pipeline.extract import extract_clients
-from tests.fakes import FakeHubSpot
-from tests.fakes.clients import connection_env, fast_policy, ingest_counts, make_client, write_settings
+from tests.fakes import FakeHubSpot, Fault
+from tests.fakes.clients import (
+    connection_env,
+    fast_policy,
+    ingest_counts,
+    landed_files,
+    make_client,
+    watermark,
+    within,
+    write_settings,
+)
 
 NOW = datetime(2026, 1, 10, 3, 0, tzinfo=UTC)
 TOKEN = "pat-eu1-PLANTED-hubspot-77c1"
@@ -96,3 +105,38 @@ def test_incremental_run_merges_modified_records_without_duplicates(crm, tmp_pat
     assert con.execute("select hs_call_status from raw.hubspot_calls where id = ?", [changed["id"]]).fetchone() == (
         "NO_ANSWER",
     )
+
+
+def test_a_repeated_after_cursor_stops_the_run_lands_nothing_and_keeps_the_watermark(crm):
+    client, clients_dir, landing, fake = crm
+    settings = {"mode": "api", "base_url": fake.url, "page_size": 40, "objects": ["calls"]}
+    write_settings(clients_dir, client.client_id, {"hubspot": settings})
+    assert run(crm).ok
+    client_dir = landing / client.client_id
+    before = landed_files(client_dir)
+    assert watermark(client_dir, "hubspot") == "2026-01-10T03:00:00Z"  # the first run's start (NOW)
+    fake.repeat_cursor = True  # the search answers its first page again, with the same paging.next.after
+    asked = len(fake.calls("/calls/search"))
+    report = within(30, lambda: run(crm, full=True, now=NOW + timedelta(days=1)))
+    assert not report.ok
+    error = report.failed[0].error
+    assert "HubSpot returned the paging cursor '40' of the calls search twice" in error  # 40 = one page of 40
+    assert "roi_northwind_dental_hubspot" in error and "watermark stays" in error
+    assert len(fake.calls("/calls/search")) - asked == 3  # the cap probe, page one, page one again: stop
+    assert landed_files(client_dir) == before
+    assert watermark(client_dir, "hubspot") == "2026-01-10T03:00:00Z"
+
+
+def test_association_paging_that_repeats_its_after_cursor_stops_the_run(crm):
+    client, clients_dir, landing, fake = crm
+    settings = {"mode": "api", "base_url": fake.url, "objects": ["calls"]}
+    write_settings(clients_dir, client.client_id, {"hubspot": settings})
+    stuck = b'{"results": [{"from": {"id": "700"}, "to": [], "paging": {"next": {"after": "abc"}}}]}'
+    fake.faults.append(Fault(lambda r: r.path.endswith("/batch/read"), 200, body=stuck, times=1000))
+    report = within(30, lambda: run(crm))
+    assert not report.ok
+    error = report.failed[0].error
+    assert 'HubSpot returned the paging cursor \'[["700","abc"]]\' of the calls->contacts associations twice' in error
+    assert fake.fault_hits == 2
+    assert landed_files(landing / client.client_id) == {}
+    assert watermark(landing / client.client_id, "hubspot") is None

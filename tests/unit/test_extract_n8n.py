@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -9,7 +11,16 @@ import pytest
 
 from roi_pipeline.extract import extract_clients
 from tests.fakes import FakeN8n, Fault
-from tests.fakes.clients import connection_env, fast_policy, ingest_counts, make_client, write_settings
+from tests.fakes.clients import (
+    connection_env,
+    fast_policy,
+    ingest_counts,
+    landed_files,
+    make_client,
+    watermark,
+    within,
+    write_settings,
+)
 
 NOW = datetime(2026, 1, 7, 6, 0, tzinfo=UTC)
 KEY = "n8n-api-key-PLANTED-5a1f"
@@ -130,3 +141,49 @@ def test_malformed_page_leaves_no_partial_file_and_the_rerun_resumes(setup, tmp_
     assert not list((landing / client.client_id / "_extract" / "checkpoints").glob("*"))
     counts = ingest_counts(landing, tmp_path / "w.duckdb", [client], "n8n_executions", "id")
     assert counts["distinct"] == 1300 and counts["quarantined"] == 0
+
+
+def test_a_repeated_cursor_stops_the_run_lands_nothing_and_keeps_the_watermark(setup):
+    client, clients_dir, landing, fake = setup
+    assert run(setup).ok
+    client_dir = landing / client.client_id
+    before = landed_files(client_dir)
+    assert watermark(client_dir, "n8n") == "2026-01-07T06:00:00Z"  # the first run's start (NOW)
+    fake.repeat_cursor = True  # n8n answers the first page again, with the same nextCursor
+    write_settings(clients_dir, client.client_id, {"n8n": {"mode": "api", "base_url": fake.url, "page_size": 5}})
+    asked = len(fake.calls("/executions"))
+    report = within(30, lambda: run(setup, full=True, now=NOW + timedelta(days=1)))
+    assert not report.ok
+    error = report.failed[0].error
+    # the first page (newest first) ends with execution 2295 of workflow 1012's ids 1000..2299
+    cursor = base64.b64encode(json.dumps({"lastId": "2295", "limit": 5}).encode()).decode()
+    assert f"n8n returned the paging cursor {cursor!r} of GET /executions of workflow 1012 twice" in error
+    assert "roi_northwind_dental_n8n" in error and "watermark stays" in error
+    assert len(fake.calls("/executions")) - asked == 2  # stopped at the first repeat
+    assert landed_files(client_dir) == before  # no file written, no extraction record stamped
+    assert watermark(client_dir, "n8n") == "2026-01-07T06:00:00Z"
+    # once n8n pages again, the rerun resumes the same run after its one saved page and succeeds
+    fake.repeat_cursor = False
+    rerun = run(setup, full=True, now=NOW + timedelta(days=1, hours=1))
+    assert rerun.ok, rerun.failed
+    first_pages = [r for r in fake.calls("/executions") if "cursor" not in r.query]
+    assert len(first_pages) == 2  # the first run's and the failed run's: the rerun did not ask again
+    assert watermark(client_dir, "n8n") == "2026-01-08T06:00:00Z"  # the resumed run's start
+
+
+@pytest.mark.parametrize("max_pages, ok", [(14, True), (13, False)])
+def test_the_page_budget_stops_a_run_that_needs_more_pages(setup, max_pages, ok):
+    client, clients_dir, landing, fake = setup
+    settings = {"mode": "api", "base_url": fake.url, "page_size": 100, "max_pages": max_pages}
+    write_settings(clients_dir, client.client_id, {"n8n": settings})
+    report = within(30, lambda: run(setup))
+    # the run needs 14 pages: one of GET /workflows and 1300 executions of workflow 1012, 100 a page
+    assert report.ok is ok
+    if ok:
+        return
+    error = report.failed[0].error
+    assert "n8n still had more pages of GET /executions of workflow 1012 after the run's page budget of 13" in error
+    assert "raise n8n.max_pages in extract/northwind-dental.yaml" in error
+    assert len(fake.calls("/executions")) == 12
+    assert landed_files(landing / client.client_id) == {}
+    assert watermark(landing / client.client_id, "n8n") is None

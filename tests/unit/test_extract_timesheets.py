@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -11,8 +12,17 @@ import duckdb
 import pytest
 
 from roi_pipeline.extract import extract_clients
-from tests.fakes import FakeHarvest, FakeToggl
-from tests.fakes.clients import connection_env, fast_policy, ingest_counts, make_client, write_settings
+from tests.fakes import FakeHarvest, FakeToggl, Fault
+from tests.fakes.clients import (
+    connection_env,
+    fast_policy,
+    ingest_counts,
+    landed_files,
+    make_client,
+    watermark,
+    within,
+    write_settings,
+)
 
 NOW = datetime(2026, 1, 12, 4, 0, tzinfo=UTC)
 HARVEST_TOKEN, TOGGL_TOKEN = "harvest-PLANTED-2b9d", "toggl-PLANTED-c0ffee"
@@ -87,6 +97,17 @@ def toggl_row(i: int, start: datetime, project_id: int, tags: list[int], task_id
                               "stop": stop.isoformat(), "at": stop.isoformat()}]}  # fmt: skip
 
 
+TOGGL_LOOKUPS = {
+    "projects": [
+        {"id": 21, "name": "Client intake", "client_id": 5},
+        {"id": 22, "name": "Automation", "client_id": 6},
+    ],
+    "clients": [{"id": 5, "name": "Harbor Legal"}, {"id": 6, "name": "Northbeam AI Ops"}],
+    "tags": [{"id": 31, "name": "operate"}, {"id": 32, "name": "build"}],
+    "users": [{"id": 11, "email": "dana@harbor.example", "fullname": "Dana Cole"}],
+}
+
+
 def test_toggl_detailed_csv_in_the_clients_zone_loads_with_zero_quarantine(tmp_path):
     clients_dir, landing = tmp_path / "clients", tmp_path / "landing"
     client = make_client(clients_dir, "harbor-legal", example="harbor-legal")  # America/New_York, Toggl
@@ -96,16 +117,7 @@ def test_toggl_detailed_csv_in_the_clients_zone_loads_with_zero_quarantine(tmp_p
     rows.append({**toggl_row(1000, datetime(2026, 1, 11, 14, tzinfo=UTC), 21, []),
                  "time_entries": [{"id": 4_001_000, "seconds": -1, "start": "2026-01-11T14:00:00+00:00",
                                    "stop": None, "at": "2026-01-11T14:00:00+00:00"}]})  # running  # fmt: skip
-    lookups = {
-        "projects": [
-            {"id": 21, "name": "Client intake", "client_id": 5},
-            {"id": 22, "name": "Automation", "client_id": 6},
-        ],
-        "clients": [{"id": 5, "name": "Harbor Legal"}, {"id": 6, "name": "Northbeam AI Ops"}],
-        "tags": [{"id": 31, "name": "operate"}, {"id": 32, "name": "build"}],
-        "users": [{"id": 11, "email": "dana@harbor.example", "fullname": "Dana Cole"}],
-    }
-    fake = FakeToggl(777, rows, lookups, {22: [{"id": 41, "name": "Agent tuning"}]}, TOGGL_TOKEN)
+    fake = FakeToggl(777, rows, TOGGL_LOOKUPS, {22: [{"id": 41, "name": "Agent tuning"}]}, TOGGL_TOKEN)
     with fake:
         write_settings(clients_dir, client.client_id, {"toggl": {"mode": "api", "base_url": fake.url,
                                                                  "workspace_id": 777, "page_size": 7}})  # fmt: skip
@@ -160,3 +172,76 @@ def test_an_api_entry_re_extracted_with_a_change_counts_once_with_its_new_value(
         total = con.execute("select sum(hours_logged) from intermediate.int_time_entries_classified").fetchone()[0]
     assert rows == [(date(2026, 1, 3), 2.75)]
     assert total == pytest.approx(sum(e["hours"] for e in fake.entries))
+
+
+def test_harvest_page_links_that_do_not_advance_stop_the_run_and_keep_the_watermark(harvest):
+    client, clients_dir, landing, fake = harvest
+    env = connection_env(client.client_id, "harvest", HARVEST_TOKEN)
+
+    def extract(now, **kwargs):
+        return extract_clients(landing, [client], ["harvest"], clients_dir=clients_dir, now=now,
+                               policy=fast_policy(), environ=env, **kwargs)  # fmt: skip
+
+    assert extract(NOW).ok
+    client_dir = landing / client.client_id
+    before = landed_files(client_dir)
+    assert watermark(client_dir, "harvest") == "2026-01-12T04:00:00Z"  # the first run's start (NOW)
+    fake.repeat_cursor = True  # every page is page 1 again, whose links.next is page 2
+    asked = len(fake.calls("/v2/time_entries"))
+    report = within(30, lambda: extract(NOW + timedelta(days=1), full=True))
+    assert not report.ok
+    error = report.failed[0].error
+    assert "Harvest returned the paging cursor" in error and "of GET /v2/time_entries twice" in error
+    assert "roi_northwind_dental_harvest" in error and "watermark stays" in error
+    # December (61 entries, 7 a page) is the first month with a second page: page 1, page 1 again
+    assert [r.query.get("page") for r in fake.calls("/v2/time_entries")[asked:] if r.query["from"] == "2025-12-01"] == [
+        None,
+        "2",
+    ]
+    assert landed_files(client_dir) == before  # no file written, no extraction record stamped
+    assert watermark(client_dir, "harvest") == "2026-01-12T04:00:00Z"
+
+
+def test_toggl_next_row_headers_that_do_not_advance_stop_the_run(tmp_path):
+    clients_dir, landing = tmp_path / "clients", tmp_path / "landing"
+    client = make_client(clients_dir, "harbor-legal", example="harbor-legal")
+    rows = [toggl_row(i, datetime(2025, 12, 1, 14, tzinfo=UTC) + timedelta(hours=9 * i), 21, [31]) for i in range(20)]
+    fake = FakeToggl(777, rows, TOGGL_LOOKUPS, {}, TOGGL_TOKEN)
+    fake.repeat_cursor = True  # every page is the first again, with the same X-Next-ID / X-Next-Row-Number
+    with fake:
+        write_settings(clients_dir, client.client_id, {"toggl": {"mode": "api", "base_url": fake.url,
+                                                                 "workspace_id": 777, "page_size": 7}})  # fmt: skip
+        report = within(30, lambda: extract_clients(
+            landing, [client], ["toggl"], clients_dir=clients_dir, now=NOW, policy=fast_policy(),
+            environ=connection_env(client.client_id, "toggl", TOGGL_TOKEN)))  # fmt: skip
+        searches = fake.calls("/search/time_entries")
+    assert not report.ok
+    error = report.failed[0].error
+    # the second page starts at the 8th row: entry 4_000_007
+    assert ("Toggl returned the paging cursor '{\"first_id\":4000007,\"first_row_number\":8}' of "
+            "POST /reports/api/v3/workspace/777/search/time_entries twice") in error  # fmt: skip
+    assert "roi_harbor_legal_toggl" in error and "watermark stays" in error
+    assert [s.body.get("first_row_number") for s in searches if s.body["start_date"] == "2025-11-30"] == [None, 8]
+    assert landed_files(landing / client.client_id) == {}  # not even the months before December
+    assert watermark(landing / client.client_id, "toggl") is None
+
+
+def test_a_page_number_the_vendor_ignores_stops_the_run_at_the_same_page(tmp_path):
+    """Toggl's project list pages by number: the number advances, but a vendor that ignores it
+    answers the same full page again (bounded here, so the old code ends instead of hanging)."""
+    clients_dir, landing = tmp_path / "clients", tmp_path / "landing"
+    client = make_client(clients_dir, "harbor-legal", example="harbor-legal")
+    fake = FakeToggl(777, [], TOGGL_LOOKUPS, {}, TOGGL_TOKEN)
+    full_page = json.dumps([{"id": 100 + i, "name": f"P{i}", "client_id": 5} for i in range(200)]).encode()
+    fake.faults.append(Fault(lambda r: r.path.endswith("/projects"), 200, body=full_page, times=50))
+    with fake:
+        write_settings(clients_dir, client.client_id, {"toggl": {"mode": "api", "base_url": fake.url,
+                                                                 "workspace_id": 777}})  # fmt: skip
+        report = within(30, lambda: extract_clients(
+            landing, [client], ["toggl"], clients_dir=clients_dir, now=NOW, policy=fast_policy(),
+            environ=connection_env(client.client_id, "toggl", TOGGL_TOKEN)))  # fmt: skip
+    assert not report.ok
+    assert ("Toggl returned the same page of 200 record(s) of GET /api/v9/workspaces/777/projects again (page 2)"
+            in report.failed[0].error)  # fmt: skip
+    assert [r.query["page"] for r in fake.calls("/projects")] == ["1", "2"]
+    assert landed_files(landing / client.client_id) == {}

@@ -9,7 +9,7 @@ docs/connecting.md.
 
 from __future__ import annotations
 
-from roi_pipeline.extract.base import Extractor, Job, LandedFile, Window
+from roi_pipeline.extract.base import Extractor, Job, LandedFile, PagingError, Window
 from roi_pipeline.extract.connections import Credentials, default_connection_id, resolve_connection
 from roi_pipeline.extract.http import ApiError, AuthError, HttpPolicy
 from roi_pipeline.extract.runner import EXTRACTORS, ExtractReport, SourceOutcome, extract_clients
@@ -17,6 +17,6 @@ from roi_pipeline.extract.settings import SOURCES, ExtractSettings, load_extract
 
 __all__ = [
     "EXTRACTORS", "SOURCES", "ApiError", "AuthError", "Credentials", "ExtractReport", "ExtractSettings",
-    "Extractor", "HttpPolicy", "Job", "LandedFile", "SourceOutcome", "Window", "default_connection_id",
+    "Extractor", "HttpPolicy", "Job", "LandedFile", "PagingError", "SourceOutcome", "Window", "default_connection_id",
     "extract_clients", "load_extract_settings", "resolve_connection",
 ]  # fmt: skip

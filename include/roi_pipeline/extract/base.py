@@ -14,10 +14,17 @@ the earlier one; a record the vendor has since pruned stays: the landed files ar
 system of record). A Harvest / Toggl month file is always a complete re-export of that month
 (an edited or deleted entry must not survive): its extraction record states that it covers
 the whole month, and its rows carry the vendor's entry id (``Entry ID`` column).
+
+Paging: every paged call goes through :meth:`Extractor.paginate` (checkpointed, resumable) or,
+for paging that is not a plain cursor chain, straight through :class:`PageGuard`. The guard
+stops a run with :class:`PagingError` when a vendor repeats a cursor or a page (its paging
+does not advance) or when the run's page budget (``max_pages``) is spent, so no vendor can
+make an extract loop forever.
 """
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -27,8 +34,8 @@ from typing import Any, ClassVar
 
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.extract.connections import Credentials
-from roi_pipeline.extract.http import ApiClient, HttpPolicy
-from roi_pipeline.extract.landing import SourceState, atomic_write, json_page
+from roi_pipeline.extract.http import ApiClient, ApiError, HttpPolicy
+from roi_pipeline.extract.landing import SourceState, atomic_write, dumps, json_page
 from roi_pipeline.extract.settings import DEFAULT_BASE_URLS, SourceSettings
 from roi_pipeline.formats.base import UnreadableFile, iter_json_objects
 from roi_pipeline.timeutil import add_months, month_start, zone
@@ -36,6 +43,75 @@ from roi_pipeline.timeutil import add_months, month_start, zone
 
 class ExtractConfigError(ValueError):
     """The client's extraction settings or connection lack something the source needs."""
+
+
+class PagingError(ApiError):
+    """A vendor's paging did not advance (a cursor or page came back) or ran past the page budget."""
+
+
+_NOT_LANDED = "nothing of this run is stamped as extracted and the watermark stays where it was"
+
+
+def _shown(cursor: Any) -> str:
+    text = cursor if isinstance(cursor, str) else dumps(cursor)
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+class PageGuard:
+    """The one rule every paged call of a run obeys: paging must advance, within a page budget.
+
+    ``max_pages`` counts every page fetched in this run (all queries together; pages resumed
+    from a checkpoint were fetched by an earlier run). One :meth:`query` per paged query.
+    """
+
+    def __init__(self, vendor: str, label: str, max_pages: int, setting: str):
+        self.vendor, self.label, self.max_pages, self.setting = vendor, label, max_pages, setting
+        self.pages = 0
+
+    def query(self, what: str, cursor: Any = None) -> PagedQuery:
+        """Start watching one paged query; ``cursor``: where a resumed query starts."""
+        return PagedQuery(self, what, cursor)
+
+
+class PagedQuery:
+    def __init__(self, guard: PageGuard, what: str, cursor: Any = None):
+        self.guard, self.what = guard, what
+        self.cursors: set[str] = set() if cursor is None else {dumps(cursor)}
+        self.digests: set[bytes] = set()
+        self.pages = 0
+
+    def page(self, records: list[Any], cursor: Any) -> None:
+        """Account for a page just fetched and the next ``cursor`` it gave (``None``: the last page).
+
+        Raises :class:`PagingError` when the cursor or a non-empty page was seen before in this
+        query, or when another page is due and the run already fetched ``max_pages``.
+        """
+        guard = self.guard
+        guard.pages += 1
+        self.pages += 1
+        where = f"{guard.label}: {guard.vendor}"
+        if cursor is not None:
+            key = dumps(cursor)
+            if key in self.cursors:
+                raise PagingError(
+                    f"{where} returned the paging cursor {_shown(cursor)} of {self.what} twice (page {self.pages}): "
+                    f"its paging does not advance, so stopping; {_NOT_LANDED}"
+                )
+            self.cursors.add(key)
+        if records:
+            digest = hashlib.sha256(dumps(records).encode()).digest()
+            if digest in self.digests:
+                raise PagingError(
+                    f"{where} returned the same page of {len(records)} record(s) of {self.what} again "
+                    f"(page {self.pages}): its paging does not advance, so stopping; {_NOT_LANDED}"
+                )
+            self.digests.add(digest)
+        if cursor is not None and guard.pages >= guard.max_pages:
+            raise PagingError(
+                f"{where} still had more pages of {self.what} after the run's page budget of {guard.max_pages} "
+                f"pages: stopping; {_NOT_LANDED}. If the export really is this large, raise {guard.setting} "
+                "and rerun (it resumes after the pages already fetched)"
+            )
 
 
 def month_bounds(month: date, tz: str) -> tuple[datetime, datetime]:
@@ -131,10 +207,18 @@ class Extractor(ABC):
     """One vendor API -> one client's landing folder(s)."""
 
     source: ClassVar[str]
+    #: The vendor's name, as messages show it.
+    vendor: ClassVar[str]
     folders: ClassVar[tuple[str, ...]]
 
     def __init__(self, job: Job):
         self.job = job
+        self.pager = PageGuard(
+            self.vendor,
+            f"{job.client.client_id}/{self.source}",
+            job.settings.max_pages,
+            f"{self.source}.max_pages in extract/{job.client.client_id}.yaml",
+        )
 
     @abstractmethod
     def api(self) -> ApiClient:
@@ -142,7 +226,11 @@ class Extractor(ABC):
 
     @abstractmethod
     def extract(self) -> list[LandedFile]:
-        """Fetch the job's window and write the files; raise on any failure (nothing half-written)."""
+        """Fetch the job's window, then write the files; raise on any failure.
+
+        Every page is fetched before the first file is written, so a run that fails (an API
+        error, paging that does not advance) writes no file; each file is written atomically.
+        """
 
     # ----------------------------------------------------------------- shared helpers
 
@@ -170,6 +258,28 @@ class Extractor(ABC):
             label=f"{self.job.client.client_id}/{self.source}",
             auth=auth,
         )
+
+    def paginate(
+        self, what: str, fetch: Callable[[Any], tuple[list[Any], Any]], query: dict[str, Any] | None = None
+    ) -> list[Any]:
+        """Every record of a paged query, through the run's :class:`PageGuard`.
+
+        ``fetch(cursor)`` returns ``(records, next_cursor)``; the first call gets ``None`` and a
+        ``None`` next cursor ends the query. ``what`` names the query in errors. With ``query``
+        (what identifies it) each complete page is checkpointed, and a rerun after a failure
+        resumes after the last of them.
+        """
+        checkpoint = self.job.state.checkpoint(query) if query is not None else None
+        records, cursor, done, _pages = checkpoint.load() if checkpoint else ([], None, False, 0)
+        paged = self.pager.query(what, cursor)
+        while not done:
+            page, cursor = fetch(cursor)
+            paged.page(page, cursor)  # raises before a page that repeats is saved
+            done = cursor is None
+            if checkpoint:
+                checkpoint.append(page, cursor, done)
+            records.extend(page)
+        return records
 
     def path(self, folder: str, month: date, suffix: str) -> Path:
         return self.job.client_dir / folder / f"{month:%Y-%m}{suffix}"

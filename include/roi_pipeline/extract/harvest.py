@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from roi_pipeline.extract.base import ExtractConfigError, Extractor, LandedFile
 from roi_pipeline.extract.http import ApiClient, ApiError, AuthError
-from roi_pipeline.extract.landing import csv_bytes, paginate
+from roi_pipeline.extract.landing import csv_bytes
 from roi_pipeline.extract.settings import HarvestSettings
 from roi_pipeline.timeutil import add_months
 
@@ -59,6 +59,7 @@ def yes_no(value: Any) -> str:
 
 class HarvestExtractor(Extractor):
     source = "harvest"
+    vendor = "Harvest"
     folders = ("harvest_time_entries",)
 
     @property
@@ -83,7 +84,7 @@ class HarvestExtractor(Extractor):
     def extract(self) -> list[LandedFile]:
         window = self.job.window
         per_page = self.settings.page_size or 2000
-        files = []
+        exports: list[tuple[date, bytes, int]] = []  # written once every month was fetched
         with self.api() as api:
             users = self._users(api, per_page)
             if window.since is None:
@@ -106,9 +107,9 @@ class HarvestExtractor(Extractor):
                 entries.sort(key=lambda e: (str(e.get("spent_date")), int(e.get("id") or 0)))
                 rows = [self._row(e, users) for e in entries]
                 data = csv_bytes(HEADER, rows)
-                files.append(self.write_file("harvest_time_entries", month, ".csv", data, len(rows), whole_month=True))
+                exports.append((month, data, len(rows)))
             self.job.requests += api.requests
-        return files
+        return [self.write_file("harvest_time_entries", m, ".csv", d, n, whole_month=True) for m, d, n in exports]
 
     def _pages(self, api: ApiClient, path: str, key: str, params: dict[str, Any]):
         def fetch(cursor: dict[str, Any] | None):
@@ -128,20 +129,14 @@ class HarvestExtractor(Extractor):
         params = {**params, "per_page": per_page}
         query = {"endpoint": "time_entries", **params}
         fetch = self._pages(api, "/v2/time_entries", "time_entries", params)
-        records, _ = paginate(self.job.state.checkpoint(query), fetch)
+        records = self.paginate("GET /v2/time_entries", fetch, query)
         unique = {str(r.get("id")): r for r in records if isinstance(r, dict)}
         return list(unique.values())
 
     def _users(self, api: ApiClient, per_page: int) -> dict[str, dict[str, Any]] | None:
         fetch = self._pages(api, "/v2/users", "users", {"per_page": per_page})
-        users: list[dict[str, Any]] = []
-        cursor = None
         try:
-            while True:
-                page, cursor = fetch(cursor)
-                users.extend(page)
-                if cursor is None:
-                    break
+            users = self.paginate("GET /v2/users", fetch)
         except AuthError as exc:
             if exc.status != 403:
                 raise

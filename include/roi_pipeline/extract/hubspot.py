@@ -32,7 +32,6 @@ from typing import Any
 
 from roi_pipeline.extract.base import Extractor, LandedFile, iso_ms, parse_iso
 from roi_pipeline.extract.http import ApiClient, ApiError
-from roi_pipeline.extract.landing import paginate
 from roi_pipeline.extract.settings import HubSpotSettings
 
 PROPERTIES = {
@@ -74,6 +73,7 @@ def _ms(moment: datetime) -> int:
 
 class HubSpotExtractor(Extractor):
     source = "hubspot"
+    vendor = "HubSpot"
     folders = tuple(f"hubspot_{o}" for o in PROPERTIES)
 
     @property
@@ -94,7 +94,7 @@ class HubSpotExtractor(Extractor):
 
     def extract(self) -> list[LandedFile]:
         window = self.job.window
-        files: list[LandedFile] = []
+        fetched: dict[str, dict[Any, list[dict[str, Any]]]] = {}  # written once every object was fetched
         with self.api() as api:
             for obj in self.settings.objects:
                 ranges = [r for search in self._searches(obj) for r in self._split(api, obj, *search)]
@@ -107,9 +107,11 @@ class HubSpotExtractor(Extractor):
                 if window.since is None:
                     for month in window.months():
                         by_month.setdefault(month, [])
-                files += self.write_merged_months(f"hubspot_{obj}", "results", by_month)
+                fetched[obj] = by_month
             self.job.requests += api.requests
-        return files
+        return [
+            f for obj, months in fetched.items() for f in self.write_merged_months(f"hubspot_{obj}", "results", months)
+        ]
 
     # ----------------------------------------------------------------- search
 
@@ -186,8 +188,7 @@ class HubSpotExtractor(Extractor):
             nxt = ((data.get("paging") or {}).get("next") or {}).get("after")
             return data["results"], (str(nxt) if nxt else None)
 
-        records, _pages = paginate(self.job.state.checkpoint(query), fetch)
-        return records
+        return self.paginate(f"the {obj} search", fetch, query)
 
     # ----------------------------------------------------------------- associations
 
@@ -199,6 +200,7 @@ class HubSpotExtractor(Extractor):
             found: dict[str, dict[tuple[str, str], dict[str, str]]] = {}
             for start in range(0, len(ids), ASSOCIATION_BATCH):
                 inputs: list[dict[str, str]] = [{"id": i} for i in ids[start : start + ASSOCIATION_BATCH]]
+                paged = self.pager.query(f"the {obj}->{to} associations")
                 while inputs:
                     data, _ = api.request_json(
                         "POST", f"/crm/v4/associations/{obj}/{to}/batch/read", json={"inputs": inputs}
@@ -217,6 +219,7 @@ class HubSpotExtractor(Extractor):
                         after = ((result.get("paging") or {}).get("next") or {}).get("after")
                         if after:
                             inputs.append({"id": from_id, "after": str(after)})
+                    paged.page(data["results"], [[i["id"], i["after"]] for i in inputs] or None)
             for from_id, bucket in found.items():
                 if from_id in records and bucket:
                     ordered = [bucket[k] for k in sorted(bucket, key=lambda k: ((len(k[0]), k[0]), k[1]))]

@@ -21,7 +21,7 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -222,23 +222,6 @@ class Checkpoint:
             handle.write(dumps({"records": records, "cursor": cursor, "done": done}) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
-
-
-def paginate(checkpoint: Checkpoint, fetch: Callable[[Any], tuple[list[Any], Any]]) -> tuple[list[Any], int]:
-    """Every record of a paged query: resume after the checkpoint's last complete page.
-
-    ``fetch(cursor)`` returns ``(records, next_cursor)``; ``None`` as next cursor ends the
-    query. Returns ``(records, pages fetched now)``.
-    """
-    records, cursor, done, _pages = checkpoint.load()
-    fetched = 0
-    while not done:
-        page, cursor = fetch(cursor)
-        done = cursor is None
-        checkpoint.append(page, cursor, done)
-        records.extend(page)
-        fetched += 1
-    return records, fetched
 
 
 def _existing_record(folder: Path) -> dict[str, Any]:

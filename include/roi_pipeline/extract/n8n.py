@@ -21,7 +21,6 @@ from typing import Any
 
 from roi_pipeline.extract.base import Extractor, LandedFile, iso_ms, parse_iso
 from roi_pipeline.extract.http import ApiClient, ApiError
-from roi_pipeline.extract.landing import paginate
 from roi_pipeline.extract.settings import N8nSettings
 
 DROPPED_KEYS = ("data", "workflowData")
@@ -30,6 +29,7 @@ SLACK = timedelta(hours=1)
 
 class N8nExtractor(Extractor):
     source = "n8n"
+    vendor = "n8n"
     folders = ("n8n_executions",)
 
     def api(self) -> ApiClient:
@@ -64,8 +64,8 @@ class N8nExtractor(Extractor):
                     "limit": limit,
                 }
                 fetch = lambda cursor, wf=workflow_id: self._page(api, wf, cursor, limit, lower)  # noqa: E731
-                found, _pages = paginate(job.state.checkpoint(query), fetch)
-                records.extend(found)
+                what = "GET /executions" + (f" of workflow {workflow_id}" if workflow_id else "")
+                records.extend(self.paginate(what, fetch, query))
             job.requests += api.requests
         kept = {}
         for record in records:
@@ -102,21 +102,20 @@ class N8nExtractor(Extractor):
         return page, next_cursor
 
     def _workflow_names(self, api: ApiClient, limit: int) -> dict[str, str]:
-        names: dict[str, str] = {}
-        cursor = None
-        while True:
+        def fetch(cursor: str | None):
             params: dict[str, Any] = {"limit": min(limit, 250)}
             if cursor:
                 params["cursor"] = cursor
             body, _ = api.request_json("GET", "/workflows", params=params)
             if not isinstance(body, dict) or not isinstance(body.get("data"), list):
                 raise ApiError(f"{api.label}: GET /workflows returned no 'data' list (unexpected response shape)")
-            for wf in body["data"]:
-                if isinstance(wf, dict) and wf.get("id") is not None:
-                    names[str(wf["id"])] = str(wf.get("name") or "")
-            cursor = body.get("nextCursor")
-            if not cursor:
-                return names
+            return body["data"], body.get("nextCursor") or None
+
+        names: dict[str, str] = {}
+        for wf in self.paginate("GET /workflows", fetch):
+            if isinstance(wf, dict) and wf.get("id") is not None:
+                names[str(wf["id"])] = str(wf.get("name") or "")
+        return names
 
     def _warn_unregistered(self, executions, registered: set[str], names: dict[str, str]) -> None:
         counts: dict[str, int] = {}

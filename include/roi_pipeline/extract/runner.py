@@ -9,7 +9,9 @@ say ``mode: api``:
    ``month``: only that local month (with ``full``: the whole month, for backfills). A run
    that failed leaves ``_extract/<source>.run.json``: the next run with the same request
    reuses its window, so its paged queries resume from their checkpoints;
-3. run the extractor (files are written atomically, month by month);
+3. run the extractor (every page first, then the files, each atomically: a failed run writes
+   none; paging that repeats a cursor or page, or needs more than ``max_pages`` pages in the
+   run, fails it: :class:`~roi_pipeline.extract.base.PagingError`);
 4. stamp ``_extracts.json``, move the watermark to the run's start (not for a one-month
    run) and the last-extract mark (every run), drop the checkpoints.
 

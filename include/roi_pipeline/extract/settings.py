@@ -33,6 +33,10 @@ DEFAULT_BASE_URLS = {
 }
 #: Overlap window re-read before the watermark, per source (hours): late updates are picked up.
 DEFAULT_OVERLAP_HOURS = {"n8n": 48, "hubspot": 72, "harvest": 72, "toggl": 24 * 35}
+#: Pages one extraction run of one client's source may fetch (every paged query together)
+#: before it stops with an error: a vendor whose paging never ends cannot hold a run forever.
+#: A large backfill can raise it per source (``max_pages``).
+DEFAULT_MAX_PAGES = 10_000
 
 
 class _Strict(BaseModel):
@@ -48,6 +52,8 @@ class SourceSettings(_Strict):
     base_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
     overlap_hours: Annotated[int, Field(ge=0, le=24 * 366)] | None = None
     page_size: Annotated[int, Field(ge=1, le=2000)] | None = None
+    #: Page budget of one run (:data:`DEFAULT_MAX_PAGES`); more pages fail the source.
+    max_pages: Annotated[int, Field(ge=1)] = DEFAULT_MAX_PAGES
     #: First month extracted when there is no watermark yet (YYYY-MM); default: the client's
     #: engagement start or first go-live minus the baseline window, whichever is earlier.
     backfill_from: Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] | None = None

@@ -23,7 +23,7 @@ from typing import Any
 
 from roi_pipeline.extract.base import ExtractConfigError, Extractor, LandedFile, parse_iso
 from roi_pipeline.extract.http import ApiClient, ApiError
-from roi_pipeline.extract.landing import csv_bytes, paginate
+from roi_pipeline.extract.landing import csv_bytes
 from roi_pipeline.extract.settings import TogglSettings
 from roi_pipeline.timeutil import add_months, zone
 
@@ -38,6 +38,7 @@ def hms(seconds: int) -> str:
 
 class TogglExtractor(Extractor):
     source = "toggl"
+    vendor = "Toggl"
     folders = ("toggl_time_entries",)
 
     @property
@@ -60,7 +61,7 @@ class TogglExtractor(Extractor):
     def extract(self) -> list[LandedFile]:
         window, wid = self.job.window, self.workspace()
         months = window.months() if window.since is None else window.months(window.since)
-        files = []
+        exports: list[tuple[date, bytes, int]] = []  # written once every month was fetched
         with self.api() as api:
             names = self._lookups(api, wid)
             for month in months:
@@ -79,9 +80,9 @@ class TogglExtractor(Extractor):
                 rows.sort(key=lambda r: (r[1], r[2]))  # start instant, then entry id
                 header = [*HEADER, f"Amount ({self.job.client.currency})", "Entry ID"]
                 data = csv_bytes(header, [r[0] for r in rows])
-                files.append(self.write_file("toggl_time_entries", month, ".csv", data, len(rows), whole_month=True))
+                exports.append((month, data, len(rows)))
             self.job.requests += api.requests
-        return files
+        return [self.write_file("toggl_time_entries", m, ".csv", d, n, whole_month=True) for m, d, n in exports]
 
     # ----------------------------------------------------------------- report
 
@@ -115,7 +116,7 @@ class TogglExtractor(Extractor):
                 cursor["first_timestamp"] = int(headers["x-next-timestamp"])
             return flat, cursor
 
-        records, _ = paginate(self.job.state.checkpoint({"endpoint": path, **body}), fetch)
+        records = self.paginate(f"POST {path}", fetch, {"endpoint": path, **body})
         tz = zone(self.job.window.tz)
         out: dict[str, dict[str, Any]] = {}
         for record in records:
@@ -160,17 +161,16 @@ class TogglExtractor(Extractor):
 
     def _lookups(self, api: ApiClient, wid: int) -> dict[str, dict]:
         base = f"/api/v9/workspaces/{wid}"
-        projects: list[dict[str, Any]] = []
-        page = 1
-        while True:
+
+        def fetch(page: int | None):
+            page = page or 1
             batch, _ = api.request_json("GET", f"{base}/projects", params={"page": page, "per_page": 200})
             batch = batch or []
             if not isinstance(batch, list):
                 raise ApiError(f"{api.label}: GET {base}/projects did not return a JSON array")
-            projects.extend(batch)
-            if len(batch) < 200:
-                break
-            page += 1
+            return batch, (page + 1 if len(batch) == 200 else None)
+
+        projects = self.paginate(f"GET {base}/projects", fetch)
         lookups: dict[str, dict] = {"projects": {str(p["id"]): p for p in projects if isinstance(p, dict)}, "tasks": {}}
         for kind in ("clients", "tags", "users"):
             items, _ = api.request_json("GET", f"{base}/{kind}")
