@@ -36,13 +36,17 @@ $(MANIFEST): $(STAMP) $(DBT_SOURCES)
 demo: setup
 	$(BIN)/roi demo
 
+# Test files are spread over one worker process per core (pytest-xdist; a file's tests stay
+# on one worker, so its module fixtures are built once). TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
 test: setup
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=15
 
 # The tests that start real Airflow services: a backfill executed by a scheduler + api-server,
 # and the Celery topology (PostgreSQL 127.0.0.1:5432, Redis 127.0.0.1:6379, two workers).
+# The two run side by side (one per xdist worker): each starts its own deployment on free ports.
 test-services: setup
-	ROI_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -m "airflow_services or distributed"
+	ROI_REQUIRE_SERVICES=1 $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --durations=5 -m "airflow_services or distributed"
 
 # ruff, sqlfluff (dbt templater), yamllint and hygiene hooks: see .pre-commit-config.yaml
 lint: setup
