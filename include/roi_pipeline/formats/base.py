@@ -145,13 +145,16 @@ def _printable(text: str) -> str:
 
 
 class _Utf8Check:
-    """Tells a UTF-8 file with a few damaged lines from a file saved in another encoding.
+    """Tells a UTF-8 file with a few damaged rows from a file saved in another encoding.
 
-    Lines are decoded one by one (``surrogateescape`` keeps a byte that is not UTF-8 as a
-    lone surrogate). A damaged line costs its record. But when two or more lines are not
-    UTF-8 and nothing in the file is UTF-8 beyond ASCII (no byte-order mark, no accented
+    Files are decoded with ``surrogateescape``: a byte that is not UTF-8 stays in the text as
+    a lone surrogate, so a damaged row costs that row alone. But when two or more rows are
+    not UTF-8 and nothing in the file is UTF-8 beyond ASCII (no byte-order mark, no accented
     letter that decoded), the file was saved in another encoding (Windows-1252, Latin-1):
-    reading it on would quarantine exactly the rows with accented names, so it is unreadable.
+    reading on would quarantine exactly the rows with accented names, so it is unreadable.
+    One such row alone is taken as damage (the two cannot be told apart; its reason says
+    what to do either way). Not decoded as Windows-1252 instead: Latin-1, Windows-1250 and
+    others read the same bytes as other letters, and names are identity here.
     """
 
     def __init__(self, bom: bool) -> None:
