@@ -13,6 +13,7 @@ timesheets with ``process_field: task`` and consultancy rows ``client = Northbea
 
 from __future__ import annotations
 
+import csv
 import inspect
 import json
 from datetime import date, datetime
@@ -1285,6 +1286,187 @@ def test_toggl_amount_header_without_currency(tmp_path, toggl_ctx):
     header = TOGGL_HEADER.replace("Amount (GBP)", "Amount ()")
     row = only(load(TogglTimeEntries(), write(tmp_path, "t.csv", f"{header}\n{toggl_line()}\n"), toggl_ctx)).row
     assert row["duration_seconds"] == 5535
+
+
+# --------------------------------------------------------------------------- row defects, dialect, encoding
+# A defect of one row (bytes that are not UTF-8, a field over the csv module's 128 KiB, a
+# wrong number of fields) costs that row, with its reason; the file's other rows load.
+
+GENERIC_ROW = "mk_{n},make,scn_4410,2025-07-01 1{n}:00:00,,success,schedule,{n},,,,,{message}"
+
+
+def generic_row(n: int, message: str = "") -> str:
+    return GENERIC_ROW.format(n=n, message=message)
+
+
+def test_csv_row_defects_cost_their_row_only(tmp_path, ctx):
+    huge = "x" * (128 * 1024) + "\n" + "y" * 10  # over the limit, with a line break inside the quotes
+    data = (
+        f"{GENERIC_HEADER}\n{generic_row(1)}\n".encode()
+        + generic_row(2, "caf\xe9 closed").encode("latin-1")  # one byte 0xE9 that is not UTF-8
+        + f"\n{generic_row(3, chr(34) + huge + chr(34))}\n".encode()
+        + b"mk_4,make,scn_4410,2025-07-01 14:00:00,success\n"  # ragged: 5 fields, the header has 13
+        + (generic_row(5, "na\u00efve \u2014 fine") + "\n").encode()
+    )
+    path = tmp_path / "runs.csv"
+    path.write_bytes(data)
+    results = load(GenericRuns(), path, ctx)
+
+    assert [n for n, _ in results] == [1, 2, 3, 4, 5]  # rows read = loaded + quarantined
+    outcome = {n: r.row["run_id"] if isinstance(r, Parsed) else None for n, r in results}
+    assert outcome == {1: "mk_1", 2: None, 3: None, 4: None, 5: "mk_5"}
+    assert_rejected(results[1][1], "not UTF-8", "0xE9", "'error_message'", "line 3", "UTF-8")
+    # the long field's row starts on line 4 and spans two lines
+    assert_rejected(results[2][1], "too long", "'error_message'", f"{len(huge):,} characters", "line 4")
+    assert_rejected(results[3][1], "5 fields", "13")
+    assert results[4][1].row["error_message"] == "na\u00efve \u2014 fine"
+    assert results[4][1].row["items"] == 5
+
+
+def test_csv_reading_leaves_the_csv_modules_field_limit_alone(tmp_path, ctx):
+    before = csv.field_size_limit()
+    text = f"{GENERIC_HEADER}\n{generic_row(1, chr(34) + 'z' * 200_000 + chr(34))}\n{generic_row(2)}\n"
+    results = load(GenericRuns(), write(tmp_path, "long.csv", text), ctx)
+    assert isinstance(results[0][1], Rejected) and results[1][1].row["run_id"] == "mk_2"
+    assert csv.field_size_limit() == before
+
+
+def test_generic_jsonl_line_with_a_byte_not_utf8_is_rejected_alone(tmp_path, ctx):
+    line = '{{"run_id": "{id}", "platform": "make", "workflow_id": "scn_4410", "started_at": "2025-11-03T08:00:00Z", "status": "success", "triggered_by": "event", "error_message": "{msg}"}}\n'
+    path = tmp_path / "agent.jsonl"
+    path.write_bytes(
+        line.format(id="ag_1", msg="ok").encode()
+        + line.format(id="ag_2", msg="r\xe9sum\xe9").encode("latin-1")
+        + line.format(id="ag_3", msg="\u00fcber").encode()
+    )
+    results = load(GenericRuns(), path, ctx)
+    assert [n for n, _ in results] == [1, 2, 3]
+    assert results[0][1].row["run_id"] == "ag_1"
+    assert_rejected(results[1][1], "not UTF-8", "0xE9", "line 2")
+    assert results[2][1].row["error_message"] == "\u00fcber"
+
+
+def harvest_year(notes_for) -> list[str]:
+    """365 Harvest rows, one a day of 2025; ``notes_for(i)`` gives row i's Notes."""
+    out = []
+    for i in range(365):
+        day = date(2025, 1, 1).toordinal() + i
+        line = HARVEST_AMY.replace("2025-11-03", date.fromordinal(day).isoformat())
+        out.append(line.replace("Called back web leads, logged in CRM", notes_for(i)))
+    return out
+
+
+def test_harvest_year_with_one_byte_not_utf8_loses_one_row(tmp_path, ctx):
+    lines = harvest_year(lambda i: "Caf\xe9 meeting" if i == 99 else f"leads {i}")
+    data = b"".join(
+        (line.encode("latin-1") if i == 99 else line.encode()) + b"\r\n"
+        for i, line in enumerate([HARVEST_HEADER, *lines], start=-1)
+    )
+    path = tmp_path / "harvest_time_report_from20250101_to20251231.csv"
+    path.write_bytes(data)
+    results = load(HarvestTimeEntries(), path, ctx)
+
+    assert len(results) == 365
+    rejected = [(n, r) for n, r in results if isinstance(r, Rejected)]
+    assert [n for n, _ in rejected] == [100]
+    # row 100 is on line 101 (the header is line 1)
+    assert_rejected(rejected[0][1], "not UTF-8", "0xE9", "'Notes'", "line 101", "as UTF-8")
+    loaded = [r.row for _, r in results if isinstance(r, Parsed)]
+    assert len(loaded) == 364
+    assert date(2025, 4, 10) not in {r["spent_date"] for r in loaded}  # day 100 of 2025
+
+
+def test_utf8_export_with_some_lines_in_another_encoding_quarantines_those_lines(tmp_path, ctx):
+    # the file is UTF-8 (Zoë decoded), so the two Latin-1 lines are damaged rows, not the file's encoding
+    rows_ = [
+        HARVEST_AMY.replace(",Amy,Pond,", ",Zo\u00eb,Pond,").encode(),
+        HARVEST_AMY.replace(",Amy,Pond,", ",Jos\u00e9,Luis,").encode("latin-1"),
+        HARVEST_SAM.encode(),
+        HARVEST_SAM.replace(",Sam,Lee,", ",Ren\u00e9e,Lee,").encode("latin-1"),
+    ]
+    path = tmp_path / "h.csv"
+    path.write_bytes(HARVEST_HEADER.encode() + b"\n" + b"\n".join(rows_) + b"\n")
+    results = load(HarvestTimeEntries(), path, ctx)
+    assert [n for n, _ in results] == [1, 2, 3, 4]
+    assert results[0][1].row["person"] == "Zo\u00eb Pond"
+    assert_rejected(results[1][1], "0xE9", "'First Name'", "line 3")
+    assert results[2][1].row["person"] == "Sam Lee"
+    assert_rejected(results[3][1], "0xE9", "'First Name'", "line 5")
+
+
+def test_windows_1252_export_is_unreadable_with_what_to_do(tmp_path, ctx):
+    text = "\r\n".join(
+        [
+            HARVEST_HEADER,
+            HARVEST_AMY,
+            HARVEST_AMY.replace(",Amy,Pond,", ",Jos\u00e9,Mart\u00ednez,"),
+            HARVEST_SAM.replace("Lead triage agent v1", "Caf\u00e9 \u2013 r\u00e9sum\u00e9s"),
+        ]
+    )
+    path = tmp_path / "h.csv"
+    path.write_bytes(text.encode("cp1252"))
+    with pytest.raises(UnreadableFile) as info:
+        list(HarvestTimeEntries().records(path, ctx))
+    message = str(info.value)
+    for fragment in ("not UTF-8", "2 rows", "byte 0xE9", "line 3", "Windows-1252", "save the file as UTF-8"):
+        assert fragment in message, (fragment, message)
+
+
+def test_header_not_utf8_is_unreadable(tmp_path, toggl_ctx):
+    header = TOGGL_HEADER.replace('"Duration"', '"Dur\u00e9e","Duration"')
+    line = toggl_line().replace('"01:32:15"', '"x","01:32:15"')
+    path = tmp_path / "t.csv"
+    path.write_bytes(f"{header}\n{line}\n".encode("latin-1"))
+    with pytest.raises(UnreadableFile, match=r"not UTF-8: byte 0xE9 .* in the header \(line 1\)"):
+        list(TogglTimeEntries().records(path, toggl_ctx))
+
+
+def test_n8n_json_not_utf8_names_the_byte_and_its_line(tmp_path, ctx):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"data": [\n  {"id": "caf\xe9"}\n]}'.encode("latin-1"))
+    with pytest.raises(UnreadableFile, match=r"byte 0xE9 .* at line 2, column 14; re-export or save the file as UTF-8"):
+        list(N8nExecutions().records(path, ctx))
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_generic_csv_delimiter_is_sniffed_from_the_header(tmp_path, ctx, delimiter):
+    def line(text: str) -> str:
+        return delimiter.join(text.split(","))
+
+    rows_ = [generic_row(1), generic_row(2)]
+    # a comma inside a field is text when the delimiter is another one
+    text = "\n".join([line(GENERIC_HEADER), *map(line, rows_)]).replace("scn_4410", "scn_4410, eu")
+    results = load(GenericRuns(), write(tmp_path, "semi.csv", text + "\n"), ctx)
+    expected = rows(load(GenericRuns(), write(tmp_path, "comma.csv", f"{GENERIC_HEADER}\n" + "\n".join(rows_)), ctx))
+    got = rows(results)
+    assert [r["workflow_id"] for r in got] == ["scn_4410, eu", "scn_4410, eu"]
+    for a, b in zip(got, expected, strict=True):
+        assert {k: v for k, v in a.items() if k not in ("workflow_id", "_record")} == {
+            k: v for k, v in b.items() if k not in ("workflow_id", "_record")
+        }
+
+
+def test_harvest_semicolon_export_with_quoted_header(tmp_path, ctx):
+    header = ";".join(f'"{h}"' for h in HARVEST_HEADER.split(","))
+    line = (
+        '2025-11-03;Northwind Dental Group;Front desk;;Lead triage;"Called back web leads; logged in CRM";'
+        "1.25;1.5;No;No;Yes;Amy;Pond;Reception;Yes;0;0;32;40;British Pound - GBP;"
+    )
+    row = only(load(HarvestTimeEntries(), write(tmp_path, "h.csv", f"{BOM}{header}\r\n{line}\r\n"), ctx)).row
+    assert (row["hours"], row["person"], row["notes"]) == (1.25, "Amy Pond", "Called back web leads; logged in CRM")
+
+
+@pytest.mark.parametrize(
+    "first, second, key",
+    [("Hours", "Hours (decimal)", "hours"), ("Notes", "notes", "notes"), ("Billable?", "Billable", "billable")],
+)
+def test_columns_that_read_as_one_name_make_the_file_unreadable(tmp_path, ctx, first, second, key):
+    # without this the later column silently replaced the earlier one (Hours read from "Hours (decimal)")
+    assert first in HARVEST_HEADER.split(",")
+    path = write(tmp_path, "h.csv", f"{HARVEST_HEADER},{second}\n{HARVEST_AMY},9.99\n")
+    with pytest.raises(UnreadableFile) as info:
+        list(HarvestTimeEntries().records(path, ctx))
+    assert f"columns {first!r} and {second!r} both read as {key!r}" in str(info.value)
 
 
 # --------------------------------------------------------------------------- timeutil

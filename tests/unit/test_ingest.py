@@ -474,3 +474,84 @@ def test_a_stated_time_without_offset_is_read_in_the_clients_zone(tmp_path, monk
     record = json.loads((tmp_path / "landing" / "west-client" / "n8n_executions" / "_extracts.json").read_text())
     # 09:00 in New York on 4 Nov 2026 (EST, UTC-5: daylight time ended on 1 Nov) = 14:00 UTC.
     assert record == {"a.json": {"extracted_at": "2026-11-04T14:00:00Z", "stated": True}}
+
+
+def test_a_rows_defect_costs_that_row_and_the_file_still_balances(setup):
+    """Bytes that are not UTF-8, an oversized field, a ragged line: each quarantines its own row."""
+    landing, warehouse, client = setup
+    header = "run_id,platform,workflow_id,started_at,status,triggered_by,error_message"
+
+    def run(n: int, message: str = "") -> str:
+        return f"r{n},zapier,zap_88231,2025-12-02T0{n}:00:00Z,success,schedule,{message}"
+
+    generic = landing / client.client_id / "generic_runs" / "dec.csv"
+    generic.parent.mkdir(parents=True)
+    generic.write_bytes(
+        b"\n".join(
+            [
+                header.encode(),
+                run(1).encode(),
+                run(2, "Z\xfcrich timeout").encode("latin-1"),  # byte 0xFC is not UTF-8
+                run(3, '"' + "e" * 200_000 + '"').encode(),  # over the csv module's 128 KiB
+                b"r4,zapier,zap_88231",  # 3 fields, the header has 7
+                run(5, "Z\u00fcrich ok").encode(),
+            ]
+        )
+        + b"\n"
+    )
+    # Windows-1252 export of a timesheet: the file fails, with the fix; its sibling loads.
+    cp1252 = landing / client.client_id / "harvest_time_entries" / "cp1252.csv"
+    write_harvest(cp1252, [harvest_row(person=("Jos\u00e9", "Le\u00f3n")), harvest_row(notes="caf\u00e9")])
+    cp1252.write_bytes(cp1252.read_text(encoding="utf-8").encode("cp1252"))
+    write_harvest(landing / client.client_id / "harvest_time_entries" / "utf8.csv", [harvest_row()])
+
+    report = ingest(landing, warehouse, [client], now=T0)
+
+    outcomes = {f.source_file.rsplit("/", 1)[-1]: f for f in report.files}
+    runs = outcomes["dec.csv"]
+    assert (runs.action, runs.rows_read, runs.rows_loaded, runs.rows_quarantined) == ("loaded", 5, 2, 3)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        loaded = [r[0] for r in con.execute("select run_id from raw.generic_runs order by run_id").fetchall()]
+        reasons = dict(
+            con.execute("select row_number, reason from raw._quarantine where format = 'generic_runs'").fetchall()
+        )
+        landed = con.execute(
+            "select source_file, status, error, rows_read, rows_loaded, rows_quarantined from raw._landed_files"
+        ).fetchall()
+        stored = con.execute("select record from raw._quarantine where row_number = 2").fetchall()[0][0]
+    assert loaded == ["r1", "r5"]
+    assert sorted(reasons) == [2, 3, 4]
+    assert "not UTF-8" in reasons[2] and "0xFC" in reasons[2] and "'error_message'" in reasons[2]
+    assert "too long" in reasons[3] and "200,000 characters" in reasons[3]
+    assert "3 fields" in reasons[4] and "7" in reasons[4]
+    assert "Z\\\\xfcrich" in stored  # the byte as landed, spelled out
+    for source, status, _error, read, ok, quarantined in landed:
+        if status == "loaded":
+            assert read == ok + quarantined, source
+    status = {source.rsplit("/", 1)[-1]: (status, error) for source, status, error, *_ in landed}
+    assert status["utf8.csv"] == ("loaded", None)
+    assert status["cp1252.csv"][0] == "failed"
+    assert "not UTF-8" in status["cp1252.csv"][1] and "Windows-1252" in status["cp1252.csv"][1]
+    assert "save the file as UTF-8" in status["cp1252.csv"][1]
+
+
+def test_a_semicolon_export_loads_and_colliding_headers_fail_naming_both(setup):
+    landing, warehouse, client = setup
+    folder = landing / client.client_id / "harvest_time_entries"
+    folder.mkdir(parents=True)
+    (folder / "semicolon.csv").write_text(
+        ";".join(HARVEST_HEADER) + "\n" + ";".join(harvest_row(hours="0.75", notes="a, b")) + "\n", encoding="utf-8"
+    )
+    write_harvest(folder / "twice.csv", [harvest_row() + ["2.5"]])
+    twice = folder / "twice.csv"
+    lines = twice.read_text(encoding="utf-8").splitlines()
+    twice.write_text("\n".join([lines[0] + ",Hours (decimal)", *lines[1:]]) + "\n", encoding="utf-8")
+
+    report = ingest(landing, warehouse, [client], now=T0)
+
+    outcomes = {f.source_file.rsplit("/", 1)[-1]: f for f in report.files}
+    assert (outcomes["semicolon.csv"].action, outcomes["semicolon.csv"].rows_loaded) == ("loaded", 1)
+    assert outcomes["twice.csv"].action == "failed"
+    assert "'Hours' and 'Hours (decimal)' both read as 'hours'" in outcomes["twice.csv"].error
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select hours, notes from raw.harvest_time_entries").fetchall() == [(0.75, "a, b")]

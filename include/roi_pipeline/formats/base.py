@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
+import itertools
 import json
 import re
 from collections.abc import Iterator, Sequence
@@ -118,11 +118,87 @@ class LandingFormat:
 # --------------------------------------------------------------------------- readers
 
 
-def read_text(path: Path) -> str:
+#: A CSV field longer than this makes its row a defect (the csv module's default limit).
+FIELD_LIMIT = 128 * 1024
+#: The delimiters a CSV header is sniffed for (comma, semicolon, tab, pipe); comma by default.
+CSV_DELIMITERS = ",;\t|"
+_ESCAPED_BYTE = re.compile("[\udc80-\udcff]")
+_UTF8_TEXT = re.compile("[^\x00-\x7f\udc80-\udcff]")  # non-ASCII text that decoded as UTF-8
+
+
+def _byte(byte: int) -> str:
+    """``0xE9 ('é' in Windows-1252)``: the byte, and what it was meant to be in the likeliest other encoding."""
     try:
-        return path.read_text(encoding="utf-8-sig")
+        return f"0x{byte:02X} ({bytes([byte]).decode('cp1252')!r} in Windows-1252)"
+    except UnicodeDecodeError:
+        return f"0x{byte:02X}"
+
+
+def _not_utf8(byte: int, where: str) -> str:
+    """What is wrong with a byte that is not UTF-8, and what to do about it, in one line."""
+    return f"not UTF-8: byte {_byte(byte)} {where}; re-export or save the file as UTF-8"
+
+
+def _printable(text: str) -> str:
+    """``text`` with bytes that were not UTF-8 spelled ``\\xe9``: storable, and shows the byte."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+class _Utf8Check:
+    """Tells a UTF-8 file with a few damaged rows from a file saved in another encoding.
+
+    Files are decoded with ``surrogateescape``: a byte that is not UTF-8 stays in the text as
+    a lone surrogate, so a damaged row costs that row alone. But when two or more rows are
+    not UTF-8 and nothing in the file is UTF-8 beyond ASCII (no byte-order mark, no accented
+    letter that decoded), the file was saved in another encoding (Windows-1252, Latin-1):
+    reading on would quarantine exactly the rows with accented names, so it is unreadable.
+    One such row alone is taken as damage (the two cannot be told apart; its reason says
+    what to do either way). Not decoded as Windows-1252 instead: Latin-1, Windows-1250 and
+    others read the same bytes as other letters, and names are identity here.
+    """
+
+    def __init__(self, bom: bool) -> None:
+        self.utf8_seen = bom
+        self.bad = 0
+        self.first_bad = ""
+
+    def check(self, text: str) -> int | None:
+        """The first byte of one record's text that is not UTF-8 (None: it is all UTF-8)."""
+        if text.isascii():
+            return None
+        escaped = _ESCAPED_BYTE.search(text)
+        if _UTF8_TEXT.search(text):
+            self.utf8_seen = True
+        if escaped is None:
+            return None
+        self.bad += 1
+        return ord(escaped.group()) - 0xDC00
+
+    def reason(self, byte: int, where: str) -> str:
+        """The quarantine reason for a record with ``byte``; the first one also explains the file."""
+        self.first_bad = self.first_bad or f"byte {_byte(byte)} {where}"
+        return _not_utf8(byte, where)
+
+    def finish(self) -> None:
+        if self.bad >= 2 and not self.utf8_seen:
+            raise UnreadableFile(
+                f"not UTF-8: {self.bad} rows have bytes that are not UTF-8 (the first: {self.first_bad}) and no "
+                "text in the file is UTF-8 beyond ASCII, so it was saved in another encoding such as "
+                "Windows-1252 or Latin-1; re-export or save the file as UTF-8"
+            )
+
+
+def read_text(path: Path) -> str:
+    """A whole text file (UTF-8, byte-order mark accepted); not UTF-8 is :class:`UnreadableFile`."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnreadableFile(f"not UTF-8 text: {exc}") from exc
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise UnreadableFile(_not_utf8(data[exc.start], f"at line {line}, column {column}")) from exc
+    # what text-mode reading did: \r\n and a lone \r end a line as \n does
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def json_lines(text: str) -> list[str]:
@@ -133,6 +209,30 @@ def json_lines(text: str) -> list[str]:
     cut a record in two at them.
     """
     return text.split("\n")
+
+
+def iter_text_lines(path: Path) -> Iterator[tuple[int, str | dict[str, str]]]:
+    """The lines of a JSON Lines file, streamed, numbered from 1, without their line ends.
+
+    A line with bytes that are not UTF-8 comes as a defect record ``{"__defect__": reason,
+    "__line__": text}`` (rejected by :func:`reject_malformed`); a file saved in another
+    encoding raises :class:`UnreadableFile` (see :class:`_Utf8Check`). Lines end at ``\n``,
+    ``\r\n`` or ``\r`` only, never at U+2028, U+2029 or U+0085 (JSON lets them stand in strings).
+    """
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        check: _Utf8Check | None = None
+        for number, line in enumerate(handle, start=1):
+            if check is None:
+                check = _Utf8Check(bom=line.startswith("\ufeff"))
+                line = line.removeprefix("\ufeff")
+            line = line.rstrip("\r\n")
+            byte = check.check(line)
+            if byte is None:
+                yield number, line
+            else:
+                yield number, {"__defect__": check.reason(byte, f"at line {number}"), "__line__": _printable(line)}
+        if check is not None:
+            check.finish()
 
 
 def iter_json_objects(path: Path, envelope_key: str) -> Iterator[tuple[int, Any]]:
@@ -182,38 +282,121 @@ def snake(header: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", header.strip().lower()).strip("_")
 
 
-def iter_csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
-    """Rows of a CSV export as dicts keyed by snake-cased header, numbered from 1.
+def sniff_delimiter(header_line: str) -> str:
+    """The delimiter of a CSV file, sniffed from its header line among :data:`CSV_DELIMITERS`."""
+    try:
+        return csv.Sniffer().sniff(header_line, delimiters=CSV_DELIMITERS).delimiter
+    except csv.Error:  # one column, or nothing to tell by: the RFC 4180 comma
+        return ","
 
-    Raises :class:`UnreadableFile` when a required column is missing (schema drift: a
-    vendor renamed a column) so that no row is loaded with a silently empty field.
+
+def _next_row(reader: Iterator[list[str]]) -> list[str]:
+    """The next CSV record, whatever the length of its fields (:data:`FIELD_LIMIT` is checked per row).
+
+    The csv module's limit is process-wide and would make the whole file unreadable at one
+    long field: lift it for this one read only.
     """
-    text = read_text(path)
-    if not text.strip():
-        return
-    # strict: an unterminated quote raises instead of swallowing the rest of the file into
-    # one field (which silently drops every later row when the field count happens to fit).
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    limit = csv.field_size_limit(2**31 - 1)
     try:
-        header = next(reader)
-    except (StopIteration, csv.Error) as exc:
-        raise UnreadableFile(f"cannot read the CSV header: {exc}") from exc
-    keys = [snake(h) for h in header]
-    missing = [c for c in required if c not in keys]
-    if missing:
-        raise UnreadableFile(
-            f"schema drift: column(s) {', '.join(missing)} missing from the header ({', '.join(header)})"
-        )
-    try:
-        for number, values in enumerate(reader, start=1):
+        return next(reader)
+    finally:
+        csv.field_size_limit(limit)
+
+
+def iter_csv_rows(path: Path, required: Sequence[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows of a CSV export as dicts keyed by snake-cased header, numbered from 1 (streamed).
+
+    The delimiter is sniffed from the header line (``,`` ``;`` tab ``|``). Raises
+    :class:`UnreadableFile` when a required column is missing (schema drift: a vendor renamed
+    a column) so that no row is loaded with a silently empty field, when two columns read as
+    the same name, or when the file is not UTF-8 at all. A defect of one row costs that row:
+    a wrong number of fields, bytes that are not UTF-8 or a field over :data:`FIELD_LIMIT`
+    characters come as a record that :func:`reject_malformed` rejects with the reason.
+    """
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        skipped = 0
+        first = handle.readline()
+        check = _Utf8Check(bom=first.startswith("\ufeff"))
+        first = first.removeprefix("\ufeff")
+        while first and not first.strip():  # blank lines before the header
+            skipped += 1
+            first = handle.readline()
+        if not first:
+            return  # an empty file holds no records
+        # strict: an unterminated quote raises instead of swallowing the rest of the file into
+        # one field (which silently drops every later row when the field count happens to fit).
+        reader = csv.reader(itertools.chain([first], handle), delimiter=sniff_delimiter(first), strict=True)
+        try:
+            header = _next_row(reader)
+        except csv.Error as exc:
+            raise UnreadableFile(f"cannot read the CSV header: {exc}") from exc
+        header_line = skipped + 1
+        byte = check.check("".join(header))
+        if byte is not None:
+            raise UnreadableFile(check.reason(byte, f"in the header (line {header_line})"))
+        keys = [snake(h) for h in header]
+        _reject_colliding(header, keys)
+        missing = [c for c in required if c not in keys]
+        if missing:
+            raise UnreadableFile(
+                f"schema drift: column(s) {', '.join(missing)} missing from the header ({', '.join(header)})"
+            )
+        number = 0
+        line = skipped + reader.line_num  # physical lines read so far
+        while True:
+            try:
+                values = _next_row(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise UnreadableFile(f"malformed CSV at line {skipped + reader.line_num}: {exc}") from exc
+            number += 1
+            start, line = line + 1, skipped + reader.line_num
             if not any(v.strip() for v in values):
                 continue  # a blank line is not a record
-            if len(values) != len(keys):
+            defect = _row_defect(check, header, values, start)
+            if defect is not None:
+                yield number, defect
+            elif len(values) != len(keys):
                 yield number, {"__malformed__": values, "__header__": keys}
-                continue
-            yield number, dict(zip(keys, values, strict=True))
-    except csv.Error as exc:
-        raise UnreadableFile(f"malformed CSV at line {reader.line_num}: {exc}") from exc
+            else:
+                yield number, dict(zip(keys, values, strict=True))
+        check.finish()
+
+
+def _reject_colliding(header: Sequence[str], keys: Sequence[str]) -> None:
+    """Two columns read as one name (``Hours`` and ``Hours (decimal)``): one would silently win."""
+    seen: dict[str, str] = {}
+    for original, key in zip(header, keys, strict=True):
+        if key and key in seen:
+            raise UnreadableFile(
+                f"columns {seen[key]!r} and {original!r} both read as {key!r}: rename or remove one of them"
+            )
+        seen.setdefault(key, original)
+
+
+def _row_defect(check: _Utf8Check, header: Sequence[str], values: list[str], line: int) -> dict[str, Any] | None:
+    """A record for a row whose bytes are not UTF-8 or that has a field over :data:`FIELD_LIMIT`."""
+
+    def column(index: int) -> str:
+        return repr(header[index]) if index < len(header) else f"{index + 1}"
+
+    reason = None
+    byte = check.check("".join(values))
+    if byte is not None:
+        index = next(i for i, v in enumerate(values) if _ESCAPED_BYTE.search(v))
+        reason = check.reason(byte, f"in column {column(index)}, row at line {line}")
+    if reason is None and sum(map(len, values)) > FIELD_LIMIT:
+        for index, value in enumerate(values):
+            if len(value) > FIELD_LIMIT:
+                reason = (
+                    f"field too long: column {column(index)} has {len(value):,} characters, "
+                    f"over the limit of {FIELD_LIMIT:,} (row at line {line})"
+                )
+                break
+    if reason is None:
+        return None
+    return {"__defect__": reason, "__values__": [_printable(v) for v in values]}
 
 
 # --------------------------------------------------------------------------- field helpers
@@ -315,6 +498,9 @@ def content_key(parts: Sequence[Any]) -> str:
 
 
 def reject_malformed(record: Any) -> None:
+    """Reject the records a reader yields for a defect of its own (see :func:`iter_csv_rows`)."""
+    if isinstance(record, dict) and "__defect__" in record:
+        raise Rejected(record["__defect__"])
     if isinstance(record, dict) and "__malformed__" in record:
         raise Rejected(f"row has {len(record['__malformed__'])} fields, the header has {len(record['__header__'])}")
     if not isinstance(record, dict):

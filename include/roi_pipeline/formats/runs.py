@@ -16,10 +16,9 @@ from roi_pipeline.formats.base import (
     instant,
     iter_csv_rows,
     iter_json_objects,
-    json_lines,
+    iter_text_lines,
     number,
     optional_str,
-    read_text,
     record_json,
     reject_malformed,
     require,
@@ -147,7 +146,10 @@ class GenericRuns(LandingFormat):
 
     @staticmethod
     def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-        for number_, line in enumerate(json_lines(read_text(path)), start=1):
+        for number_, line in iter_text_lines(path):
+            if not isinstance(line, str):  # bytes that are not UTF-8: rejected by reject_malformed
+                yield number_, line
+                continue
             if not line.strip():
                 continue
             try:
