@@ -59,14 +59,15 @@ def clone(base: Path, new_id: str, *, name: str | None = None, landing: bool = T
 
 
 def long_day(base: Path, client_id: str) -> None:
-    """A second Toggl entry of 23.5 h on a day the person already worked: each entry is possible
-    (ingestion loads it), the day is not (a run dated after the export would only be quarantined)."""
+    """Two more Toggl entries of 12.5 h on a day the person already worked: each entry is
+    possible (ingestion loads it), the day of over 25 h is not (a run dated after the export
+    would only be quarantined, a note)."""
     path = base / "landing" / client_id / "toggl_time_entries" / f"{MONTH}.csv"
     lines = path.read_text(encoding="utf-8-sig").splitlines()
     header = lines[0].split(",")
     extra = lines[1].split(",")  # the sample's first rows hold no quoted commas
-    extra[header.index("Duration")] = "23:30:00"
-    path.write_text("\n".join([*lines, ",".join(extra)]) + "\n", encoding="utf-8")
+    extra[header.index("Duration")] = "12:30:00"
+    path.write_text("\n".join([*lines, ",".join(extra), ",".join(extra)]) + "\n", encoding="utf-8")
 
 
 def ghost_workflow(base: Path, client_id: str) -> None:

@@ -339,7 +339,7 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
     landing, warehouse = copy_sample(sample_pipeline, tmp_path)
     committed_before = _gx_files(gx_root)
     month = "2026-10"
-    # hudson-roofing's Toggl export gives one person a second entry of 23.5 h on a day they
+    # hudson-roofing's Toggl export gives one person two more entries of 12.5 h on a day they
     # already worked (each entry is possible, their day is not: a double export or a typo)
     toggl = landing / HUDSON / "toggl_time_entries" / f"{month}.csv"
     person: list[str] = []
@@ -347,9 +347,9 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
     def long_day(rows):
         header, first = rows[0], list(rows[1])
         person.extend([first[header.index("User")], first[header.index("Start date")]])
-        first[header.index("Duration")] = "23:30:00"
+        first[header.index("Duration")] = "12:30:00"
         first[header.index("Description")] = "QfLongDay"
-        return [*rows, first]
+        return [*rows, first, first]
 
     edit_csv(toggl, long_day)
     ingest(landing, warehouse, [clients_by_id(sample_pipeline)[HUDSON]])
