@@ -8,8 +8,10 @@ Contract (docs/landing.md, README "Raw layer"):
 - a file is the unit of loading. Unchanged file (same checksum, same parsing-relevant
   configuration) -> nothing happens; changed file -> its earlier rows are replaced, in one
   transaction; unreadable file -> its earlier rows stay, the file is marked ``failed``;
-- a record that cannot be parsed goes to ``raw._quarantine`` with the reason, so for every
-  file ``rows_read = rows_loaded + rows_quarantined`` (kept in ``raw._landed_files``);
+- a record that cannot be parsed, or parses but cannot be true (a time after the file's
+  extraction, a foreign currency, a value beyond the limits of
+  :mod:`roi_pipeline.formats.plausibility`), goes to ``raw._quarantine`` with the reason, so
+  for every file ``rows_read = rows_loaded + rows_quarantined`` (kept in ``raw._landed_files``);
 - ``raw._ingest_log`` is the append-only history of every load decision;
 - a timesheet file's covered dates (``covers_from`` / ``covers_to``, see
   :meth:`~roi_pipeline.formats.base.LandingFormat.coverage`) are recorded with it in
@@ -338,7 +340,9 @@ class _Loader:
             )
             self._log(outcome, checksum, config_hash, extracted)
             return outcome
-        ctx = ParseContext(client=client, source_file=source_file)
+        # The file's extraction time, else the moment of ingestion, bounds its records' times
+        # (formats/plausibility.py): a record from the future is quarantined, not loaded.
+        ctx = ParseContext(client=client, source_file=source_file, extracted_at=extracted, ingested_at=self.loaded_at)
         tables = table_columns(FORMATS[folder])
         rows: dict[str, list[dict[str, Any]]] = {t: [] for t in tables}
         quarantined: list[dict[str, Any]] = []
@@ -495,7 +499,9 @@ def ingest(
 
     Returns what happened to each file.
 
-    ``now`` (UTC) stamps ``_loaded_at``; it is lineage only and never feeds a figure.
+    ``now`` (UTC) stamps ``_loaded_at``, and bounds the record times of a file without an
+    extraction record (more than a day after it is the future: quarantined). It never feeds
+    a figure.
     """
     landing_dir = Path(landing_dir).resolve()
     loaded_at = (now or datetime.now(UTC)).astimezone(UTC).replace(tzinfo=None, microsecond=0)

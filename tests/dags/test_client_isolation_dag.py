@@ -21,8 +21,8 @@ from tests.integration.test_client_isolation import (
     MONTH,
     PROBE_SQL,
     clone,
-    future_run,
     ghost_workflow,
+    long_day,
     report_files,
 )
 
@@ -58,7 +58,7 @@ def test_a_broken_client_never_changes_the_others_reports_in_the_dag(tmp_path, p
     clone(together, "broken-validation", timezone="localtime")
     clone(together, "broken-ingest", landing=False)
     clone(together, "broken-raw")
-    future_run(together, "broken-raw")
+    long_day(together, "broken-raw")
     clone(together, "broken-dbt", name="Broken In dbt")
     clone(together, "broken-mart")
     ghost_workflow(together, "broken-mart")
@@ -75,7 +75,7 @@ def test_a_broken_client_never_changes_the_others_reports_in_the_dag(tmp_path, p
     assert "broken-validation" not in [r["client_id"] for r in summary_inputs["runs"]]
     warehouse = sample_at(together).warehouse
     reasons = {cid: gate_status(warehouse, cid, MONTH).reasons for cid in ("broken-raw", "broken-dbt", "broken-mart")}
-    assert any("future_timestamp (blocking, raw gate)" in r for r in reasons["broken-raw"])
+    assert any("timesheet_day_over_24h (blocking, raw gate)" in r for r in reasons["broken-raw"])
     assert any("failed_data_test" in r and "assert_zz_isolation_probe_dag" in r for r in reasons["broken-dbt"])
     assert any("no_runs (blocking, mart gate)" in r and "ghost-intake" in r for r in reasons["broken-mart"])
     portfolio = json.loads((together / "reports" / "_portfolio" / MONTH / "portfolio.json").read_text())

@@ -5,7 +5,7 @@ with, beside them, a client broken at each stage (copies of hudson-roofing under
 
 - validation: a time zone Python accepts but the warehouse does not (``localtime``);
 - ingest: no landing folder at all;
-- raw gate: a run that stops after the data was extracted (future_timestamp);
+- raw gate: a person with more than 24 timesheet hours on one day (timesheet_day_over_24h);
 - dbt build: a client-scoped data test fails on this client's rows only (a probe test added
   to the project for this test and removed afterwards);
 - mart gate: a registered live workflow without any run in the month (no_runs).
@@ -58,11 +58,16 @@ def clone(base: Path, new_id: str, *, name: str | None = None, landing: bool = T
         shutil.copytree(base / "landing" / TEMPLATE, base / "landing" / new_id)
 
 
-def future_run(base: Path, client_id: str) -> None:
-    path = base / "landing" / client_id / "n8n_executions" / f"{MONTH}.json"
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    doc["data"][0].update(id="FutureRun1", stoppedAt="2027-01-01T00:00:00.000Z")
-    path.write_text(json.dumps(doc), encoding="utf-8")
+def long_day(base: Path, client_id: str) -> None:
+    """Two more Toggl entries of 12.5 h on a day the person already worked: each entry is
+    possible (ingestion loads it), the day of over 25 h is not (a run dated after the export
+    would only be quarantined, a note)."""
+    path = base / "landing" / client_id / "toggl_time_entries" / f"{MONTH}.csv"
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    header = lines[0].split(",")
+    extra = lines[1].split(",")  # the sample's first rows hold no quoted commas
+    extra[header.index("Duration")] = "12:30:00"
+    path.write_text("\n".join([*lines, ",".join(extra), ",".join(extra)]) + "\n", encoding="utf-8")
 
 
 def ghost_workflow(base: Path, client_id: str) -> None:
@@ -115,7 +120,7 @@ def test_a_client_broken_at_any_stage_leaves_the_others_byte_identical(tmp_path,
     clone(together, "broken-validation", timezone="localtime")
     clone(together, "broken-ingest", landing=False)
     clone(together, "broken-raw")
-    future_run(together, "broken-raw")
+    long_day(together, "broken-raw")
     clone(together, "broken-dbt", name="Broken In dbt")
     clone(together, "broken-mart")
     ghost_workflow(together, "broken-mart")
@@ -135,7 +140,7 @@ def test_a_client_broken_at_any_stage_leaves_the_others_byte_identical(tmp_path,
         assert status[client_id] == (True, [])
     held = {c: reasons for c, (ok, reasons) in status.items() if not ok}
     assert sorted(held) == ["broken-dbt", "broken-ingest", "broken-mart", "broken-raw"]
-    assert any("future_timestamp (blocking, raw gate)" in r for r in held["broken-raw"])
+    assert any("timesheet_day_over_24h (blocking, raw gate)" in r for r in held["broken-raw"])
     assert any(
         "failed_data_test (blocking, mart gate)" in r and "assert_zz_isolation_probe" in r for r in held["broken-dbt"]
     )

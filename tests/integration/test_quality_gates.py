@@ -117,7 +117,7 @@ def call_before_its_lead(landing: Path, client: str, month: str) -> None:
 
 RAW_CASES = [
     (HARBOUR, "2026-02", "run_ends_before_start", "warning"),
-    (HARBOUR, "2026-03", "future_timestamp", "blocking"),
+    (HARBOUR, "2026-03", "future_record", "warning"),
     (HARBOUR, "2026-04", "outside_month", "warning"),
     (HARBOUR, "2026-06", "timesheet_day_over_24h", "blocking"),
     (HARBOUR, "2026-07", "negative_hours", "warning"),
@@ -130,9 +130,7 @@ RAW_CASES = [
     (RHEIN, "2026-05", "unreadable_file", "blocking"),
 ]
 #: Side effects a careful reader expects besides the injected defect.
-ALSO = {
-    (HARBOUR, "2026-03"): {"outside_month"},  # a run in 2027 in March's file is also far outside March
-}
+ALSO: dict[tuple[str, str], set[str]] = {}
 CLEAN_MONTHS = [(HUDSON, "2026-06"), (HUDSON, "2026-10")]
 
 
@@ -144,8 +142,9 @@ def inject_raw_defects(landing: Path) -> None:
         return records
 
     edit_json(h / "n8n_executions/2026-02.json", stops_early)
+    # a run dated 2099 (a typed year) is quarantined at ingest: a note for March, no hold
     edit_first(
-        h / "n8n_executions/2026-03.json", startedAt="2027-03-01T10:00:00.000Z", stoppedAt="2027-03-01T10:00:30.000Z"
+        h / "n8n_executions/2026-03.json", startedAt="2099-03-01T10:00:00.000Z", stoppedAt="2099-03-01T10:00:30.000Z"
     )
     edit_first(
         h / "n8n_executions/2026-04.json", startedAt="2025-03-01T10:00:00.000Z", stoppedAt="2025-03-01T10:00:30.000Z"
@@ -223,7 +222,7 @@ def test_raw_gate_catches_injected_defect(raw_outcomes, client, month, defect, s
 def test_untouched_months_of_the_same_copy_stay_clean(raw_outcomes, client, month):
     result = raw_outcomes[1][(client, month)]
     assert result.publishable and not result.warnings, result.reasons + result.notes
-    assert result.evaluated == 15
+    assert result.evaluated == 18
 
 
 # --------------------------------------------------------------------------- clean data, the marts
@@ -340,12 +339,19 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
     landing, warehouse = copy_sample(sample_pipeline, tmp_path)
     committed_before = _gx_files(gx_root)
     month = "2026-10"
-    # hudson-roofing's n8n export carries a run that stops after the data was extracted
-    edit_first(
-        landing / HUDSON / "n8n_executions" / f"{month}.json",
-        id="QfFutureRun",
-        stoppedAt="2027-01-01T00:00:00.000Z",
-    )
+    # hudson-roofing's Toggl export gives one person two more entries of 12.5 h on a day they
+    # already worked (each entry is possible, their day is not: a double export or a typo)
+    toggl = landing / HUDSON / "toggl_time_entries" / f"{month}.csv"
+    person: list[str] = []
+
+    def long_day(rows):
+        header, first = rows[0], list(rows[1])
+        person.extend([first[header.index("User")], first[header.index("Start date")]])
+        first[header.index("Duration")] = "12:30:00"
+        first[header.index("Description")] = "QfLongDay"
+        return [*rows, first, first]
+
+    edit_csv(toggl, long_day)
     ingest(landing, warehouse, [clients_by_id(sample_pipeline)[HUDSON]])
 
     raw = {r.client_id: r for r in run_raw_gate(warehouse, sample_pipeline.clients, month, context_root=gx_root)}
@@ -360,8 +366,8 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
     held = gate_status(warehouse, HUDSON, month)
     assert not held.publishable and held.raw_publishable is False and held.mart_publishable is True
     assert len(held.reasons) == 1
-    assert held.reasons[0].startswith(f"{HUDSON} {month}: future_timestamp (blocking, raw gate)")
-    assert "QfFutureRun" in held.reasons[0]
+    assert held.reasons[0].startswith(f"{HUDSON} {month}: timesheet_day_over_24h (blocking, raw gate)")
+    assert f"person={person[0]}" in held.reasons[0] and person[1] in held.reasons[0]
     for client in sample_pipeline.clients:
         if client.client_id != HUDSON:
             status = gate_status(warehouse, client.client_id, month)
@@ -383,13 +389,13 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
         (c.client_id, c.client_id != HUDSON) for c in sorted(sample_pipeline.clients, key=lambda c: c.client_id)
     ]
     assert dict((c, r) for c, _p, r in rows)[HUDSON] == held.reasons
-    # per client: 15 raw expectations, 12 mart expectations, and the mart gate's closed-month check
-    assert evaluated == (len(sample_pipeline.clients) * (15 + 12 + 1), len(sample_pipeline.clients))
+    # per client: 18 raw expectations, 12 mart expectations, and the mart gate's closed-month check
+    assert evaluated == (len(sample_pipeline.clients) * (18 + 12 + 1), len(sample_pipeline.clients))
     # ... and in GX Data Docs, while the committed context is untouched
     docs = gx_root / "uncommitted" / "data_docs" / "local_site"
     assert (docs / "index.html").is_file()
-    pages = list((docs / "validations" / "raw_runs").rglob("*.html"))
-    assert any("QfFutureRun" in p.read_text(encoding="utf-8") for p in pages)
+    pages = list((docs / "validations" / "raw_timesheets").rglob("*.html"))
+    assert any(person[0] in p.read_text(encoding="utf-8") for p in pages)
     assert _gx_files(gx_root) == committed_before
 
     # the decision and its words do not depend on when the gates ran
@@ -399,10 +405,7 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
     assert gate_status(warehouse, HUDSON, month) == held
 
     # fixing the data releases the report
-    shutil.copy2(
-        sample_pipeline.landing_dir / HUDSON / "n8n_executions" / f"{month}.json",
-        landing / HUDSON / "n8n_executions" / f"{month}.json",
-    )
+    shutil.copy2(sample_pipeline.landing_dir / HUDSON / "toggl_time_entries" / f"{month}.csv", toggl)
     ingest(landing, warehouse, hudson)
     run_raw_gate(warehouse, hudson, month, context_root=gx_root, build_docs=False)
     assert not gate_status(warehouse, HUDSON, month).publishable  # marts not re-checked yet

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -198,7 +198,7 @@ def test_naive_timestamps_are_read_in_the_client_zone_and_flagged(setup):
         "run_id,platform,workflow_id,started_at,finished_at,status,triggered_by\n"
         "r1,zapier,zap_88231,2026-07-31 23:30:00,2026-07-31T22:31:00Z,success,schedule\n"
     )
-    ingest(landing, warehouse, [client], now=T0)
+    ingest(landing, warehouse, [client], now=datetime(2026, 8, 3, 9, 0, tzinfo=UTC))  # loaded after the run, as in life
     with duckdb.connect(str(warehouse), read_only=True) as con:
         row = con.execute(
             "select started_at, started_tz_assumed, finished_at, finished_tz_assumed from raw.generic_runs"

@@ -265,6 +265,48 @@ DEFECTS = [
         quarantine(("n8n_executions", "bad startedAt: not an ISO-8601 timestamp: 'yesterday'")),
         {},
     ),
+    (
+        "raw_quarantine",
+        "future_record",
+        quarantine(
+            (
+                "n8n_executions",
+                "future timestamp: startedAt 2099-03-01T10:00:00Z is after the file's extraction time "
+                "2026-04-04T03:00:00Z",
+            )
+        ),
+        {},
+    ),
+    (
+        "raw_quarantine",
+        "future_record",
+        quarantine(("harvest_time_entries", "future timestamp: Date 2099-03-02 is more than 1 day after ingestion")),
+        {},
+    ),
+    (
+        "raw_quarantine",
+        "implausible_value",
+        quarantine(("generic_runs", "implausible items: 2,000,000 is above the cap of 100,000 per run")),
+        {},
+    ),
+    ("raw_quarantine", "implausible_value", quarantine(("n8n_executions", "negative customData.llm_cost: -0.5")), {}),
+    (
+        "raw_quarantine",
+        "implausible_value",
+        quarantine(("toggl_time_entries", "implausible Duration: 49.50 h in one entry, a day has 24")),
+        {},
+    ),
+    (
+        "raw_quarantine",
+        "foreign_currency",
+        quarantine(
+            (
+                "generic_runs",
+                "foreign currency: cost_currency 'USD' is not the client's currency EUR (costs are never converted)",
+            )
+        ),
+        {},
+    ),
     ("raw_quarantine", "other_quarantined", quarantine(("n8n_executions", "unknown n8n status 'exploded'")), {}),
     ("raw_runs", "duplicate_run_id", runs(run_key="n8n:1", status="error"), RUN_PARAMS),
     ("raw_runs", "run_ends_before_start", runs(stopped_at=ts("2026-03-02 09:59")), RUN_PARAMS),

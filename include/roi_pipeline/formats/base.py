@@ -60,6 +60,11 @@ class Coverage:
 class ParseContext:
     client: ClientConfig
     source_file: str  # path relative to the landing dir: lineage that does not depend on the machine
+    #: The file's extraction time (naive UTC) from its extraction record, None without one.
+    extracted_at: datetime | None = None
+    #: The moment of ingestion (naive UTC; ``ingest(now=...)``): the bound for records of a file
+    #: without an extraction record. None (parsing outside ingestion): no future check.
+    ingested_at: datetime | None = None
 
     @property
     def tz(self) -> str:

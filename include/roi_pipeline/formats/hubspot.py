@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from roi_pipeline.formats import plausibility
 from roi_pipeline.formats.base import (
     Column,
     LandingFormat,
@@ -60,6 +61,10 @@ class HubSpotObjects(LandingFormat):
     child_tables: ClassVar[dict[str, tuple[Column, ...]]] = {ASSOCIATIONS_TABLE: ASSOCIATION_COLUMNS}
     # HubSpot's own record times only: hs_timestamp / closedate may lie in the future.
     record_time_columns = ("created_at", "updated_at")
+    version = 2  # 2: records with a time after the export (past_properties) are quarantined
+    #: Properties (row columns) that had happened by the export, besides createdAt / updatedAt:
+    #: one after the file's extraction time quarantines the record (formats/plausibility.py).
+    past_properties: ClassVar[tuple[str, ...]] = ()
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
         return iter_json_objects(path, "results")
@@ -82,6 +87,12 @@ class HubSpotObjects(LandingFormat):
             **self.extra(props, ctx),
             "_record": record_json(record),
         }
+        plausibility.not_future(
+            ctx,
+            ("createdAt", row["created_at"]),
+            ("updatedAt", row["updated_at"]),
+            *((name, row[name]) for name in self.past_properties),
+        )
         return Parsed(row, {ASSOCIATIONS_TABLE: self._associations(object_id, record)})
 
     def _associations(self, object_id: str, record: dict[str, Any]) -> list[dict[str, Any]]:
@@ -116,6 +127,7 @@ class HubSpotContacts(HubSpotObjects):
     folder = table = "hubspot_contacts"
     object_type = "contacts"
     description = "HubSpot contacts (leads)"
+    past_properties = ("createdate",)
     columns = (
         *_COMMON,
         Column("createdate", "timestamp", "createdate property (else createdAt), UTC: when the lead was created"),
@@ -146,6 +158,7 @@ class HubSpotCalls(HubSpotObjects):
     folder = table = "hubspot_calls"
     object_type = "calls"
     description = "HubSpot call engagements"
+    past_properties = ("hs_timestamp",)
     columns = (
         *_COMMON,
         Column("hs_timestamp", "timestamp", "when the call happened, UTC"),
@@ -167,6 +180,7 @@ class HubSpotEmails(HubSpotObjects):
     folder = table = "hubspot_emails"
     object_type = "emails"
     description = "HubSpot email engagements"
+    past_properties = ("hs_timestamp",)
     columns = (
         *_COMMON,
         Column("hs_timestamp", "timestamp", "when the email was sent/received, UTC"),
@@ -211,6 +225,7 @@ class HubSpotDeals(HubSpotObjects):
     folder = table = "hubspot_deals"
     object_type = "deals"
     description = "HubSpot deals"
+    past_properties = ("createdate",)
     columns = (
         *_COMMON,
         Column("dealname", "varchar"),

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from roi_pipeline.formats import plausibility
 from roi_pipeline.formats.base import (
     Column,
     LandingFormat,
@@ -57,6 +58,7 @@ class N8nExecutions(LandingFormat):
     table = "n8n_executions"
     suffixes = (".json", ".jsonl")
     description = "n8n public API executions (GET /api/v1/executions), one row per execution"
+    version = 2  # 2: implausible records (future, too long, beyond caps, foreign currency) quarantined
     record_time_columns = ("started_at", "stopped_at")
     columns = (
         Column("id", "varchar", "n8n execution id"),
@@ -90,9 +92,16 @@ class N8nExecutions(LandingFormat):
         started, tz_assumed = instant(record.get("startedAt"), ctx, "startedAt")
         stopped, _ = instant(record.get("stoppedAt"), ctx, "stoppedAt", required=False)
         _duration_check(started, stopped)
+        plausibility.not_future(ctx, ("startedAt", started), ("stoppedAt", stopped))
+        plausibility.run_duration(started, stopped, "startedAt to stoppedAt")
         custom = record.get("customData") or {}
         if not isinstance(custom, dict):
             raise Rejected("customData is not an object")
+        items = number(custom.get("items"), "customData.items", integer=True, minimum=None)
+        plausibility.items(items, "customData.items")
+        llm_cost = number(custom.get("llm_cost"), "customData.llm_cost", minimum=None)
+        plausibility.run_cost(llm_cost, "customData.llm_cost", ctx.client.currency)
+        plausibility.cost_currency(custom.get("cost_currency"), llm_cost, "customData.cost_currency", ctx)
         return Parsed(
             {
                 "id": execution_id,
@@ -105,9 +114,9 @@ class N8nExecutions(LandingFormat):
                 "started_tz_assumed": tz_assumed,
                 "retry_of": optional_str(record.get("retryOf")),
                 "retry_success_id": optional_str(record.get("retrySuccessId")),
-                "items": number(custom.get("items"), "customData.items", integer=True),
+                "items": items,
                 "llm_tokens": number(custom.get("llm_tokens"), "customData.llm_tokens", integer=True),
-                "llm_cost": number(custom.get("llm_cost"), "customData.llm_cost"),
+                "llm_cost": llm_cost,
                 "_record": record_json(record),
             }
         )
@@ -118,6 +127,7 @@ class GenericRuns(LandingFormat):
     table = "generic_runs"
     suffixes = (".csv", ".jsonl")
     description = "our run-log format for Zapier, Make and custom AI agents"
+    version = 2  # 2: implausible records (future, too long, beyond caps, foreign currency) quarantined
     record_time_columns = ("started_at", "finished_at")
     required = ("run_id", "platform", "workflow_id", "started_at", "status", "triggered_by")
     columns = (
@@ -178,6 +188,13 @@ class GenericRuns(LandingFormat):
         started, started_assumed = instant(record.get("started_at"), ctx, "started_at")
         finished, finished_assumed = instant(record.get("finished_at"), ctx, "finished_at", required=False)
         _duration_check(started, finished)
+        plausibility.not_future(ctx, ("started_at", started), ("finished_at", finished))
+        plausibility.run_duration(started, finished, "started_at to finished_at")
+        items = number(record.get("items"), "items", integer=True, minimum=None)
+        plausibility.items(items, "items")
+        llm_cost = number(record.get("llm_cost"), "llm_cost", minimum=None)
+        plausibility.run_cost(llm_cost, "llm_cost", ctx.client.currency)
+        plausibility.cost_currency(record.get("cost_currency"), llm_cost, "cost_currency", ctx)
         return Parsed(
             {
                 "run_id": run_id,
@@ -189,10 +206,10 @@ class GenericRuns(LandingFormat):
                 "finished_tz_assumed": finished_assumed if finished is not None else None,
                 "status": status,
                 "triggered_by": trigger,
-                "items": number(record.get("items"), "items", integer=True),
+                "items": items,
                 "llm_tokens_in": number(record.get("llm_tokens_in"), "llm_tokens_in", integer=True),
                 "llm_tokens_out": number(record.get("llm_tokens_out"), "llm_tokens_out", integer=True),
-                "llm_cost": number(record.get("llm_cost"), "llm_cost"),
+                "llm_cost": llm_cost,
                 "retry_of": optional_str(record.get("retry_of")),
                 "error_message": optional_str(record.get("error_message")),
                 "_record": record_json(record),

@@ -22,6 +22,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from roi_pipeline.formats import plausibility
 from roi_pipeline.formats.base import (
     Column,
     Coverage,
@@ -72,7 +73,8 @@ class _TimesheetCsv(LandingFormat):
     suffixes = (".csv",)
     # 2: entry_key hashes normalised date / hours, not their export spelling
     # 3: Entry ID (API extracts) identifies a row; the file's covered dates are recorded
-    version = 3
+    # 4: implausible entries (dated after the export, more than 24 h) are quarantined
+    version = 4
     covers_dates = True
     base_required: tuple[str, ...] = ()
 
@@ -170,6 +172,8 @@ class HarvestTimeEntries(_TimesheetCsv):
         reject_malformed(record)
         spent = local_date(record.get("date"), "Date")
         hours = parse_hours(record.get("hours"), "Hours")
+        plausibility.entry_hours(hours, "Hours")
+        plausibility.not_future(ctx, ("Date", spent))
         first, last = optional_str(record.get("first_name")), optional_str(record.get("last_name"))
         if first is None and last is None:
             raise Rejected("missing person (First Name and Last Name are empty)")
@@ -237,7 +241,10 @@ class TogglTimeEntries(_TimesheetCsv):
             start_at = localize(datetime.combine(start_date, clock), ctx.tz).replace(tzinfo=None)
         except BadTimestamp as exc:
             raise Rejected(f"bad Start time: {exc}") from exc
-        seconds = round(parse_hours(record.get("duration"), "Duration") * 3600)
+        duration = parse_hours(record.get("duration"), "Duration")
+        plausibility.entry_hours(duration, "Duration")
+        plausibility.not_future(ctx, ("Start date/time", start_at))
+        seconds = round(duration * 3600)
         entry_id, entry_key = self.identify(
             record, start_date=start_date.isoformat(), start_time=clock.isoformat(), duration=str(seconds)
         )

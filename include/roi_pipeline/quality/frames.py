@@ -35,6 +35,7 @@ import pandas as pd
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.quality.suites import (
     COLLAPSE_MIN_PREVIOUS,
+    QUARANTINE_PATTERNS,
     SILENT_MIN_LIVE_DAYS,
     SILENT_MIN_PREVIOUS_RUNS,
     suites_for,
@@ -284,10 +285,12 @@ def _record_local_month(record: Any, tz: str) -> date | None:
 def _quarantine_frame(con, client: ClientConfig, month_start: date, tables: set[str]) -> pd.DataFrame:
     """Quarantined records of the month.
 
-    A record's month is read from its own timestamp when one parses; else it is the month
-    of the records loaded from the same file; else a ``YYYY-MM`` in the file name; a record
-    whose month cannot be told at all belongs to every month (it cannot be ruled out).
+    A record's month is read from its own timestamp when one parses (not when that timestamp
+    is why it was refused: a record from the future belongs to its file's months); else it is
+    the month of the records loaded from the same file; else a ``YYYY-MM`` in the file name; a
+    record whose month cannot be told at all belongs to every month (it cannot be ruled out).
     """
+    future = re.compile(QUARANTINE_PATTERNS["future_record"])
     rows = _df(
         con,
         "select format, source_file, row_number, reason, record from raw._quarantine "
@@ -297,12 +300,12 @@ def _quarantine_frame(con, client: ClientConfig, month_start: date, tables: set[
     file_months: dict[str, set[date]] = {}
     unresolved_files = set()
     keep = []
-    for format_, source_file, _row, _reason, record_text in rows.itertuples(index=False):
+    for format_, source_file, _row, reason, record_text in rows.itertuples(index=False):
         try:
             record = json.loads(record_text) if record_text else None
         except ValueError:
             record = None
-        month = _record_local_month(record, client.timezone)
+        month = None if future.match(f"{format_}: {reason}") else _record_local_month(record, client.timezone)
         if month is None:
             unresolved_files.add((format_, source_file))
         keep.append(month)

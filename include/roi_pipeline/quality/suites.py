@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from roi_pipeline.formats.plausibility import FOREIGN_CURRENCY, FUTURE, IMPLAUSIBLE
 from roi_pipeline.settings import PROJECT_DIR
 
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
@@ -52,6 +53,13 @@ QUARANTINE_PATTERNS = {
     "run_ends_before_start": rf"^{RUN_FORMATS}: negative duration",
     "negative_hours": rf"^{TIMESHEET_FORMATS}: negative (?:Hours|Duration)",
     "bad_timestamp": rf"^[a-z0-9_]+: (?:bad|missing) (?:{TIMESTAMP_FIELDS})\b",
+    # The reasons of roi_pipeline.formats.plausibility (a negative run item count or cost is
+    # implausible too). A future record belongs to the months of its file (frames.py).
+    "future_record": rf"^[a-z0-9_]+: {FUTURE}\b",
+    "implausible_value": (
+        rf"^(?:[a-z0-9_]+: {IMPLAUSIBLE} |{RUN_FORMATS}: negative (?:customData\.)?(?:items|llm_cost)\b)"
+    ),
+    "foreign_currency": rf"^{RUN_FORMATS}: {FOREIGN_CURRENCY}\b",
 }
 #: Non-capturing groups only: pandas warns about capturing groups in ``str.contains``.
 KNOWN_QUARANTINE = "|".join(f"(?:{p})" for p in QUARANTINE_PATTERNS.values())
@@ -160,6 +168,27 @@ SUITES: tuple[Suite, ...] = (
                 "ExpectColumnValuesToNotMatchRegex",
                 {"column": "reason_tagged", "regex": QUARANTINE_PATTERNS["bad_timestamp"]},
                 "records with a missing or unreadable timestamp were left out",
+            ),
+            Check(
+                "future_record",
+                WARNING,
+                "ExpectColumnValuesToNotMatchRegex",
+                {"column": "reason_tagged", "regex": QUARANTINE_PATTERNS["future_record"]},
+                "records timestamped after their file's extraction (or far after ingestion) were left out",
+            ),
+            Check(
+                "implausible_value",
+                WARNING,
+                "ExpectColumnValuesToNotMatchRegex",
+                {"column": "reason_tagged", "regex": QUARANTINE_PATTERNS["implausible_value"]},
+                "records beyond a physical limit (run duration, hours per entry, items or cost per run) were left out",
+            ),
+            Check(
+                "foreign_currency",
+                WARNING,
+                "ExpectColumnValuesToNotMatchRegex",
+                {"column": "reason_tagged", "regex": QUARANTINE_PATTERNS["foreign_currency"]},
+                "runs whose cost is stated in another currency than the client's were left out (never converted)",
             ),
             Check(
                 "other_quarantined",
