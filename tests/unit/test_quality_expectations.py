@@ -379,10 +379,17 @@ DEFECTS = [
     (
         "raw_fields",
         "dropped_figure_field",
-        fields(figure=f"items is missing since {CLIENT}/generic_runs/2026-03.csv; the file has a new column item_count"),
+        fields(
+            figure=f"items is missing since {CLIENT}/generic_runs/2026-03.csv; the file has a new column item_count"
+        ),
         {},
     ),
-    ("raw_fields", "dropped_field", fields(other=f"error_message is missing since {CLIENT}/generic_runs/2026-03.csv"), {}),
+    (
+        "raw_fields",
+        "dropped_field",
+        fields(other=f"error_message is missing since {CLIENT}/generic_runs/2026-03.csv"),
+        {},
+    ),
     ("raw_field_shares", "field_share_collapse", field_shares(share_now=0.2), {}),
     ("mart_client_totals", "missing_client_month", totals(rows=0), {}),
     ("mart_client_totals", "totals_mismatch", totals(difference=0.5), {}),

@@ -469,7 +469,7 @@ def _fields_frame(con, client: ClientConfig, first: date, until: date, tables: s
         named = ", ".join(new[:_NEW_FIELDS_NAMED]) + (
             f" and {len(new) - _NEW_FIELDS_NAMED} more" if len(new) > _NEW_FIELDS_NAMED else ""
         )
-        hint = f"; {subject} new {word}{'s' if len(new) > 1 else ''} {named}" if new else ""
+        hint = f"; {subject} {f'new {word}s' if len(new) > 1 else f'a new {word}'} {named}" if new else ""
         ran = _workflows(month["fields_by_workflow"])
         for field_name in sorted(history):
             last = next(
