@@ -15,7 +15,10 @@ Contract (docs/landing.md, README "Raw layer"):
 - ``raw._ingest_log`` is the append-only history of every load decision;
 - a timesheet file's covered dates (``covers_from`` / ``covers_to``, see
   :meth:`~roi_pipeline.formats.base.LandingFormat.coverage`) are recorded with it in
-  ``raw._landed_files``: the models let a later file replace earlier files' rows on those dates.
+  ``raw._landed_files``: the models let a later file replace earlier files' rows on those dates;
+- so are the fields a file's records carried (``fields_present``, any value, quarantined
+  records too): the raw gate finds a field that a client's earlier files of the source had
+  and a month's files lack (a vendor renamed an optional column).
 
 A file's failure never stops the client's other files, and a client's never stops the others.
 """
@@ -72,6 +75,17 @@ LANDED_FILES_COLUMNS = (
         "timestamp",
         "latest record time in the file (the format's record_time_columns, UTC): its as-of without an extraction record",
     ),
+    Column(
+        "fields_present",
+        "varchar[]",
+        "every field its records carried, whatever the value (n8n customData.<key>, HubSpot properties.<key>): "
+        "the raw gate compares a month's files with the client's earlier ones (schema drift)",
+    ),
+    Column(
+        "fields_by_workflow",
+        "varchar",
+        "run logs: JSON object, workflow id -> the fields its records carried (null for other formats)",
+    ),
 )
 QUARANTINE_COLUMNS = (
     Column("client_id", "varchar"),
@@ -102,6 +116,10 @@ class FileOutcome:
     coverage: Coverage | None = None
     #: Latest record time in the file (naive UTC), None without dated records.
     latest_record_at: datetime | None = None
+    #: The fields the file's records carried (sorted; None when the file was not read).
+    fields_present: list[str] | None = None
+    #: Run logs: workflow id -> its records' fields.
+    fields_by_workflow: dict[str, list[str]] | None = None
 
 
 @dataclass
@@ -189,6 +207,8 @@ def parsing_config_hash(client: ClientConfig, folder: str) -> str:
     """
     relevant: dict[str, Any] = {"timezone": client.timezone, "folder": folder, "parser": FORMATS[folder].version}
     relevant["record_time"] = list(FORMATS[folder].record_time_columns)  # files loaded before it are re-read once
+    fmt = FORMATS[folder]
+    relevant["fields_present"] = [*fmt.nested_fields, fmt.field_scope]  # likewise: their fields are recorded
     if folder in ("harvest_time_entries", "toggl_time_entries"):
         relevant["timesheets"] = client.timesheets.model_dump(mode="json")
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
@@ -346,10 +366,12 @@ class _Loader:
         tables = table_columns(FORMATS[folder])
         rows: dict[str, list[dict[str, Any]]] = {t: [] for t in tables}
         quarantined: list[dict[str, Any]] = []
+        fields = fmt.field_tally()
         read = 0
         try:
             for row_number, record in fmt.records(path, ctx):
                 read += 1
+                fields.add(record)
                 lineage = {
                     "_client_id": client.client_id,
                     "_source_file": source_file,
@@ -392,6 +414,8 @@ class _Loader:
             len(quarantined),
             coverage=fmt.coverage(path, stated, rows[fmt.table]),
             latest_record_at=latest_record_time(fmt, rows[fmt.table], client.timezone),
+            fields_present=fields.fields(),
+            fields_by_workflow=fields.by_scope(),
         )
         self.con.execute("begin transaction")
         try:
@@ -462,6 +486,10 @@ class _Loader:
             "covers_to": outcome.coverage.last if outcome.coverage else None,
             "covers_basis": outcome.coverage.basis if outcome.coverage else None,
             "latest_record_at": outcome.latest_record_at,
+            "fields_present": outcome.fields_present,
+            "fields_by_workflow": (
+                None if outcome.fields_by_workflow is None else json.dumps(outcome.fields_by_workflow, sort_keys=True)
+            ),
         }
 
     def _upsert_landed(self, outcome: FileOutcome, checksum: str, config_hash: str, status: str, extracted):

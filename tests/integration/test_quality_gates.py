@@ -222,7 +222,7 @@ def test_raw_gate_catches_injected_defect(raw_outcomes, client, month, defect, s
 def test_untouched_months_of_the_same_copy_stay_clean(raw_outcomes, client, month):
     result = raw_outcomes[1][(client, month)]
     assert result.publishable and not result.warnings, result.reasons + result.notes
-    assert result.evaluated == 18
+    assert result.evaluated == 21
 
 
 # --------------------------------------------------------------------------- clean data, the marts
@@ -389,8 +389,8 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
         (c.client_id, c.client_id != HUDSON) for c in sorted(sample_pipeline.clients, key=lambda c: c.client_id)
     ]
     assert dict((c, r) for c, _p, r in rows)[HUDSON] == held.reasons
-    # per client: 18 raw expectations, 12 mart expectations, and the mart gate's closed-month check
-    assert evaluated == (len(sample_pipeline.clients) * (18 + 12 + 1), len(sample_pipeline.clients))
+    # per client: 21 raw expectations, 12 mart expectations, and the mart gate's closed-month check
+    assert evaluated == (len(sample_pipeline.clients) * (21 + 12 + 1), len(sample_pipeline.clients))
     # ... and in GX Data Docs, while the committed context is untouched
     docs = gx_root / "uncommitted" / "data_docs" / "local_site"
     assert (docs / "index.html").is_file()

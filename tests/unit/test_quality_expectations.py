@@ -191,6 +191,38 @@ def crm(activity_at="2026-03-05 10:00"):
     )
 
 
+def fields(figure=None, other=None):
+    """raw_fields: the fields earlier generic_runs files carried; a message where one is gone."""
+    return pd.DataFrame(
+        {
+            "format": ["generic_runs"] * 3,
+            "field": ["error_message", "items", "run_id"],
+            "feeds_figure": [False, True, False],
+            "last_seen_in": [f"{CLIENT}/generic_runs/2026-02.csv"] * 3,
+            "missing_since": [None, None, None],
+            "figure_field_missing": [None, figure, None],
+            "field_missing": [other, None, None],
+        }
+    ).astype({"figure_field_missing": object, "field_missing": object, "missing_since": object})
+
+
+def field_shares(share_now=0.96):
+    """raw_field_shares: one workflow's share of runs reporting items, this month and the one before."""
+    eligible = share_now is not None
+    return pd.DataFrame(
+        {
+            "format": ["generic_runs", "generic_runs"],
+            "workflow_ref": ["zapier:zap_1", "zapier:zap_2"],
+            "field": ["items", "items"],
+            "runs_previous_month": [40, 3],
+            "share_previous_month": pd.Series([1.0, 0.0], dtype="Float64"),
+            "runs_this_month": [50, 30],
+            "share_this_month": pd.Series([share_now, 0.0], dtype="Float64"),
+            "share_ratio": pd.Series([share_now if eligible else None, None], dtype="Float64"),
+        }
+    )
+
+
 LIVE = {"live_workflow_keys": ["intake", "lead-triage"]}
 
 
@@ -225,6 +257,8 @@ CLEAN = {
     "raw_runs": (runs(), RUN_PARAMS),
     "raw_month_files": (month_files(), {"as_of_local": AS_OF}),
     "raw_volume": (volume(), {}),
+    "raw_fields": (fields(), {}),
+    "raw_field_shares": (field_shares(), {}),
     "raw_timesheets": (timesheets(), {}),
     "raw_crm": (crm(), {}),
     "mart_workflow_months": (workflow_months(), LIVE),
@@ -342,6 +376,21 @@ DEFECTS = [
         workflow_months(keys=("intake", "lead-triage", "intake"), hours=(1.0, 2.0, 1.0), live_days=(31, 31, 31)),
         LIVE,
     ),
+    (
+        "raw_fields",
+        "dropped_figure_field",
+        fields(
+            figure=f"items is missing since {CLIENT}/generic_runs/2026-03.csv; the file has a new column item_count"
+        ),
+        {},
+    ),
+    (
+        "raw_fields",
+        "dropped_field",
+        fields(other=f"error_message is missing since {CLIENT}/generic_runs/2026-03.csv"),
+        {},
+    ),
+    ("raw_field_shares", "field_share_collapse", field_shares(share_now=0.2), {}),
     ("mart_client_totals", "missing_client_month", totals(rows=0), {}),
     ("mart_client_totals", "totals_mismatch", totals(difference=0.5), {}),
 ]

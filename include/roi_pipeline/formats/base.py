@@ -14,7 +14,7 @@ import hashlib
 import itertools
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -71,6 +71,54 @@ class ParseContext:
         return self.client.timezone
 
 
+class FieldTally:
+    """The fields a file's records carry, whatever their values, gathered set-wise while reading.
+
+    Top-level keys, plus ``<field>.<key>`` for the keys of the object-valued ``nested``
+    fields (n8n ``customData``). The readers' own defect markers (``__defect__`` ...) are
+    not fields. Quarantined records count too: they carried the field. With a ``scope``
+    field (a run log's workflow id) the fields are also kept per value of it: a field only
+    some workflows report is missed only where those workflows ran.
+    """
+
+    def __init__(self, nested: Sequence[str] = (), scope: str | None = None) -> None:
+        self.nested = tuple(nested)
+        self.scope = scope
+        self.top: dict[Any, set[Any]] = {}
+        self.inner: dict[Any, dict[str, set[Any]]] = {}
+
+    def add(self, record: Any) -> None:
+        if not isinstance(record, dict):
+            return
+        key = record.get(self.scope) if self.scope else None
+        if not isinstance(key, str | int | float | type(None)):
+            key = None
+        top = self.top.get(key)
+        if top is None:
+            top = self.top[key] = set()
+            self.inner[key] = {name: set() for name in self.nested}
+        top.update(record)  # a CSV row's keys are its header: one C-level update
+        for name, keys in self.inner[key].items():
+            inner = record.get(name)
+            if isinstance(inner, dict):
+                keys.update(inner)
+
+    def _names(self, key: Any) -> set[str]:
+        out = {str(k) for k in self.top[key] if not str(k).startswith("__")}
+        for name, keys in self.inner[key].items():
+            out.update(f"{name}.{k}" for k in keys)
+        return out
+
+    def fields(self) -> list[str]:
+        return sorted(set().union(*(self._names(k) for k in self.top)))
+
+    def by_scope(self) -> dict[str, list[str]] | None:
+        """Scope value (as text) -> its fields; None without a scope."""
+        if not self.scope:
+            return None
+        return {("" if k is None else str(k)): sorted(self._names(k)) for k in self.top}
+
+
 class LandingFormat:
     """Base class: subclasses set the class attributes and implement ``parse``."""
 
@@ -92,6 +140,29 @@ class LandingFormat:
     #: bound; never scheduled times such as a meeting's start or a deal's expected close).
     #: A ``date`` column counts as the local midnight starting that day.
     record_time_columns: ClassVar[tuple[str, ...]] = ()
+    #: Object-valued fields whose keys are fields of their own (n8n ``customData``, HubSpot
+    #: ``properties``): recorded per landed file as ``<field>.<key>`` (see :meth:`fields_of`).
+    nested_fields: ClassVar[tuple[str, ...]] = ()
+    #: The one list of landed fields (as :meth:`fields_of` names them) that feed a figure of
+    #: the marts: one present in a client's earlier files and absent from a month's files
+    #: holds the report (raw gate, ``dropped_figure_field``); any other such field is a note.
+    figure_fields: ClassVar[tuple[str, ...]] = ()
+    #: Run logs: raw column -> landed field whose share of reporting runs is watched month
+    #: on month (raw gate, ``field_share_collapse``).
+    reported_fields: ClassVar[dict[str, str]] = {}
+    #: Run logs: the landed field naming the workflow. A dropped field counts only where the
+    #: workflows that carried it before ran in the month (an on-demand workflow may not run).
+    field_scope: ClassVar[str | None] = None
+
+    def field_tally(self) -> FieldTally:
+        return FieldTally(self.nested_fields, self.field_scope)
+
+    def fields_of(self, records: Iterable[Any]) -> list[str]:
+        """The fields ``records`` carry, sorted (see :class:`FieldTally`)."""
+        tally = self.field_tally()
+        for record in records:
+            tally.add(record)
+        return tally.fields()
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
         """Yield ``(row_number, record)`` for every record in the file, numbered from 1.

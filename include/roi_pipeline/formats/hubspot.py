@@ -65,6 +65,7 @@ class HubSpotObjects(LandingFormat):
     #: Properties (row columns) that had happened by the export, besides createdAt / updatedAt:
     #: one after the file's extraction time quarantines the record (formats/plausibility.py).
     past_properties: ClassVar[tuple[str, ...]] = ()
+    nested_fields = ("properties",)
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
         return iter_json_objects(path, "results")
@@ -125,6 +126,7 @@ class HubSpotObjects(LandingFormat):
 
 class HubSpotContacts(HubSpotObjects):
     folder = table = "hubspot_contacts"
+    figure_fields = ("properties.createdate", "properties.lifecyclestage")  # read by the CRM KPIs (int_crm_*)
     object_type = "contacts"
     description = "HubSpot contacts (leads)"
     past_properties = ("createdate",)
@@ -156,6 +158,7 @@ class HubSpotContacts(HubSpotObjects):
 
 class HubSpotCalls(HubSpotObjects):
     folder = table = "hubspot_calls"
+    figure_fields = ("properties.hs_call_direction",)  # read by the CRM KPIs (int_crm_*)
     object_type = "calls"
     description = "HubSpot call engagements"
     past_properties = ("hs_timestamp",)
@@ -178,6 +181,7 @@ class HubSpotCalls(HubSpotObjects):
 
 class HubSpotEmails(HubSpotObjects):
     folder = table = "hubspot_emails"
+    figure_fields = ("properties.hs_email_direction",)  # read by the CRM KPIs (int_crm_*)
     object_type = "emails"
     description = "HubSpot email engagements"
     past_properties = ("hs_timestamp",)
@@ -198,6 +202,7 @@ class HubSpotEmails(HubSpotObjects):
 
 class HubSpotMeetings(HubSpotObjects):
     folder = table = "hubspot_meetings"
+    figure_fields = ("properties.hs_meeting_outcome",)  # read by the CRM KPIs (int_crm_*)
     object_type = "meetings"
     description = "HubSpot meeting engagements"
     columns = (
@@ -223,6 +228,7 @@ class HubSpotMeetings(HubSpotObjects):
 
 class HubSpotDeals(HubSpotObjects):
     folder = table = "hubspot_deals"
+    figure_fields = ("properties.createdate",)  # read by the CRM KPIs (int_crm_*)
     object_type = "deals"
     description = "HubSpot deals"
     past_properties = ("createdate",)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from roi_pipeline.formats import plausibility
 from roi_pipeline.formats.base import (
@@ -60,6 +60,11 @@ class N8nExecutions(LandingFormat):
     description = "n8n public API executions (GET /api/v1/executions), one row per execution"
     version = 2  # 2: implausible records (future, too long, beyond caps, foreign currency) quarantined
     record_time_columns = ("started_at", "stopped_at")
+    nested_fields = ("customData",)
+    field_scope = "workflowId"
+    # tasks automated (items), run cost, success (status: absent reads "unknown") and retries
+    figure_fields = ("status", "retryOf", "customData.items", "customData.llm_cost")
+    reported_fields: ClassVar[dict[str, str]] = {"items": "customData.items", "llm_cost": "customData.llm_cost"}
     columns = (
         Column("id", "varchar", "n8n execution id"),
         Column("workflow_id", "varchar", "n8n workflowId"),
@@ -130,6 +135,9 @@ class GenericRuns(LandingFormat):
     version = 2  # 2: implausible records (future, too long, beyond caps, foreign currency) quarantined
     record_time_columns = ("started_at", "finished_at")
     required = ("run_id", "platform", "workflow_id", "started_at", "status", "triggered_by")
+    field_scope = "workflow_id"
+    figure_fields = ("items", "llm_cost", "retry_of")  # tasks automated, run cost, retries counted once
+    reported_fields: ClassVar[dict[str, str]] = {"items": "items", "llm_cost": "llm_cost"}
     columns = (
         Column("run_id", "varchar"),
         Column("platform", "varchar"),

@@ -77,6 +77,7 @@ class _TimesheetCsv(LandingFormat):
     version = 4
     covers_dates = True
     base_required: tuple[str, ...] = ()
+    # No figure_fields: the columns the client's mapping reads are required (a file without one fails).
 
     #: Columns whose values identify an entry (what a re-export of the same entry repeats).
     identity: tuple[str, ...] = ()

@@ -35,6 +35,7 @@ import pandas as pd
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.quality.suites import (
     COLLAPSE_MIN_PREVIOUS,
+    FIELD_SHARE_MIN_PREVIOUS,
     QUARANTINE_PATTERNS,
     SILENT_MIN_LIVE_DAYS,
     SILENT_MIN_PREVIOUS_RUNS,
@@ -129,11 +130,11 @@ def _live_all_days(client: ClientConfig, key: str, first: date, last: date) -> b
 
 _RUN_COPIES = """
     select 'n8n' as platform, id as run_id, workflow_id, started_at, stopped_at, status, mode as run_trigger,
-           items, llm_cost, _source_file as source_file, _row_number as row_number
+           items, llm_cost, _source_file as source_file, _row_number as row_number, 'n8n_executions' as format
     from raw.n8n_executions where _client_id = $client
     union all
     select platform, run_id, workflow_id, started_at, finished_at, status, triggered_by,
-           items, llm_cost, _source_file, _row_number
+           items, llm_cost, _source_file, _row_number, 'generic_runs'
     from raw.generic_runs where _client_id = $client
 """
 
@@ -401,6 +402,167 @@ def _volume_frame(
     return frame
 
 
+#: New fields named in a dropped-field message at most (the rest are counted).
+_NEW_FIELDS_NAMED = 5
+
+
+def _fields_frame(con, client: ClientConfig, first: date, until: date, tables: set[str]) -> pd.DataFrame:
+    """Per source with files for the month: every field its earlier files carried, and whether it is gone.
+
+    The month's files hold at least one loaded record of the month; the earlier files hold
+    loaded records before it only. A field (``fields_present`` of ``raw._landed_files``) that
+    any earlier file carried and no record of the month's files does is *dropped*: in
+    ``figure_field_missing`` when it is one of the format's ``figure_fields``, else in
+    ``field_missing``, as a message naming the file it is missing since, the last file that
+    had it, and the fields that are new in the month's files (a rename shows as both).
+    A file loaded before fields were recorded knows none: it is no history, and a month file
+    without them makes its source unknown (no row).
+    """
+    from roi_pipeline.formats import FORMATS
+
+    columns = [
+        "format",
+        "field",
+        "feeds_figure",
+        "last_seen_in",
+        "missing_since",
+        "figure_field_missing",
+        "field_missing",
+    ]
+    landed_cols = {
+        r[0]
+        for r in con.execute(
+            "select column_name from information_schema.columns where table_schema = 'raw' "
+            "and table_name = '_landed_files'"
+        ).fetchall()
+    }
+    if "fields_present" not in landed_cols:  # a warehouse from before the column: nothing to compare
+        return pd.DataFrame({c: pd.Series([], dtype=object) for c in columns})
+    sql = f"""
+        with records as ({_records_sql(tables)}),
+        spans as (
+            select format, source_file, min(local_at) as first_at, max(local_at) as last_at,
+                   count(*) filter (where local_at >= $first and local_at < $until) as in_month
+            from records group by format, source_file
+        )
+        select spans.format, spans.source_file, spans.first_at, spans.last_at, spans.in_month,
+               files.fields_present, files.fields_by_workflow
+        from spans inner join raw._landed_files files
+          on files.client_id = $client and files.source_file = spans.source_file
+        order by spans.format, spans.first_at, spans.source_file
+    """
+    files = _df(con, sql, {"client": client.client_id, "tz": client.timezone, "first": first, "until": until})
+    rows = []
+    for format_, group in files.groupby("format", sort=True):
+        known = group["fields_present"].map(lambda v: v is not None and not (isinstance(v, float) and v != v))
+        month = group[group["in_month"] > 0]
+        earlier = group[(group["last_at"] < pd.Timestamp(first)) & known]
+        if month.empty or earlier.empty or not known[month.index].all():
+            continue
+        now = set().union(*map(set, month["fields_present"]))
+        history = set().union(*map(set, earlier["fields_present"]))
+        figures = set(FORMATS[format_].figure_fields) if format_ in FORMATS else set()
+        since = month.iloc[0]["source_file"]
+        new = sorted(now - history)
+        word = "column" if str(since).lower().endswith(".csv") else "field"
+        subject = "the file has" if len(month) == 1 else "the month's files have"
+        named = ", ".join(new[:_NEW_FIELDS_NAMED]) + (
+            f" and {len(new) - _NEW_FIELDS_NAMED} more" if len(new) > _NEW_FIELDS_NAMED else ""
+        )
+        hint = f"; {subject} {f'new {word}s' if len(new) > 1 else f'a new {word}'} {named}" if new else ""
+        ran = _workflows(month["fields_by_workflow"])
+        for field_name in sorted(history):
+            last = next(
+                sf
+                for sf, fp in zip(earlier["source_file"][::-1], earlier["fields_present"][::-1], strict=True)
+                if field_name in fp
+            )
+            message = None
+            carriers = _workflows(earlier["fields_by_workflow"], field_name)
+            # a field only some workflows report is not missed when none of them ran (on demand, retired)
+            if field_name not in now and (ran is None or carriers is None or carriers & ran):
+                message = f"{field_name} is missing since {since} (last in {last}){hint}"
+            feeds = field_name in figures
+            rows.append(
+                {
+                    "format": format_,
+                    "field": field_name,
+                    "feeds_figure": feeds,
+                    "last_seen_in": last,
+                    "missing_since": since if message else None,
+                    "figure_field_missing": message if feeds else None,
+                    "field_missing": None if feeds else message,
+                }
+            )
+    return pd.DataFrame(rows, columns=columns).astype(
+        {c: object for c in columns if c != "feeds_figure"} | {"feeds_figure": bool}
+    )
+
+
+def _workflows(by_workflow: pd.Series, field_name: str | None = None) -> set[str] | None:
+    """The workflow ids of ``fields_by_workflow`` values (those carrying ``field_name``); None: not known."""
+    out: set[str] = set()
+    for text in by_workflow:
+        if not isinstance(text, str):
+            return None
+        out.update(wf for wf, names in json.loads(text).items() if field_name is None or field_name in names)
+    return out
+
+
+def _field_shares_frame(copies_two_months: pd.DataFrame, month_start: date) -> pd.DataFrame:
+    """Per workflow and reported field: the share of its runs that report it, this month against the month before.
+
+    Per workflow: a new workflow that reports no items is not a collapse of the others. A
+    run reports the field when any landed copy of it has a value. ``share_ratio`` (this
+    month's share over the previous one) is set only when the workflow had
+    ``COLLAPSE_MIN_PREVIOUS`` runs the month before and ``FIELD_SHARE_MIN_PREVIOUS`` of them
+    reported the field, and has ``COLLAPSE_MIN_PREVIOUS`` runs this month: a share of a few
+    runs means nothing.
+    """
+    from roi_pipeline.formats import FORMATS
+
+    previous = add_months(month_start, -1)
+    copies = copies_two_months.assign(month=copies_two_months["started_local"].dt.to_period("M").dt.start_time.dt.date)
+    rows = []
+    for (format_, workflow_ref), mine in copies.groupby(["format", "workflow_ref"], sort=True):
+        for column, landed in FORMATS[format_].reported_fields.items():
+            runs = mine.assign(reported=mine[column].notna()).groupby(["run_key", "month"])["reported"].any()
+            runs = runs.reset_index()
+            counts = {}
+            for which in (previous, month_start):
+                in_month = runs[runs["month"] == which]
+                counts[which] = (len(in_month), int(in_month["reported"].sum()))
+            (n_before, r_before), (n_now, r_now) = counts[previous], counts[month_start]
+            share_before = r_before / n_before if n_before else None
+            share_now = r_now / n_now if n_now else None
+            eligible = (
+                n_before >= COLLAPSE_MIN_PREVIOUS
+                and n_now >= COLLAPSE_MIN_PREVIOUS
+                and share_before is not None
+                and share_before >= FIELD_SHARE_MIN_PREVIOUS
+            )
+            rows.append(
+                {
+                    "format": format_,
+                    "workflow_ref": workflow_ref,
+                    "field": landed,
+                    "runs_previous_month": n_before,
+                    "share_previous_month": None if share_before is None else round(share_before, 4),
+                    "runs_this_month": n_now,
+                    "share_this_month": None if share_now is None else round(share_now, 4),
+                    "share_ratio": (share_now / share_before) if eligible else None,
+                }
+            )
+    columns = [
+        "format", "workflow_ref", "field", "runs_previous_month", "share_previous_month", "runs_this_month",
+        "share_this_month", "share_ratio",
+    ]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=columns).astype({"format": object, "workflow_ref": object, "field": object})
+    for col in ("share_previous_month", "share_this_month", "share_ratio"):
+        frame[col] = frame[col].astype("Float64")
+    return frame
+
+
 def _timesheets_frame(con, client: ClientConfig, first: date, until: date, tables: set[str]) -> pd.DataFrame:
     parts = []
     if "harvest_time_entries" in tables:
@@ -483,6 +645,8 @@ def raw_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str)
         "raw_runs": _runs_frame(this_month),
         "raw_month_files": _month_files_frame(con, client, month_start, until, tables),
         "raw_volume": _volume_frame(con, client, month_start, last_day, tables, copies),
+        "raw_fields": _fields_frame(con, client, month_start, until, tables),
+        "raw_field_shares": _field_shares_frame(copies, month_start),
         "raw_timesheets": _timesheets_frame(con, client, month_start, until, tables),
         "raw_crm": _crm_frame(con, client, month_start, until, tables),
     }

@@ -70,6 +70,10 @@ OUTSIDE_MONTH_TOLERANCE_DAYS = 31
 COLLAPSE_RATIO = 0.5
 #: The previous month needs at least this volume for the ratio to mean anything.
 COLLAPSE_MIN_PREVIOUS = 20
+#: Share collapse of a reported run field (items, cost): a workflow's runs of the previous month
+#: reported it at least this often (both months with ``COLLAPSE_MIN_PREVIOUS`` runs); then a share
+#: below ``COLLAPSE_RATIO`` of that one is a note naming the field.
+FIELD_SHARE_MIN_PREVIOUS = 0.8
 #: A registered workflow live for at least this many days of the month (to as-of) and without a
 #: single run holds the report (docs/method.md); live fewer days, it is a note. The same
 #: length makes a workflow that normally runs "silent" without a production run.
@@ -269,6 +273,49 @@ SUITES: tuple[Suite, ...] = (
                 {"column": "ratio_to_previous", "min_value": COLLAPSE_RATIO},
                 f"the month has less than {COLLAPSE_RATIO:.0%} of the previous month's volume: an extract is "
                 "probably truncated",
+            ),
+        ),
+    ),
+    Suite(
+        "raw_fields",
+        "raw",
+        "per source with files for the month: every field the client's earlier files of that source carried "
+        "(raw._landed_files.fields_present), and whether the month's files still carry it",
+        ("format", "field"),
+        (
+            Check(
+                "dropped_figure_field",
+                BLOCKING,
+                "ExpectColumnValuesToBeNull",
+                {"column": "figure_field_missing"},
+                "a field that feeds a figure (items, cost, status, retries, CRM properties) was in the client's "
+                "earlier files of the source and is in none of the month's records: a vendor renamed or dropped "
+                "it, and the figure would silently change",
+            ),
+            Check(
+                "dropped_field",
+                WARNING,
+                "ExpectColumnValuesToBeNull",
+                {"column": "field_missing"},
+                "a field that no figure reads was in the client's earlier files of the source and is in none of "
+                "the month's records",
+            ),
+        ),
+    ),
+    Suite(
+        "raw_field_shares",
+        "raw",
+        "per workflow of the run logs and reported field (items, cost): the share of its landed runs reporting it, "
+        "this month against the month before",
+        ("format", "workflow_ref", "field", "share_previous_month", "share_this_month"),
+        (
+            Check(
+                "field_share_collapse",
+                WARNING,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "share_ratio", "min_value": COLLAPSE_RATIO},
+                f"a workflow's runs report the field less than {COLLAPSE_RATIO:.0%} as often as the month before "
+                f"(when >= {FIELD_SHARE_MIN_PREVIOUS:.0%} of them did): runs without it count 1 task or cost nothing",
             ),
         ),
     ),
