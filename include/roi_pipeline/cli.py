@@ -83,6 +83,24 @@ def _check_client_ids(ids: Sequence[str], locations: Locations) -> None:
     raise UsageError(f"no client file for {names} in {locations.clients_dir} ({have}); nothing was done")
 
 
+def _holds_warehouse(*, shared: bool = False) -> Callable:
+    """Run the command holding the warehouse's lock (:mod:`roi_pipeline.warehouse_lock`):
+    exclusively for a writer, ``shared`` for a reader; it says whom it waits for."""
+    import functools
+
+    def wrap(command: Callable[[argparse.Namespace, Locations], int]) -> Callable[[argparse.Namespace, Locations], int]:
+        @functools.wraps(command)
+        def holding(args: argparse.Namespace, locations: Locations) -> int:
+            from roi_pipeline.warehouse_lock import hold_warehouse
+
+            with hold_warehouse(locations.warehouse, shared=shared, say=_say):
+                return command(args, locations)
+
+        return holding
+
+    return wrap
+
+
 def _warehouse_missing(locations: Locations, need: str = "marts") -> str | None:
     """Why the warehouse cannot be used yet (``need``: 'raw' or 'marts'), or None when it can."""
     import duckdb
@@ -205,6 +223,7 @@ def cmd_landed(args: argparse.Namespace, locations: Locations) -> int:
     return 0
 
 
+@_holds_warehouse()
 def cmd_ingest(args: argparse.Namespace, locations: Locations) -> int:
     import re
 
@@ -253,6 +272,7 @@ def _dbt_progress(step: Step) -> Callable[[Any], None]:
     return on_event
 
 
+@_holds_warehouse()
 def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
     from roi_pipeline.transform import PRODUCTION_VARS, dbt_vars, run_dbt
 
@@ -291,6 +311,7 @@ def latest_closed_month(warehouse) -> str | None:
     return rows[0][0].strftime("%Y-%m") if rows and rows[0][0] else None
 
 
+@_holds_warehouse()
 def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
     from roi_pipeline.quality import run_mart_gate, run_raw_gate
 
@@ -346,6 +367,7 @@ def _months_with_data(locations: Locations) -> dict[str, list[str]] | None:
     return months
 
 
+@_holds_warehouse(shared=True)
 def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
     """One verdict per client: publishable, HELD (reasons), not run (no gate yet) or no data."""
     from roi_pipeline.quality import gate_status
@@ -388,6 +410,7 @@ def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
     return 1 if held else 0
 
 
+@_holds_warehouse(shared=True)
 def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
     from roi_pipeline.quality import gate_status
     from roi_pipeline.report import (
@@ -484,6 +507,7 @@ def _report_drafts(args: argparse.Namespace, locations: Locations, clients, cons
     return status
 
 
+@_holds_warehouse()
 def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
     """ingest -> build -> raw and mart gates for the report month (one client's hold stops no one)."""
     status = cmd_ingest(args, locations)
@@ -744,6 +768,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not verbose:  # WeasyPrint's notices about the machine's font tools, once per PDF: not the user's concern
         logging.getLogger("weasyprint").setLevel(logging.ERROR)
     prog = f"roi {args.command}"
+    from roi_pipeline.warehouse_lock import WarehouseBusy
+
     locations = Locations.from_env()
     try:
         if isinstance(getattr(args, "clients", None), list) and args.clients:
@@ -752,6 +778,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         _out.error(f"{prog}: error: {exc}")
         return 2
+    except WarehouseBusy as exc:  # another roi command kept the warehouse past the wait: one line
+        _out.error(f"{prog}: error: {exc}")
+        return 1
     except KeyboardInterrupt:
         _out.error(f"{prog}: interrupted")
         return 130

@@ -41,6 +41,7 @@ from roi_pipeline.config_tables import write_config_tables
 from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
 from roi_pipeline.formats.base import Coverage
 from roi_pipeline.timeutil import BadTimestamp, localize, parse_instant
+from roi_pipeline.warehouse_lock import hold_warehouse
 
 RAW_SCHEMA = "raw"
 BATCH_ROWS = 100_000
@@ -536,6 +537,19 @@ def ingest(
     report = IngestReport()
     say = progress or (lambda _line: None)
     clients = list(clients)
+    with hold_warehouse(warehouse, say=say):  # one writer at a time, whoever calls
+        _ingest_clients(landing_dir, warehouse, clients, loaded_at, report, say)
+    return report
+
+
+def _ingest_clients(
+    landing_dir: Path,
+    warehouse: Path,
+    clients: list[ClientConfig],
+    loaded_at: datetime,
+    report: IngestReport,
+    say: Callable[[str], None],
+) -> None:
     con = connect(warehouse)
     try:
         ensure_schema(con)
@@ -574,4 +588,3 @@ def ingest(
                 say(f"    FAILED {f.source_file}: {f.error}")
     finally:
         con.close()
-    return report

@@ -2,7 +2,7 @@
 
 dbt is invoked in-process through its programmatic entry point, with ``ROI_WAREHOUSE`` set
 to the absolute warehouse path so ``profiles.yml`` needs no editing. The DuckDB file has a
-single writer: callers make sure no other connection is open while dbt runs.
+single writer: dbt runs holding the warehouse's lock (:mod:`roi_pipeline.warehouse_lock`).
 """
 
 from __future__ import annotations
@@ -90,17 +90,20 @@ def run_dbt(
         args = ["--quiet", *args]
     if use_colors is not None:
         args = ["--use-colors" if use_colors else "--no-use-colors", *args]
+    from roi_pipeline.warehouse_lock import hold_warehouse
+
     saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    try:
-        result = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
-    finally:
-        _release_duckdb()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with hold_warehouse(warehouse):  # one writer at a time, whoever calls
+        os.environ.update(env)
+        try:
+            result = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
+        finally:
+            _release_duckdb()
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
     failures: list[str] = []
     if result.exception is not None:
         failures.append(f"dbt crashed: {result.exception}")

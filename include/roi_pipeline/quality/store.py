@@ -61,6 +61,18 @@ def write_results(
     validated_at: datetime,
 ) -> None:
     """Record a gate run: its evaluated expectations, per-gate outcomes and the client-months' status."""
+    from roi_pipeline.warehouse_lock import hold_warehouse
+
+    with hold_warehouse(warehouse):  # one writer at a time, whoever calls
+        _write_results(warehouse, results, evaluations, validated_at)
+
+
+def _write_results(
+    warehouse: Path,
+    results: list[GateResult],
+    evaluations: list[dict],
+    validated_at: datetime,
+) -> None:
     con = duckdb.connect(str(warehouse))
     try:
         ensure_schema(con)
