@@ -42,6 +42,24 @@ def sample_pipeline(tmp_path_factory) -> SamplePipeline:
     return build_sample(tmp_path_factory.mktemp("sample"))
 
 
+#: A test that records this property (``record_property(SUMMARY_TABLE, text)``) gets its text
+#: printed in the run's closing summary: a table a person should see in CI's log.
+SUMMARY_TABLE = "summary_table"
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print the tables tests attached (also from pytest-xdist workers, whose own output is
+    not shown: the property travels with the test's report)."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, text in getattr(report, "user_properties", ()):
+                if name == SUMMARY_TABLE:
+                    terminalreporter.write_sep("=", report.nodeid.split("::")[0])
+                    terminalreporter.write_line(str(text))
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_sessionfinish(session, exitstatus):
     """After pytest has removed a passing session's base temp directory (pyproject.toml:

@@ -49,6 +49,7 @@ from roi_pipeline.config import load_clients
 from roi_pipeline.quality import run_mart_gate, run_raw_gate
 from roi_pipeline.quality.suites import EXPECTATIONS_DIR
 from roi_pipeline.sample.generator import generate
+from tests.conftest import SUMMARY_TABLE
 
 MONTH = "2026-10"
 HARBOUR, HUDSON, RHEIN = "harbour-legal", "hudson-roofing", "rheinwerk-logistik"
@@ -1031,13 +1032,15 @@ def test_case_through_the_build(case: Case, clean: Run, built):
         assert report_files(run.reports, other) == report_files(clean.reports, other), other
 
 
-def test_zz_summary(capsys):
-    """The table CI shows (last in the module): case -> expected -> observed."""
+def test_zz_summary(record_property):
+    """The table CI shows (last in the module): case -> expected -> observed.
+
+    Attached to the test's report (tests/conftest.py prints it in the run's summary), so it
+    reaches the terminal also when the module ran in a pytest-xdist worker."""
     width = max(len(c.name) for c in CASES)
     lines = [f"bad-input corpus: {len(SUMMARY)} of {len(CASES)} cases judged", ""]
     lines.append(f"{'case':<{width}}  {'kind':<6}  {'expected':<48}  observed")
     for case in CASES:
         kind, expected, observed = SUMMARY.get(case.name, (case.kind, case.expect.label(), "NOT RUN"))
         lines.append(f"{case.name:<{width}}  {kind:<6}  {expected:<48}  {observed}")
-    with capsys.disabled():
-        print("\n" + "\n".join(lines))
+    record_property(SUMMARY_TABLE, "\n".join(lines))
