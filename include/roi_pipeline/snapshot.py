@@ -15,7 +15,8 @@ marts meanwhile. It attaches a temporary file beside the snapshot, copies each t
 detaches it (a checkpoint: no ``.wal`` is left) and swaps it in with :func:`os.replace`, which
 is atomic: a reader that has the old file open keeps reading the old file, undisturbed, and
 a connection opened afterwards gets the new one. A reader never waits and never sees half a
-snapshot; the snapshot lags the warehouse by at most one build.
+snapshot; the snapshot lags the warehouse by at most one build. A run killed while copying
+leaves a hidden ``.marts_snapshot.duckdb.<pid>.tmp``, removed by the next publication.
 
 The snapshot also holds ``main.snapshot_info``: when it was taken (UTC), from which warehouse,
 and the tables it holds.
@@ -57,8 +58,10 @@ def publish_marts_snapshot(warehouse: Path, snapshot: Path) -> Snapshot:
         raise SnapshotFailed(f"the marts snapshot {snapshot} is the warehouse itself: set ROI_MARTS_SNAPSHOT elsewhere")
     snapshot.parent.mkdir(parents=True, exist_ok=True)
     temp = snapshot.with_name(f".{snapshot.name}.{os.getpid()}.tmp")
-    _remove(temp)
     with hold_warehouse(warehouse):
+        # Only the lock's holder writes here: any temporary file is a killed run's leftover.
+        for leftover in snapshot.parent.glob(f".{snapshot.name}.*.tmp"):
+            _remove(leftover)
         try:
             with duckdb.connect(str(warehouse)) as con:
                 tables = [

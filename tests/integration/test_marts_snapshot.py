@@ -155,6 +155,8 @@ def test_readers_never_wait_for_a_build_and_a_new_connection_sees_the_new_marts(
         for mode, reader in readers.items():
             assert reader.stdout.readline().split() == ["ready", "2"], f"{mode}: {reader.stderr.read()}"
         copy_clients(generated, built, client_ids(generated)[2:])  # the third client arrives
+        killed = snapshot.with_name(f".{snapshot.name}.99999.tmp")  # left by a run killed while copying
+        killed.write_bytes(b"half a copy")
         with environment(built.env()):
             started = time.monotonic()
             assert roi(["ingest"]) == 0
@@ -188,3 +190,4 @@ def test_readers_never_wait_for_a_build_and_a_new_connection_sees_the_new_marts(
     with duckdb.connect(str(snapshot), read_only=True) as con:
         assert con.execute("select count(*) from marts.dim_clients").fetchone()[0] == 3
     assert tables_and_checksums(snapshot) == tables_and_checksums(built.warehouse)
+    assert not killed.exists(), "the next publication removes a killed run's temporary file"
