@@ -8,9 +8,10 @@ i.e. the 4th at 06:00 UTC (`settle_minutes`). Past months (backfills, manual run
 
 Per client (dynamic task mapping, one map index per client, so one client's failure or
 hold-back never stops the others): **extract** (API sources; drop-folder sources skipped)
-→ **ingest** → **raw gate**; then one **dbt build** of the month (Cosmos, `var report_month`);
-then per client **mart gate** → **render** → **e-mail**; then the **portfolio** page and
-the run **summary** (red when any client failed; held-back reports are not failures).
+→ **ingest** → **raw gate**; then one **dbt build** of the month (Cosmos, `var report_month`)
+and, beside the rest, the read-only **marts snapshot** for analysts; then per client
+**mart gate** → **render** → **e-mail**; then the **portfolio** page and the run **summary**
+(red when any client failed; held-back reports are not failures).
 
 Every task that writes the DuckDB warehouse runs in the one-slot `duckdb_writer` pool.
 
@@ -131,6 +132,13 @@ def roi_monthly():
         """The marts hold the month: the clients that were ready go on to be published."""
         return runs
 
+    @task(pool=WAREHOUSE_POOL)
+    def marts_snapshot() -> dict:
+        """The read-only copy of the marts for analysts and BI tools (README: Querying the marts)."""
+        from roi_pipeline.orchestration.steps import publish_marts_snapshot
+
+        return publish_marts_snapshot()
+
     @task_group(group_id="publish")
     def publish(run: dict):
         @task(pool=WAREHOUSE_POOL)
@@ -178,6 +186,7 @@ def roi_monthly():
     )
     built = marts_built(ready)
     ready >> build >> built
+    build >> marts_snapshot()  # beside the publishing, not before it: a failed copy holds no report
     outcomes = publish.expand(run=built)
     page = portfolio(planned, outcomes)
     page >> summary(planned, outcomes)

@@ -43,7 +43,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from roi_pipeline.console import Output, Step
-from roi_pipeline.settings import ENV_VARS, Locations
+from roi_pipeline.settings import ENV_VARS, MARTS_SNAPSHOT_NAME, Locations
 
 #: The console of the running command (``main`` replaces it with the options' one).
 _out = Output()
@@ -298,8 +298,27 @@ def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
         for failure in result.failures:
             _say(f"DBT FAILURE {failure}")
         return 1
-    _say("Models built and tested: query the marts schema (marts.fct_client_months, marts.fct_workflow_months, ...)")
+    if not _publish_snapshot(locations):
+        return 1
+    _say(
+        "Models built and tested: query the marts schema (marts.fct_client_months, marts.fct_workflow_months, ...)"
+        f" in the read-only copy {locations.marts_snapshot}"
+    )
     return 0
+
+
+def _publish_snapshot(locations: Locations) -> bool:
+    """The readers' copy of the marts (:mod:`roi_pipeline.snapshot`), under the build's lock."""
+    from roi_pipeline.snapshot import SnapshotFailed, publish_marts_snapshot
+
+    with _out.step("marts snapshot") as step:
+        try:
+            published = publish_marts_snapshot(locations.warehouse, locations.marts_snapshot)
+        except SnapshotFailed as exc:
+            step.failed(str(exc))
+            return False
+        step.done(f"{len(published.tables)} tables")
+    return True
 
 
 def latest_closed_month(warehouse) -> str | None:
@@ -633,7 +652,10 @@ def _add_generate_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _epilog() -> str:
-    names = "\n".join(f"  {var:<16} default <project>/{default}" for var, default in ENV_VARS.values())
+    names = "\n".join(
+        f"  {var:<18} default " + (f"<project>/{default}" if default else f"{MARTS_SNAPSHOT_NAME} beside the warehouse")
+        for var, default in ENV_VARS.values()
+    )
     return (
         "exit status:\n"
         "  0    ok\n"

@@ -18,7 +18,11 @@ ENV_VARS = {
     "clients_dir": ("ROI_CLIENTS_DIR", "data/clients"),
     "warehouse": ("ROI_WAREHOUSE", "data/warehouse.duckdb"),
     "reports_dir": ("ROI_REPORTS_DIR", "data/reports"),
+    # Default: beside the warehouse, whichever warehouse that is (see Locations.from_env).
+    "marts_snapshot": ("ROI_MARTS_SNAPSHOT", None),
 }
+#: File name of the readers' copy of the marts when ROI_MARTS_SNAPSHOT is unset.
+MARTS_SNAPSHOT_NAME = "marts_snapshot.duckdb"
 
 
 @dataclass(frozen=True)
@@ -29,18 +33,29 @@ class Locations:
     clients_dir: Path
     warehouse: Path
     reports_dir: Path
+    #: The read-only copy of the marts published after each build (``roi_pipeline.snapshot``);
+    #: ``None``: ``marts_snapshot.duckdb`` beside the warehouse.
+    marts_snapshot: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.marts_snapshot is None:
+            object.__setattr__(self, "marts_snapshot", Path(self.warehouse).parent / MARTS_SNAPSHOT_NAME)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Locations:
-        """Read ``ROI_LANDING_DIR``, ``ROI_CLIENTS_DIR``, ``ROI_WAREHOUSE`` and ``ROI_REPORTS_DIR``.
+        """Read ``ROI_LANDING_DIR``, ``ROI_CLIENTS_DIR``, ``ROI_WAREHOUSE``, ``ROI_REPORTS_DIR``
+        and ``ROI_MARTS_SNAPSHOT``.
 
-        Unset variables fall back to the defaults under ``<project>/data``; relative
-        values are taken relative to the current directory, as a user typing them expects.
+        Unset variables fall back to the defaults under ``<project>/data`` (the marts snapshot:
+        beside the warehouse); relative values are taken relative to the current directory,
+        as a user typing them expects.
         """
         env = os.environ if environ is None else environ
         resolved = {}
         for field, (var, default) in ENV_VARS.items():
             value = env.get(var)
+            if not value and default is None:
+                continue  # derived in __post_init__
             path = Path(value).expanduser() if value else PROJECT_DIR / default
             resolved[field] = path.resolve()
         return cls(**resolved)
@@ -49,5 +64,5 @@ class Locations:
         """A few lines telling a person where everything is (printed by the CLI)."""
         lines = []
         for field, (var, _default) in ENV_VARS.items():
-            lines.append(f"  {var:<16} {getattr(self, field)}")
+            lines.append(f"  {var:<18} {getattr(self, field)}")
         return "\n".join(lines)

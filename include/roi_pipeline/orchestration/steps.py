@@ -380,6 +380,24 @@ def render_portfolio_page(
     return retry_while_locked(render)
 
 
+# --------------------------------------------------------------------------- after the build
+
+
+def publish_marts_snapshot(locations: Locations | None = None) -> dict[str, Any]:
+    """The readers' read-only copy of the marts, once the month's dbt build has succeeded.
+
+    What ``roi build`` does after its build (:mod:`roi_pipeline.snapshot`): the DAG's
+    ``marts_snapshot`` task calls it in the one-slot writer pool, right after ``dbt_build``.
+    Raises :class:`~roi_pipeline.snapshot.SnapshotFailed` (the previous snapshot stays).
+    """
+    from roi_pipeline.snapshot import publish_marts_snapshot as publish
+
+    loc = _locations(locations)
+    published = publish(loc.warehouse, loc.marts_snapshot)
+    log.info("marts snapshot %s: %d tables", published.path, len(published.tables))
+    return {"snapshot": str(published.path), "tables": published.tables}
+
+
 # --------------------------------------------------------------------------- run summary
 
 
