@@ -26,6 +26,10 @@ from roi_pipeline.report import (
     validate,
 )
 from roi_pipeline.report import publish as publish_module
+from roi_pipeline.report.document import RATE_COUNTS
+from roi_pipeline.report.fmt import Formatter
+from roi_pipeline.report.render import schema
+from tests.integration import roi_reference
 
 MONTH = "2026-10"
 CONSULTANCY = Consultancy("Northbeam AI Ops", "hello@northbeam.example")
@@ -141,6 +145,90 @@ def test_tasks_csv_reconciles_and_holds_no_customer_data(sample_pipeline, publis
             assert llm + tooling == pytest.approx(doc["headline"]["run_cost"], rel=1e-9)
             header = set(rows[0]) if rows else set()
             assert not header & {"error_message", "email", "phone", "name", "contact_id"}
+
+
+def _rates(doc: dict) -> list[tuple[str, dict, str]]:
+    """(section, object, rate field) for every ``*_rate`` field of the figure sections."""
+    objects = [("kpis", doc["kpis"])] + [("workflows", w) for w in doc["workflows"]]
+    return [(section, obj, name) for section, obj in objects for name in obj if name.endswith("_rate")]
+
+
+def _independent_counts(con, client_config, landing: Path) -> dict[str, int]:
+    """The counts behind the rates, counted afresh: leads from the landing files (the plain-
+    Python reference); meetings, won deals and automated first responses lead by lead, and runs
+    run by run, from the marts' row-level facts (not the monthly aggregates the rates use)."""
+    month = date.fromisoformat(MONTH + "-01")
+    cm = roi_reference.compute_client(client_config, landing, [month]).client_months[month]
+    crm = {o: roi_reference.load_crm(client_config, landing, o) for o in ("contacts", "calls", "emails", "meetings")}
+    leads = con.execute(
+        "select count(*) filter (has_meeting_in_window), count(*) filter (has_won_deal_in_window), "
+        "count(*) filter (is_answered and is_first_response_automated) from marts.fct_lead_responses "
+        "where client_id = ? and strftime(created_month, '%Y-%m') = ?",
+        [client_config.client_id, MONTH],
+    ).fetchone()
+    baseline = con.execute(
+        "select count(*) filter (has_meeting_in_window), count(*) filter (has_won_deal_in_window) "
+        "from marts.fct_lead_responses where client_id = ? and is_kpi_baseline_lead",
+        [client_config.client_id],
+    ).fetchone()
+    counts = {
+        "leads_created": cm.leads_created,
+        "leads_answered": cm.leads_created - cm.leads_unanswered,
+        "baseline_leads": roi_reference.kpi_baseline_leads(client_config, crm),
+        "leads_with_meeting": leads[0],
+        "leads_won": leads[1],
+        "leads_first_response_automated": leads[2],
+        "baseline_leads_with_meeting": baseline[0],
+        "baseline_leads_won": baseline[1],
+    }
+    for key, ok, failed in con.execute(
+        "select workflow_key, count(*) filter (status_class = 'success'), count(*) filter (status_class = 'failed') "
+        "from marts.fct_automation_runs where client_id = ? and strftime(run_month, '%Y-%m') = ? "
+        "and workflow_key is not null and is_on_live_day and is_production group by workflow_key",
+        [client_config.client_id, MONTH],
+    ).fetchall():
+        counts |= {
+            f"{key}.successful_runs": ok,
+            f"{key}.failed_runs": failed,
+            f"{key}.successful_or_failed_runs": ok + failed,
+        }
+    return counts
+
+
+def test_every_rate_has_the_counts_it_was_computed_from(sample_pipeline, published):
+    """An auditor recomputes every rate of report.json from the counts beside it, and those
+    counts are the leads and runs counted independently; the HTML shows them beside the rate."""
+    out, _ = published
+    configs = {c.client_id: c for c in sample_pipeline.clients}
+    properties = schema()["properties"]
+    checked = set()
+    with closing(duckdb.connect(str(sample_pipeline.warehouse), read_only=True)) as con:
+        for client in CLIENTS:
+            doc = read_json(out / client / MONTH)
+            html = (out / client / MONTH / "report.html").read_text(encoding="utf-8")
+            f = Formatter(doc["client"]["locale"], doc["client"]["currency"])
+            expected = _independent_counts(con, configs[client], sample_pipeline.landing_dir)
+            for section, obj, rate in _rates(doc):
+                assert rate in RATE_COUNTS[section], f"{client}: {section}.{rate} has no counts beside it"
+                numerator, denominator = RATE_COUNTS[section][rate]
+                num, den = obj[numerator], obj[denominator]
+                where = f"{client} {section}.{rate}"
+                prefix = f"{obj['key']}." if section == "workflows" else ""
+                assert num == expected.get(prefix + numerator, 0), f"{where}: {numerator}"  # no runs: none
+                assert den == expected.get(prefix + denominator, 0), f"{where}: {denominator}"
+                if den == 0:
+                    assert obj[rate] is None, where
+                    continue
+                assert obj[rate] == pytest.approx(num / den, rel=1e-12, abs=0), where
+                assert f.counts(num, den, "") in html, f"{where}: counts not shown"
+                checked.add((section, rate))
+    assert checked == {(s, r) for s, rates in RATE_COUNTS.items() for r in rates}  # every rate met once
+    # the schema tells a reader of report.json the same pairs
+    items = {"kpis": properties["kpis"]["properties"], "workflows": properties["workflows"]["items"]["properties"]}
+    for section, rates in RATE_COUNTS.items():
+        for rate, (numerator, denominator) in rates.items():
+            assert items[section][rate]["description"].startswith(f"{numerator} / {denominator};")
+            assert items[section][numerator]["type"] == items[section][denominator]["type"] == "integer"
 
 
 def test_report_json_validates_against_the_schema(published):

@@ -98,3 +98,9 @@ def test_nice_ticks_cover_the_range(lo, hi):
     assert ticks[0] <= lo and ticks[-1] >= hi and 2 <= len(ticks) <= 7
     steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:])}
     assert len(steps) == 1
+
+
+def test_counts_beside_a_rate_follow_the_locale():
+    assert Formatter("en_GB", "GBP").counts(41, 1250, "leads") == "41 of 1,250 leads"
+    assert Formatter("de_DE", "EUR").counts(1041, 2050, "runs failed") == "1.041 of 2.050 runs failed"
+    assert Formatter("en_GB", "GBP").counts(None, 50, "leads") == MISSING

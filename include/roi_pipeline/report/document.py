@@ -20,7 +20,27 @@ import roi_pipeline
 from roi_pipeline.report.data import HISTORY_MONTHS, ClientMonthData, add_months
 from roi_pipeline.report.status import Consultancy, QualityStatus
 
-SCHEMA_VERSION = "1.0"
+#: 1.1: every rate has its numerator and denominator beside it (the counts it was computed
+#: from, read from the marts), so a reader can recompute it; earlier reports are 1.0, and a
+#: re-run over one compares only the figures both define (no restatement for the new counts).
+SCHEMA_VERSION = "1.1"
+
+#: Every rate of report.json -> (numerator, denominator), fields of the same object that hold
+#: the counts the mart computed it from (rate = numerator / denominator; null when the
+#: denominator is 0). Rendered beside each rate; report.schema.json lists the same pairs.
+RATE_COUNTS: dict[str, dict[str, tuple[str, str]]] = {
+    "workflows": {
+        "error_rate": ("failed_runs", "successful_or_failed_runs"),
+        "success_rate": ("successful_runs", "successful_or_failed_runs"),
+    },
+    "kpis": {
+        "meeting_rate": ("leads_with_meeting", "leads_created"),
+        "conversion_rate": ("leads_won", "leads_created"),
+        "coverage_rate": ("leads_first_response_automated", "leads_answered"),
+        "baseline_meeting_rate": ("baseline_leads_with_meeting", "baseline_leads"),
+        "baseline_conversion_rate": ("baseline_leads_won", "baseline_leads"),
+    },
+}
 
 #: Sections whose values are "the figures" of a report: a re-run that changes any of them
 #: is a restatement (docs/method.md). Lineage, consultancy and quality status are not.
@@ -252,6 +272,7 @@ def _workflow(w: dict[str, Any], reg: dict[str, Any]) -> dict[str, Any]:
         "successful_runs": _int(w["successful_runs"]),
         "failed_runs": _int(w["failed_runs"]),
         "recovered_runs": _int(w["recovered_runs"]),
+        "successful_or_failed_runs": _int(w["successful_or_failed_runs"]),
         "error_rate": _num(w["error_rate"]),
         "success_rate": _num(w["success_rate"]),
         "p95_duration_seconds": _num(w["p95_duration_seconds"]),
@@ -269,8 +290,11 @@ _KPI_FIELDS = (
     "response_minutes_p90",
     "response_business_minutes_median",
     "response_business_minutes_p90",
+    "leads_with_meeting",
     "meeting_rate",
+    "leads_won",
     "conversion_rate",
+    "leads_first_response_automated",
     "coverage_rate",
     "adoption_users",
     "baseline_leads",
@@ -278,14 +302,28 @@ _KPI_FIELDS = (
     "baseline_response_minutes_p90",
     "baseline_response_business_minutes_median",
     "baseline_response_business_minutes_p90",
+    "baseline_leads_with_meeting",
     "baseline_meeting_rate",
+    "baseline_leads_won",
     "baseline_conversion_rate",
+)
+_KPI_COUNTS = (
+    "leads_created",
+    "leads_answered",
+    "leads_unanswered",
+    "leads_with_meeting",
+    "leads_won",
+    "leads_first_response_automated",
+    "adoption_users",
+    "baseline_leads",
+    "baseline_leads_with_meeting",
+    "baseline_leads_won",
 )
 
 
 def _kpis(cm: dict[str, Any]) -> dict[str, Any]:
     kpis: dict[str, Any] = {name: _num(cm[name]) for name in _KPI_FIELDS}
-    for name in ("leads_created", "leads_answered", "leads_unanswered", "adoption_users", "baseline_leads"):
+    for name in _KPI_COUNTS:
         kpis[name] = _int(cm[name])
     kpis["is_response_provisional"] = bool(cm["is_response_provisional"])
     kpis["is_cohort_provisional"] = bool(cm["is_cohort_provisional"])

@@ -99,6 +99,12 @@ class Formatter:
             text = "+" + text
         return text
 
+    def counts(self, numerator: int | None, denominator: int | None, noun: str) -> str:
+        """The counts a rate was computed from, shown beside it: '41 of 50 leads'."""
+        if numerator is None or denominator is None:
+            return MISSING
+        return f"{self.number(numerator)} of {self.number(denominator)} {noun}"
+
     def points(self, value: float | None) -> str:
         """A difference of two rates, in percentage points."""
         if value is None:

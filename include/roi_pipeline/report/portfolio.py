@@ -12,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from roi_pipeline.report.data import load_portfolio, month_start
-from roi_pipeline.report.document import SCHEMA_VERSION, code_version, iso_month, iso_utc
+from roi_pipeline.report.document import code_version, iso_month, iso_utc
 from roi_pipeline.report.fmt import Formatter
 from roi_pipeline.report.publish import locked, publish_dir, recover
 from roi_pipeline.report.render import dump_json, environment, validate
 from roi_pipeline.report.status import Consultancy, QualityStatus, load_consultancy
 
 PORTFOLIO_DIR = "_portfolio"
+#: portfolio.json's own schema version (report.json has its own, document.SCHEMA_VERSION).
+SCHEMA_VERSION = "1.0"
 
 
 def _f(value: Any) -> float | None:

@@ -143,10 +143,12 @@ final as (
         baselines.baseline_response_minutes_p90,
         baselines.baseline_response_business_minutes_median,
         baselines.baseline_response_business_minutes_p90,
+        coalesce(baselines.baseline_leads_with_meeting, 0) as baseline_leads_with_meeting,
         case
             when baselines.baseline_leads > 0
                 then cast(baselines.baseline_leads_with_meeting as double precision) / baselines.baseline_leads
         end as baseline_meeting_rate,
+        coalesce(baselines.baseline_leads_won, 0) as baseline_leads_won,
         case
             when baselines.baseline_leads > 0
                 then cast(baselines.baseline_leads_won as double precision) / baselines.baseline_leads

@@ -286,9 +286,12 @@ select
     kpis.response_business_minutes_median,
     kpis.response_business_minutes_p90,
     kpis.is_response_provisional,
+    kpis.leads_with_meeting,
     kpis.meeting_rate,
+    kpis.leads_won,
     kpis.conversion_rate,
     kpis.is_cohort_provisional,
+    kpis.leads_first_response_automated,
     kpis.coverage_rate,
     kpis.adoption_users,
     kpis.baseline_leads,
@@ -296,7 +299,9 @@ select
     kpis.baseline_response_minutes_p90,
     kpis.baseline_response_business_minutes_median,
     kpis.baseline_response_business_minutes_p90,
+    kpis.baseline_leads_with_meeting,
     kpis.baseline_meeting_rate,
+    kpis.baseline_leads_won,
     kpis.baseline_conversion_rate
 from paid_back
 left join kpis

@@ -81,6 +81,8 @@ joined as (
         coalesce(run_months.successful_runs, 0) as successful_runs,
         coalesce(run_months.failed_runs, 0) as failed_runs,
         coalesce(run_months.recovered_runs, 0) as recovered_runs,
+        -- the denominator of error_rate and success_rate (cancelled, waiting and running runs are neither)
+        coalesce(run_months.successful_runs, 0) + coalesce(run_months.failed_runs, 0) as successful_or_failed_runs,
         coalesce(run_months.tasks_automated, 0) as tasks_automated,
         coalesce(run_months.llm_cost, 0) as llm_cost,
         run_months.p95_duration_seconds,
@@ -144,12 +146,12 @@ figures as (
         (tasks_automated * minutes_per_task / 60.0 - residual_manual_hours) * hourly_cost as value_created,
         llm_cost + tooling_cost as run_cost,
         case
-            when successful_runs + failed_runs > 0
-                then 1.0 * failed_runs / (successful_runs + failed_runs)
+            when successful_or_failed_runs > 0
+                then 1.0 * failed_runs / successful_or_failed_runs
         end as error_rate,
         case
-            when successful_runs + failed_runs > 0
-                then 1.0 * successful_runs / (successful_runs + failed_runs)
+            when successful_or_failed_runs > 0
+                then 1.0 * successful_runs / successful_or_failed_runs
         end as success_rate,
         case when is_daily then greatest(live_days_elapsed - active_days, 0) end as silent_days
     from minutes
@@ -214,6 +216,7 @@ select
     successful_runs,
     failed_runs,
     recovered_runs,
+    successful_or_failed_runs,
     error_rate,
     success_rate,
     p95_duration_seconds,
