@@ -62,9 +62,16 @@ class UnsupportedColumnType(ValueError):
     """A DuckDB raw column has a type with no PostgreSQL mapping."""
 
 
+def is_list(duckdb_type: str) -> bool:
+    """A DuckDB list column (``VARCHAR[]``): copied to PostgreSQL as its JSON text."""
+    return duckdb_type.strip().endswith("[]")
+
+
 def pg_type(duckdb_type: str) -> str:
     """The PostgreSQL type for a DuckDB column type (``information_schema`` spelling)."""
     spelled = duckdb_type.strip().upper()
+    if is_list(spelled):
+        return "text"  # JSON array text (see _copy_table): no model reads it as a list
     if spelled in TYPE_MAP:
         return TYPE_MAP[spelled]
     decimal = _DECIMAL.match(spelled)
@@ -206,8 +213,11 @@ def _copy_table(source, cur, schema: str, table: str, columns: list[tuple[str, s
     csv_path = scratch / f"{table}.csv"
     # DuckDB writes NULL as an unquoted empty field and '' as "": exactly what
     # PostgreSQL's CSV COPY reads back as NULL and as the empty string.
+    selected = ", ".join(
+        f'cast(to_json("{name}") as varchar) as "{name}"' if is_list(type_) else f'"{name}"' for name, type_ in columns
+    )
     source.execute(
-        f"copy (select * from {RAW_SCHEMA}.\"{table}\") to '{csv_path.as_posix()}' "
+        f"copy (select {selected} from {RAW_SCHEMA}.\"{table}\") to '{csv_path.as_posix()}' "
         "(format csv, header false, delimiter ',', quote '\"', escape '\"')"
     )
     names = sql.SQL(", ").join(sql.Identifier(name) for name, _ in wanted)
