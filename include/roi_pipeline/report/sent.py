@@ -17,13 +17,13 @@ record, so two runs of one client-month cannot both send.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import secrets
 from pathlib import Path
 from typing import Any
 
+from roi_pipeline.ingest import file_sha256  # noqa: F401  (the one file hash: steps.email_client reads it here)
 from roi_pipeline.report.publish import fsync_dir, write_synced
 
 #: The e-mail record: <reports>/_sent/<client>/<month>.jsonl
@@ -35,14 +35,6 @@ FIELDS = ("client_id", "month", "report_sha256", "sent_at", "recipients", "resta
 def sent_log(reports_dir: Path, client_id: str, month: str) -> Path:
     """Where the client-month's e-mail record is: never inside the published ``<client>/<month>/``."""
     return Path(reports_dir) / SENT_DIR / client_id / f"{month}.jsonl"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def read_sent(path: Path) -> list[dict[str, Any]]:
