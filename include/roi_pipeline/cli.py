@@ -181,12 +181,17 @@ def cmd_validate(args: argparse.Namespace, locations: Locations) -> int:
     return status
 
 
+#: The platforms' own run-log folders; every platform's runs may also come as the generic log.
+RUN_LOG_FOLDERS = {"n8n": "n8n_executions", "make": "make_scenario_logs", "zapier": "zapier_zap_runs"}
+
+
 def _missing_sources(client, by_folder: dict[str, int]) -> list[str]:
     """What a client's configuration needs from the landing folder that is not there."""
     needed: dict[str, str] = {}
     for wf in client.workflows:
-        folder = "n8n_executions" if wf.platform == "n8n" else "generic_runs"
-        needed.setdefault(folder, f"run logs for workflow {wf.key!r} ({wf.platform})")
+        folder = RUN_LOG_FOLDERS.get(wf.platform, "generic_runs")
+        if not (folder != "generic_runs" and by_folder.get("generic_runs")):  # or in the generic log
+            needed.setdefault(folder, f"run logs for workflow {wf.key!r} ({wf.platform})")
         if wf.baseline.volume is not None:
             vol = f"hubspot_{wf.baseline.volume.object}"
             needed.setdefault(vol, f"HubSpot {wf.baseline.volume.object} (volume source of {wf.key!r})")

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import yaml
@@ -287,6 +287,81 @@ class WorkingHours(_Strict):
     )
 
 
+# --------------------------------------------------------------------------- run-log mapping
+# The generic run log's vocabulary, and a client's mapping of its own run-log export onto it
+# (docs/landing.md, "Any other run log"). formats/runs.py reads these; they live here because
+# a mapping is validated with the rest of the client file.
+
+#: Platforms whose runs land as generic run-log rows (n8n runs have their own format).
+GenericPlatform = Literal["zapier", "make", "custom_agent", "other"]
+GENERIC_PLATFORMS = frozenset(get_args(GenericPlatform))
+RunStatus = Literal["success", "error", "crashed", "timeout", "canceled", "waiting", "running", "new", "unknown"]
+RUN_STATUSES = frozenset(get_args(RunStatus))
+RunTrigger = Literal["schedule", "webhook", "event", "manual", "test", "retry", "subworkflow", "error_handler"]
+RUN_TRIGGERS = frozenset(get_args(RunTrigger))
+#: The generic run log's columns, in contract order.
+RUN_LOG_COLUMNS = (
+    "run_id", "platform", "workflow_id", "started_at", "finished_at", "status", "triggered_by", "items",
+    "llm_tokens_in", "llm_tokens_out", "llm_cost", "cost_currency", "retry_of", "error_message",
+)  # fmt: skip
+
+
+def _value_key(text: str) -> str:
+    """A status / trigger value as compared: trimmed, case-insensitive."""
+    return text.strip().lower()
+
+
+class RunLogMapping(_Strict):
+    """How to read a client's own run-log export (``generic_runs/``) as the generic run log.
+
+    ``columns``: generic column -> the file's own column (header or JSON key); a generic
+    column not named here is read under its own name. ``statuses`` / ``triggers``: the
+    file's values -> generic values (trimmed, case-insensitive; a value not listed is read
+    as itself). ``platform``: the platform of rows without a platform column or value.
+    """
+
+    columns: dict[str, Annotated[str, Field(min_length=1)]] = Field(default_factory=dict)
+    statuses: dict[str, RunStatus] = Field(default_factory=dict)
+    triggers: dict[str, RunTrigger] = Field(default_factory=dict)
+    platform: GenericPlatform | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RunLogMapping:
+        from roi_pipeline.formats.base import snake  # the reader's header rule (formats imports this module)
+
+        seen: dict[str, str] = {}
+        for column, source in self.columns.items():
+            if column not in RUN_LOG_COLUMNS:
+                raise FieldProblem(
+                    ("columns", column),
+                    f"{column!r} is not a generic run-log column (expected one of {', '.join(RUN_LOG_COLUMNS)})",
+                )
+            if not snake(source):
+                raise FieldProblem(("columns", column), f"{source!r} names no column")
+            other = seen.setdefault(snake(source), column)
+            if other != column:
+                raise FieldProblem(("columns", column), f"column {source!r} is already mapped to {other!r}")
+        for name, values in (("statuses", self.statuses), ("triggers", self.triggers)):
+            keys: dict[str, str] = {}
+            for value in values:
+                if not value.strip():
+                    raise FieldProblem((name,), "an empty value cannot be mapped")
+                first = keys.setdefault(_value_key(value), value)
+                if first != value:
+                    raise FieldProblem((name, value), f"{value!r} and {first!r} are the same value (case is ignored)")
+        return self
+
+    def source_column(self, column: str) -> str:
+        """The file's own name of generic ``column``."""
+        return self.columns.get(column, column)
+
+    def status(self, value: str) -> str:
+        return {_value_key(k): v for k, v in self.statuses.items()}.get(_value_key(value), value)
+
+    def trigger(self, value: str) -> str:
+        return {_value_key(k): v for k, v in self.triggers.items()}.get(_value_key(value), value)
+
+
 class ClientConfig(_Strict):
     """Engagement terms and workflow register of one client."""
 
@@ -314,6 +389,8 @@ class ClientConfig(_Strict):
     #: another team's automation): their runs count nowhere, as every unregistered workflow's,
     #: and they are not listed to the consultancy as "register or ignore".
     ignored_workflow_ids: list[Id] = Field(default_factory=list)
+    #: The client's own run-log export read as the generic run log (see :class:`RunLogMapping`).
+    run_log: RunLogMapping | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -212,6 +212,8 @@ def parsing_config_hash(client: ClientConfig, folder: str) -> str:
     relevant["fields_present"] = [*fmt.nested_fields, fmt.field_scope]  # likewise: their fields are recorded
     if folder in ("harvest_time_entries", "toggl_time_entries"):
         relevant["timesheets"] = client.timesheets.model_dump(mode="json")
+    if folder == "generic_runs" and client.run_log is not None:  # a changed mapping re-reads the files
+        relevant["run_log"] = client.run_log.model_dump(mode="json")
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -15,6 +15,7 @@ from roi_pipeline.formats.hubspot import (
     HubSpotEmails,
     HubSpotMeetings,
 )
+from roi_pipeline.formats.platforms import MakeScenarioLogs, ZapierZapRuns
 from roi_pipeline.formats.runs import GenericRuns, N8nExecutions
 from roi_pipeline.formats.timesheets import HarvestTimeEntries, TogglTimeEntries
 
@@ -23,6 +24,8 @@ FORMATS: dict[str, type[LandingFormat]] = {
     for cls in (
         N8nExecutions,
         GenericRuns,
+        MakeScenarioLogs,
+        ZapierZapRuns,
         HubSpotContacts,
         HubSpotCalls,
         HubSpotEmails,
@@ -33,4 +36,7 @@ FORMATS: dict[str, type[LandingFormat]] = {
     )
 }
 
-__all__ = ["FORMATS", "Column", "LandingFormat", "ParseContext", "Parsed", "Rejected", "UnreadableFile"]
+#: The folders whose files are automation run logs (n8n's own table, or ``raw.generic_runs``).
+RUN_FOLDERS = tuple(folder for folder, fmt in FORMATS.items() if fmt.table in ("n8n_executions", "generic_runs"))
+
+__all__ = ["FORMATS", "RUN_FOLDERS", "Column", "LandingFormat", "ParseContext", "Parsed", "Rejected", "UnreadableFile"]

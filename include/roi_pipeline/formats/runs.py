@@ -1,4 +1,10 @@
-"""Automation run logs: n8n executions (public API) and our generic run-log format."""
+"""Automation run logs: n8n executions (public API) and the generic run log.
+
+The generic run log has one rule for a run row, :func:`generic_row`. Three kinds of file end
+in it (``raw.generic_runs``): our generic format (:class:`GenericRuns`), read through the
+client's ``run_log`` mapping when it has one, and the platforms' own formats that
+:mod:`roi_pipeline.formats.platforms` translates (Make scenario logs, Zapier Zap runs).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from roi_pipeline.config import GENERIC_PLATFORMS, RUN_STATUSES, RUN_TRIGGERS, RunLogMapping
 from roi_pipeline.formats import plausibility
 from roi_pipeline.formats.base import (
     Column,
@@ -23,6 +30,7 @@ from roi_pipeline.formats.base import (
     record_json,
     reject_malformed,
     require,
+    snake,
 )
 
 N8N_STATUSES = {"success", "error", "crashed", "canceled", "waiting", "running", "new", "unknown"}
@@ -43,9 +51,9 @@ N8N_MODES = {
 }
 # n8n runs have their own folder (n8n_executions): one landed in the generic log as well
 # would be counted twice, so the generic log takes only the platforms the contract lists.
-GENERIC_PLATFORMS = {"zapier", "make", "custom_agent", "other"}
-GENERIC_STATUSES = {"success", "error", "crashed", "timeout", "canceled", "waiting", "running", "new", "unknown"}
-GENERIC_TRIGGERS = {"schedule", "webhook", "event", "manual", "test", "retry", "subworkflow", "error_handler"}
+# The vocabularies are config.py's: a client's run-log mapping is validated against them.
+GENERIC_STATUSES = RUN_STATUSES
+GENERIC_TRIGGERS = RUN_TRIGGERS
 
 
 def _duration_check(started, stopped) -> None:
@@ -127,40 +135,128 @@ class N8nExecutions(LandingFormat):
         )
 
 
+#: The raw table every generic run-log row lands in, whichever file it came from.
+GENERIC_TABLE = "generic_runs"
+GENERIC_COLUMNS = (
+    Column("run_id", "varchar"),
+    Column("platform", "varchar"),
+    Column("workflow_id", "varchar"),
+    Column("started_at", "timestamp", "UTC"),
+    Column("finished_at", "timestamp", "UTC (null while running)"),
+    Column("started_tz_assumed", "boolean"),
+    Column("finished_tz_assumed", "boolean"),
+    Column("status", "varchar"),
+    Column("triggered_by", "varchar"),
+    Column("items", "bigint"),
+    Column("llm_tokens_in", "bigint"),
+    Column("llm_tokens_out", "bigint"),
+    Column("llm_cost", "double"),
+    Column("retry_of", "varchar"),
+    Column("error_message", "varchar"),
+)
+
+
+def generic_row(record: dict[str, Any], ctx: ParseContext, *, mapping: RunLogMapping | None = None) -> dict[str, Any]:
+    """One generic run-log record (generic keys) as a typed ``raw.generic_runs`` row, or :class:`Rejected`.
+
+    ``mapping``: the client's run-log mapping; its status / trigger values and default
+    platform apply. The row has no ``_record``: the caller keeps the record as landed.
+    """
+    run_id = require(record, "run_id")
+    platform = optional_str(record.get("platform"))
+    if platform is None and mapping is not None and mapping.platform is not None:
+        platform = mapping.platform
+    if platform is None:
+        raise Rejected("missing platform")
+    platform = platform.lower()
+    if platform not in GENERIC_PLATFORMS:
+        raise Rejected(
+            f"unknown platform {platform!r} for the generic run log "
+            f"(expected one of {', '.join(sorted(GENERIC_PLATFORMS))})"
+        )
+    workflow_id = require(record, "workflow_id")
+    status = require(record, "status")
+    status = (mapping.status(status) if mapping else status).lower()
+    if status not in GENERIC_STATUSES:
+        raise Rejected(f"unknown status {status!r}" + (" (not in the client's run_log.statuses)" if mapping else ""))
+    trigger = require(record, "triggered_by")
+    trigger = (mapping.trigger(trigger) if mapping else trigger).lower()
+    if trigger not in GENERIC_TRIGGERS:
+        raise Rejected(
+            f"unknown triggered_by {trigger!r}" + (" (not in the client's run_log.triggers)" if mapping else "")
+        )
+    started, started_assumed = instant(record.get("started_at"), ctx, "started_at")
+    finished, finished_assumed = instant(record.get("finished_at"), ctx, "finished_at", required=False)
+    _duration_check(started, finished)
+    plausibility.not_future(ctx, ("started_at", started), ("finished_at", finished))
+    plausibility.run_duration(started, finished, "started_at to finished_at")
+    items = number(record.get("items"), "items", integer=True, minimum=None)
+    plausibility.items(items, "items")
+    llm_cost = number(record.get("llm_cost"), "llm_cost", minimum=None)
+    plausibility.run_cost(llm_cost, "llm_cost", ctx.client.currency)
+    plausibility.cost_currency(record.get("cost_currency"), llm_cost, "cost_currency", ctx)
+    return {
+        "run_id": run_id,
+        "platform": platform,
+        "workflow_id": workflow_id,
+        "started_at": started,
+        "finished_at": finished,
+        "started_tz_assumed": started_assumed,
+        "finished_tz_assumed": finished_assumed if finished is not None else None,
+        "status": status,
+        "triggered_by": trigger,
+        "items": items,
+        "llm_tokens_in": number(record.get("llm_tokens_in"), "llm_tokens_in", integer=True),
+        "llm_tokens_out": number(record.get("llm_tokens_out"), "llm_tokens_out", integer=True),
+        "llm_cost": llm_cost,
+        "retry_of": optional_str(record.get("retry_of")),
+        "error_message": optional_str(record.get("error_message")),
+    }
+
+
 class GenericRuns(LandingFormat):
+    """Our generic run log, or a client's own run log read through its ``run_log`` mapping.
+
+    With a mapping, each record's own column names are renamed to the generic ones as it is
+    read (so the field tally and drift checks speak the generic names); values are mapped in
+    :func:`generic_row`. A required column missing from a CSV header fails the file, naming
+    the file's column the mapping expects.
+    """
+
     folder = "generic_runs"
-    table = "generic_runs"
+    table = GENERIC_TABLE
     suffixes = (".csv", ".jsonl")
-    description = "our run-log format for Zapier, Make and custom AI agents"
+    description = "our run-log format for Zapier, Make and custom AI agents, or a client's own through a mapping"
     version = 2  # 2: implausible records (future, too long, beyond caps, foreign currency) quarantined
     record_time_columns = ("started_at", "finished_at")
     required = ("run_id", "platform", "workflow_id", "started_at", "status", "triggered_by")
     field_scope = "workflow_id"
     figure_fields = ("items", "llm_cost", "retry_of")  # tasks automated, run cost, retries counted once
     reported_fields: ClassVar[dict[str, str]] = {"items": "items", "llm_cost": "llm_cost"}
-    columns = (
-        Column("run_id", "varchar"),
-        Column("platform", "varchar"),
-        Column("workflow_id", "varchar"),
-        Column("started_at", "timestamp", "UTC"),
-        Column("finished_at", "timestamp", "UTC (null while running)"),
-        Column("started_tz_assumed", "boolean"),
-        Column("finished_tz_assumed", "boolean"),
-        Column("status", "varchar"),
-        Column("triggered_by", "varchar"),
-        Column("items", "bigint"),
-        Column("llm_tokens_in", "bigint"),
-        Column("llm_tokens_out", "bigint"),
-        Column("llm_cost", "double"),
-        Column("retry_of", "varchar"),
-        Column("error_message", "varchar"),
-    )
+    columns = GENERIC_COLUMNS
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
+        mapping = ctx.client.run_log
         # Ingestion picks files by suffix case-insensitively: RUNS.CSV is a CSV too.
         if path.suffix.lower() == ".csv":
-            return iter_csv_rows(path, self.required)
-        return self._jsonl(path)
+            if mapping is None:
+                return iter_csv_rows(path, self.required)
+            required = [c for c in self.required if not (c == "platform" and mapping.platform)]
+            rename = {snake(mapping.source_column(c)): c for c in mapping.columns}
+            return self._renamed(iter_csv_rows(path, [snake(mapping.source_column(c)) for c in required]), rename)
+        rows = self._jsonl(path)
+        if mapping is None:
+            return rows
+        return self._renamed(rows, {mapping.source_column(c): c for c in mapping.columns})
+
+    @staticmethod
+    def _renamed(rows: Iterator[tuple[int, Any]], rename: dict[str, str]) -> Iterator[tuple[int, Any]]:
+        targets = set(rename.values())
+        for number_, record in rows:
+            if isinstance(record, dict) and not any(str(k).startswith("__") for k in record):
+                # a column of the file named like a generic column it does not feed keeps its value aside
+                record = {rename.get(k, f"{k}_unmapped" if k in targets else k): v for k, v in record.items()}
+            yield number_, record
 
     @staticmethod
     def _jsonl(path: Path) -> Iterator[tuple[int, Any]]:
@@ -179,47 +275,4 @@ class GenericRuns(LandingFormat):
         if isinstance(record, dict) and "__bad_json__" in record:
             raise Rejected(record["__bad_json__"])
         reject_malformed(record)
-        run_id = require(record, "run_id")
-        platform = require(record, "platform").lower()
-        if platform not in GENERIC_PLATFORMS:
-            raise Rejected(
-                f"unknown platform {platform!r} for the generic run log "
-                f"(expected one of {', '.join(sorted(GENERIC_PLATFORMS))})"
-            )
-        workflow_id = require(record, "workflow_id")
-        status = require(record, "status").lower()
-        if status not in GENERIC_STATUSES:
-            raise Rejected(f"unknown status {status!r}")
-        trigger = require(record, "triggered_by").lower()
-        if trigger not in GENERIC_TRIGGERS:
-            raise Rejected(f"unknown triggered_by {trigger!r}")
-        started, started_assumed = instant(record.get("started_at"), ctx, "started_at")
-        finished, finished_assumed = instant(record.get("finished_at"), ctx, "finished_at", required=False)
-        _duration_check(started, finished)
-        plausibility.not_future(ctx, ("started_at", started), ("finished_at", finished))
-        plausibility.run_duration(started, finished, "started_at to finished_at")
-        items = number(record.get("items"), "items", integer=True, minimum=None)
-        plausibility.items(items, "items")
-        llm_cost = number(record.get("llm_cost"), "llm_cost", minimum=None)
-        plausibility.run_cost(llm_cost, "llm_cost", ctx.client.currency)
-        plausibility.cost_currency(record.get("cost_currency"), llm_cost, "cost_currency", ctx)
-        return Parsed(
-            {
-                "run_id": run_id,
-                "platform": platform,
-                "workflow_id": workflow_id,
-                "started_at": started,
-                "finished_at": finished,
-                "started_tz_assumed": started_assumed,
-                "finished_tz_assumed": finished_assumed if finished is not None else None,
-                "status": status,
-                "triggered_by": trigger,
-                "items": items,
-                "llm_tokens_in": number(record.get("llm_tokens_in"), "llm_tokens_in", integer=True),
-                "llm_tokens_out": number(record.get("llm_tokens_out"), "llm_tokens_out", integer=True),
-                "llm_cost": llm_cost,
-                "retry_of": optional_str(record.get("retry_of")),
-                "error_message": optional_str(record.get("error_message")),
-                "_record": record_json(record),
-            }
-        )
+        return Parsed({**generic_row(record, ctx, mapping=ctx.client.run_log), "_record": record_json(record)})

@@ -134,7 +134,7 @@ _RUN_COPIES = """
     from raw.n8n_executions where _client_id = $client
     union all
     select platform, run_id, workflow_id, started_at, finished_at, status, triggered_by,
-           items, llm_cost, _source_file, _row_number, 'generic_runs'
+           items, llm_cost, _source_file, _row_number, split_part(_source_file, '/', 2)
     from raw.generic_runs where _client_id = $client
 """
 
@@ -206,12 +206,17 @@ _RECORD_TIMES: tuple[tuple[str, str, str, bool], ...] = (
 )
 
 
+_FORMAT_OF = {"generic_runs": "split_part(_source_file, '/', 2)"}
+
+
 def _records_sql(tables: set[str]) -> str:
     parts = []
     for table, expr, _kind, may_be_future in _RECORD_TIMES:
         if table in tables:
             parts.append(
-                f"select '{table}' as format, _source_file as source_file, _row_number as row_number, "
+                # raw.generic_runs holds several formats: the landing folder (client/folder/file) names it
+                f"select {_FORMAT_OF.get(table, repr(table))} as format, _source_file as source_file, "
+                "_row_number as row_number, "
                 f"{expr} as local_at, {str(may_be_future).lower()} as may_be_future "
                 f"from raw.{table} where _client_id = $client"
             )

@@ -43,7 +43,7 @@ INFO = "info"
 GX_MANAGED = ("great_expectations.yml", ".gitignore", "expectations", "validation_definitions", "checkpoints")
 
 #: Reason patterns of ``raw._quarantine`` (the text ingestion writes, prefixed with the format).
-RUN_FORMATS = "(?:n8n_executions|generic_runs)"
+RUN_FORMATS = "(?:n8n_executions|generic_runs|make_scenario_logs|zapier_zap_runs)"
 TIMESHEET_FORMATS = "(?:harvest_time_entries|toggl_time_entries)"
 TIMESTAMP_FIELDS = (
     "startedAt|stoppedAt|started_at|finished_at|hs_timestamp|hs_meeting_start_time|hs_meeting_end_time"

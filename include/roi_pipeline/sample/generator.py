@@ -52,6 +52,8 @@ CONSULTANCY = "Northbeam AI Ops"
 
 N8N = "n8n_executions"
 GENERIC = "generic_runs"
+MAKE = "make_scenario_logs"
+ZAPIER = "zapier_zap_runs"
 CONTACTS = "hubspot_contacts"
 CALLS = "hubspot_calls"
 EMAILS = "hubspot_emails"
@@ -166,7 +168,8 @@ BASE_CLIENTS: list[dict] = [
                 "key": "intake-docs",
                 "name": "Client intake documents",
                 "platform": "zapier",
-                "ids": ["zap_88231"],
+                "landing": "zapier_zap_runs",  # the Zap's run history, as Zapier's API returns it
+                "ids": ["88231"],
                 "owner": "Office manager",
                 "risk": "low",
                 "process": "Client intake",
@@ -382,6 +385,7 @@ BASE_CLIENTS: list[dict] = [
                 "key": "customs-paperwork",
                 "name": "Customs paperwork prep",
                 "platform": "make",
+                "landing": "make_scenario_logs",  # the scenario's logs, as Make's API returns them
                 "ids": ["3301882"],
                 "owner": "Customs clerk",
                 "risk": "high",
@@ -636,6 +640,10 @@ class _Run:
 # ---------------------------------------------------------------------------------------
 
 
+def _run_order(run: _Run) -> tuple[int, str, str]:
+    return (run.start, run.wid, run.mode)
+
+
 def _client_specs(n: int, seed: int, months: int, start: date) -> list[dict]:
     specs = []
     for i in range(n):
@@ -782,6 +790,8 @@ class _ClientGen:
         # run state
         self.n8n_counter = 1000
         self.generic_counter: dict[str, int] = {}
+        self.make_counter = 0
+        self.zapier_counter = 0
         self.last_poll: dict[str, int] = {}
         self.total_runs = 0
 
@@ -1125,11 +1135,14 @@ class _ClientGen:
     def _runs_month(self, month: date, days: list[date], leads_ms: list[int]) -> None:
         n8n_runs: list[_Run] = []
         generic_runs: list[_Run] = []
+        native: dict[str, list[_Run]] = {MAKE: [], ZAPIER: []}
         for wf in self.wfs:
-            target = n8n_runs if wf["platform"] == "n8n" else generic_runs
+            target = n8n_runs if wf["platform"] == "n8n" else native.get(wf.get("landing", ""), generic_runs)
             self._wf_month(wf, month, days, leads_ms, target)
         self._write_n8n(month, n8n_runs)
         self._write_generic(month, generic_runs)
+        self._write_make(month, native[MAKE])
+        self._write_zapier(month, native[ZAPIER])
 
     def _wf_month(self, wf: dict, month: date, days: list[date], leads_ms: list[int], out: list[_Run]) -> None:
         r = self.r_runs
@@ -1268,8 +1281,72 @@ class _ClientGen:
         self._count(N8N, len(runs))
         self.total_runs += len(runs)
 
+    def _write_make(self, month: date, runs: list[_Run]) -> None:
+        """Make scenario logs (``GET /api/v2/scenarios/{id}/logs``), newest first as Make lists them.
+
+        Make has no retry, error-handler or test run of its own and reports no items or cost:
+        those runs and figures of the generated stream are not in its logs.
+        """
+        if not any(w.get("landing") == MAKE for w in self.wfs):
+            return
+        kept = sorted((r for r in runs if r.mode in ("webhook", "schedule", "manual", "test")), key=_run_order)
+        logs = []
+        for run in kept:
+            self.make_counter += 1
+            run.id = f"{self.make_counter:032x}"
+            log = {
+                "imtId": run.id,
+                "scenarioId": int(run.wid),
+                "type": "manual" if run.mode in ("manual", "test") else "auto",
+                "instant": run.mode == "webhook",
+                "timestamp": _iso(run.start),
+                "status": 1 if run.status == "success" else 3,
+                "operations": 1 + 2 * (run.items or 1),
+                "transfer": 512 * (run.items or 1),
+            }
+            if run.stop is not None:
+                log["duration"] = run.stop - run.start
+            logs.append(log)
+        logs.reverse()
+        with self._path(MAKE, f"{month:%Y-%m}.json").open("w", encoding="utf-8", newline="\n") as fh:
+            fh.write(_dumps({"scenarioLogs": logs, "pg": {"sortBy": "imtId", "sortDir": "desc"}}) + "\n")
+        self._count(MAKE, len(logs))
+        self.total_runs += len(logs)
+
+    def _write_zapier(self, month: date, runs: list[_Run]) -> None:
+        """Zap runs (Zapier Partner API ``GET /v2/zap-runs``): production runs only, as its history shows.
+
+        Zapier says nothing of a run's trigger, items, cost or replays: the generated
+        manual, test, retry and error-handler runs are not in it.
+        """
+        if not any(w.get("landing") == ZAPIER for w in self.wfs):
+            return
+        status = {"success": "success", "error": "errored", "crashed": "errored", "timeout": "errored"}
+        kept = sorted((r for r in runs if r.mode in ("webhook", "schedule", "event")), key=_run_order)
+        data = []
+        for run in kept:
+            self.zapier_counter += 1
+            run.id = f"00000000-0000-4000-8000-{self.zapier_counter:012x}"
+            data.append(
+                {
+                    "id": run.id,
+                    "zap_id": int(run.wid),
+                    "start_time": _iso(run.start),
+                    "end_time": _iso(run.stop) if run.stop is not None else None,
+                    "status": "waiting" if run.waiting else status.get(run.status, run.status),
+                    "zap_title": next(w["name"] for w in self.wfs if run.wid in w["ids"]),
+                    "steps": [{"status": "success", "start_time": _iso(run.start)}],
+                }
+            )
+        data.reverse()
+        with self._path(ZAPIER, f"{month:%Y-%m}.json").open("w", encoding="utf-8", newline="\n") as fh:
+            page = {"links": {"next": None, "prev": None}, "meta": {"count": len(data), "offset": 0}, "data": data}
+            fh.write(_dumps(page) + "\n")
+        self._count(ZAPIER, len(data))
+        self.total_runs += len(data)
+
     def _write_generic(self, month: date, runs: list[_Run]) -> None:
-        if not any(w["platform"] != "n8n" for w in self.wfs):
+        if not any(w["platform"] != "n8n" and "landing" not in w for w in self.wfs):
             return
         runs.sort(key=lambda x: (x.start, x.wid, x.mode))
         prefix = {"zapier": "zr", "make": "mk", "custom_agent": "run", "other": "ot"}
