@@ -251,6 +251,42 @@ def load_runs(client: ClientConfig, landing: Path) -> dict[tuple[str, str], Run]
                 llm_cost=_num(r.get("llm_cost")) or 0.0,
             )
             runs[(run.platform, run.run_id)] = run
+    # Make scenario logs (docs/landing.md): status 1 success, 2 warning and 3 error (neither a
+    # success); an instant (webhook) or scheduled start is production, a "manual" type is not.
+    for path in data_files(base / "make_scenario_logs", (".json", ".jsonl")):
+        for e in read_json_objects(path, "scenarioLogs"):
+            if e.get("imtId") is None or e.get("scenarioId") is None:
+                continue
+            manual = str(e.get("type") or "").lower() == "manual"
+            run = Run(
+                platform="make",
+                run_id=str(e["imtId"]),
+                workflow_id=str(e["scenarioId"]),
+                started=parse_instant(e.get("timestamp"), tz),
+                status="success" if e.get("status") == 1 else "error",
+                trigger="manual" if manual else ("webhook" if e.get("instant") is True else "schedule"),
+                retry_of=None,
+                items=None,
+                llm_cost=0.0,
+            )
+            runs[(run.platform, run.run_id)] = run
+    # Zapier Zap runs: every run is a production run of its trigger; only "success" succeeded.
+    for path in data_files(base / "zapier_zap_runs", (".json", ".jsonl")):
+        for e in read_json_objects(path, "data"):
+            if e.get("id") is None or e.get("zap_id") is None:
+                continue
+            run = Run(
+                platform="zapier",
+                run_id=str(e["id"]),
+                workflow_id=str(e["zap_id"]),
+                started=parse_instant(e.get("start_time"), tz),
+                status="success" if str(e.get("status")).lower() in ("success", "successful") else "other",
+                trigger="event",
+                retry_of=None,
+                items=None,
+                llm_cost=0.0,
+            )
+            runs[(run.platform, run.run_id)] = run
     return runs
 
 

@@ -290,8 +290,9 @@ class Extractor(ABC):
         envelope: str,
         by_month: dict[date, list[dict[str, Any]]],
         trailer: dict[str, Any] | None = None,
+        key: str = "id",
     ) -> list[LandedFile]:
-        """Merge each month's records into its JSON file by id (the fetched version wins)."""
+        """Merge each month's records into its JSON file by ``key`` (the fetched version wins)."""
         out = []
         for month in sorted(by_month):
             path = self.path(folder, month, ".json")
@@ -299,12 +300,12 @@ class Extractor(ABC):
             if path.is_file():
                 try:
                     for _n, record in iter_json_objects(path, envelope):
-                        if isinstance(record, dict) and record.get("id") is not None:
-                            merged[str(record["id"])] = record
+                        if isinstance(record, dict) and record.get(key) is not None:
+                            merged[str(record[key])] = record
                 except UnreadableFile as exc:
                     raise UnreadableFile(f"cannot merge into {path.name}: {exc}; move it aside and rerun") from exc
             for record in by_month[month]:
-                merged[str(record["id"])] = record
+                merged[str(record[key])] = record
             written = atomic_write(path, json_page(envelope, list(merged.values()), trailer))
             out.append(LandedFile(folder, path.name, len(merged), written))
         return out

@@ -1,6 +1,6 @@
 """``extract_clients``: run each client's API sources, isolate failures, keep the watermark.
 
-Per client and source (``n8n``, ``hubspot``, ``harvest``, ``toggl``) whose extract settings
+Per client and source (``n8n``, ``hubspot``, ``harvest``, ``toggl``, ``make``) whose extract settings
 say ``mode: api``:
 
 1. resolve the connection (``roi_<client>_<source>`` unless overridden);
@@ -47,6 +47,7 @@ from roi_pipeline.extract.harvest import HarvestExtractor
 from roi_pipeline.extract.http import ApiError, AuthError, HttpPolicy
 from roi_pipeline.extract.hubspot import HubSpotExtractor
 from roi_pipeline.extract.landing import SourceState, iso_z, record_extracted
+from roi_pipeline.extract.make import MakeExtractor
 from roi_pipeline.extract.n8n import N8nExtractor
 from roi_pipeline.extract.settings import (
     DEFAULT_OVERLAP_HOURS,
@@ -62,7 +63,7 @@ from roi_pipeline.timeutil import add_months, month_start, zone
 log = logging.getLogger("roi_pipeline.extract")
 
 EXTRACTORS: dict[str, type[Extractor]] = {
-    cls.source: cls for cls in (N8nExtractor, HubSpotExtractor, HarvestExtractor, TogglExtractor)
+    cls.source: cls for cls in (N8nExtractor, HubSpotExtractor, HarvestExtractor, TogglExtractor, MakeExtractor)
 }
 
 

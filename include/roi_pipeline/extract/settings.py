@@ -11,6 +11,7 @@ Example (every key optional; docs/connecting.md describes each)::
     hubspot: {mode: api}
     harvest: {mode: api, account_id: "123456"}
     toggl:   {mode: files}
+    make:    {mode: api, base_url: "https://eu1.make.com"}   # the organization's zone
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-SOURCES = ("n8n", "hubspot", "harvest", "toggl")
-Source = Literal["n8n", "hubspot", "harvest", "toggl"]
+SOURCES = ("n8n", "hubspot", "harvest", "toggl", "make")
+Source = Literal["n8n", "hubspot", "harvest", "toggl", "make"]
 HUBSPOT_OBJECTS = ("contacts", "calls", "emails", "meetings", "deals")
 
 #: Fixed vendor hosts; overridable per client (tests point them at 127.0.0.1).
@@ -32,7 +33,7 @@ DEFAULT_BASE_URLS = {
     "toggl": "https://api.track.toggl.com",
 }
 #: Overlap window re-read before the watermark, per source (hours): late updates are picked up.
-DEFAULT_OVERLAP_HOURS = {"n8n": 48, "hubspot": 72, "harvest": 72, "toggl": 24 * 35}
+DEFAULT_OVERLAP_HOURS = {"n8n": 48, "make": 48, "hubspot": 72, "harvest": 72, "toggl": 24 * 35}
 #: Pages one extraction run of one client's source may fetch (every paged query together)
 #: before it stops with an error: a vendor whose paging never ends cannot hold a run forever.
 #: A large backfill can raise it per source (``max_pages``).
@@ -94,11 +95,17 @@ class TogglSettings(SourceSettings):
     workspace_id: Annotated[int, Field(ge=1)] | None = None
 
 
+class MakeSettings(SourceSettings):
+    #: ``pg[limit]`` of the scenario-log pages (Make's maximum is not documented: keep it modest).
+    page_size: Annotated[int, Field(ge=1, le=1000)] | None = None
+
+
 class ExtractSettings(_Strict):
     n8n: N8nSettings = Field(default_factory=N8nSettings)
     hubspot: HubSpotSettings = Field(default_factory=HubSpotSettings)
     harvest: HarvestSettings = Field(default_factory=HarvestSettings)
     toggl: TogglSettings = Field(default_factory=TogglSettings)
+    make: MakeSettings = Field(default_factory=MakeSettings)
 
     def source(self, name: str) -> SourceSettings:
         return getattr(self, name)

@@ -37,7 +37,7 @@ MAKE_STATUSES = {1: "success", 2: "error", 3: "error"}
 _MS_PER_DAY = 86_400_000
 
 
-def _make_instant(value: Any, what: str) -> str | None:
+def make_instant(value: Any, what: str) -> str | None:
     """A Make ``timestamp``: ISO-8601 text, or epoch milliseconds as its query filters take."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -77,7 +77,7 @@ class MakeScenarioLogs(LandingFormat):
             raise Rejected("missing status")
         if code not in MAKE_STATUSES:
             raise Rejected(f"unknown Make status {code!r} (expected 1 success, 2 warning or 3 error)")
-        started = _make_instant(record.get("timestamp"), "timestamp")
+        started = make_instant(record.get("timestamp"), "timestamp")
         duration = number(record.get("duration"), "duration")
         finished = None
         if started is not None and duration is not None:
