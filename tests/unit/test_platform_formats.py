@@ -81,7 +81,9 @@ def test_make_scenario_logs(client, tmp_path):
     assert "future" in reasons[6]  # after the ingestion bound (2026-01-10)
     assert reasons[7].startswith("bad started_at")
     assert reasons[8] == "missing imtId (execution id)"
-    assert json.loads(MakeScenarioLogs().parse(page["scenarioLogs"][0], ctx_for(client)).row["_record"])["operations"] == 7
+    assert (
+        json.loads(MakeScenarioLogs().parse(page["scenarioLogs"][0], ctx_for(client)).row["_record"])["operations"] == 7
+    )
 
 
 def test_zapier_zap_runs(client, tmp_path):
@@ -167,8 +169,16 @@ def test_without_a_mapping_the_own_names_are_drift(client, tmp_path):
 @pytest.mark.parametrize(
     ("mapping", "field", "message"),
     [
-        ({"columns": {"item_count": "x"}}, "run_log.columns.item_count", "'item_count' is not a generic run-log column"),
-        ({"columns": {"run_id": "Id", "workflow_id": "ID"}}, "run_log.columns.workflow_id", "already mapped to 'run_id'"),
+        (
+            {"columns": {"item_count": "x"}},
+            "run_log.columns.item_count",
+            "'item_count' is not a generic run-log column",
+        ),
+        (
+            {"columns": {"run_id": "Id", "workflow_id": "ID"}},
+            "run_log.columns.workflow_id",
+            "already mapped to 'run_id'",
+        ),
         ({"statuses": {"ok": "fine"}}, "run_log.statuses.ok", "Input should be"),
         ({"triggers": {"Cron": "schedule", "cron": "schedule"}}, "run_log.triggers.cron", "the same value"),
         ({"platform": "n8n"}, "run_log.platform", "Input should be"),

@@ -18,6 +18,7 @@ import pytest
 
 from roi_pipeline.config import ClientConfig, client_files, load_client_file, normalise_process
 from roi_pipeline.sample import GenerateSummary, generate
+from roi_pipeline.formats import RUN_FOLDERS
 
 N8N_MODES = {"trigger", "webhook", "retry", "manual", "error", "integrated", "internal", "cli", "evaluation"}
 N8N_STATUSES = {"success", "error", "crashed", "canceled", "waiting", "running", "new", "unknown"}
@@ -38,6 +39,10 @@ def data_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if not p.name.startswith(("_", ".")))
 
 
+#: Sample clients whose Zapier / Make workflow lands in the platform's own format (no generic log).
+NATIVE_RUN_FOLDER = {"harbour-legal": "zapier_zap_runs", "rheinwerk-logistik": "make_scenario_logs"}
+
+
 def n8n_rows(landing: Path, client: str) -> list[tuple[str, dict]]:
     out = []
     for f in data_files(landing / client / "n8n_executions"):
@@ -48,6 +53,8 @@ def n8n_rows(landing: Path, client: str) -> list[tuple[str, dict]]:
 
 def generic_rows(landing: Path, client: str) -> list[tuple[str, dict]]:
     out = []
+    if not (landing / client / "generic_runs").is_dir():  # its Make / Zapier runs land in their own formats
+        return out
     for f in data_files(landing / client / "generic_runs"):
         with f.open(encoding="utf-8", newline="") as fh:
             out += [(f.stem, row) for row in csv.DictReader(fh)]
@@ -134,7 +141,7 @@ def test_scaling_flags_change_row_counts(tmp_path: Path) -> None:
     doubled = generate(tmp_path / "2" / "l", tmp_path / "2" / "c", clients=1, months=6, runs_scale=2.0)
     longer = generate(tmp_path / "3" / "l", tmp_path / "3" / "c", clients=1, months=9)
     more = generate(tmp_path / "4" / "l", tmp_path / "4" / "c", clients=6, months=6)
-    runs = lambda s: s.rows["n8n_executions"] + s.rows["generic_runs"]  # noqa: E731
+    runs = lambda s: sum(s.rows.get(f, 0) for f in RUN_FOLDERS)  # noqa: E731
     assert 1.7 < runs(doubled) / runs(base) < 2.3
     crm = [k for k in base.rows if k.startswith("hubspot_") or k.endswith("_time_entries")]
     assert all(doubled.rows[k] == base.rows[k] for k in crm)  # runs_scale only scales runs
@@ -199,7 +206,8 @@ def test_one_file_per_local_month_and_extracts(sample) -> None:
     for cid, cfg in cfgs.items():
         folders = sorted(p.name for p in (landing / cid).iterdir())
         ts = f"{cfg.timesheets.format}_time_entries"
-        assert folders == sorted(["n8n_executions", "generic_runs", "hubspot_calls", "hubspot_contacts",
+        runs = NATIVE_RUN_FOLDER.get(cid, "generic_runs")  # the sample's Zap and Make scenario land natively
+        assert folders == sorted(["n8n_executions", runs, "hubspot_calls", "hubspot_contacts",
                                   "hubspot_deals", "hubspot_emails", "hubspot_meetings", ts])  # fmt: skip
         for folder in folders:
             files = data_files(landing / cid / folder)
