@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from roi_pipeline.config import ClientConfig, client_files, load_client_file, normalise_process
-from roi_pipeline.sample import GenerateSummary, generate
 from roi_pipeline.formats import RUN_FOLDERS
+from roi_pipeline.sample import GenerateSummary, generate
 
 N8N_MODES = {"trigger", "webhook", "retry", "manual", "error", "integrated", "internal", "cli", "evaluation"}
 N8N_STATUSES = {"success", "error", "crashed", "canceled", "waiting", "running", "new", "unknown"}
