@@ -1,6 +1,6 @@
-"""Extract landing files from the platforms' own APIs: n8n, HubSpot, Harvest, Toggl.
+"""Extract landing files from the platforms' own APIs: n8n, HubSpot, Harvest, Toggl, Make.
 
-One module per source (:mod:`.n8n`, :mod:`.hubspot`, :mod:`.harvest`, :mod:`.toggl`), each an
+One module per source (:mod:`.n8n`, :mod:`.hubspot`, :mod:`.harvest`, :mod:`.toggl`, :mod:`.make`), each an
 :class:`~roi_pipeline.extract.base.Extractor`; :func:`extract_clients` runs them per client.
 Credentials come only from Airflow connections (:mod:`.connections`); which client uses
 which API is in ``$ROI_CLIENTS_DIR/extract/<client_id>.yaml`` (:mod:`.settings`). See

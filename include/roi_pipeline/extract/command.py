@@ -1,6 +1,6 @@
 """The ``roi extract`` sub-command, ready to be registered by ``roi_pipeline.cli``.
 
-    roi extract [CLIENT ...] [--source n8n|hubspot|harvest|toggl ...] [--month YYYY-MM] [--full]
+    roi extract [CLIENT ...] [--source n8n|hubspot|harvest|toggl|make ...] [--month YYYY-MM] [--full]
 
 Exit status: 0 when every API source extracted, 1 when a client's source failed (the others
 still ran), 2 on a usage error.
@@ -51,7 +51,7 @@ def cmd_extract(args: argparse.Namespace, locations: Any) -> int:
 def add_extract_command(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``roi extract`` on the CLI's sub-parsers (``func(args, locations) -> int``)."""
     p = subparsers.add_parser(
-        "extract", help="extract landing files from the clients' n8n / HubSpot / Harvest / Toggl APIs"
+        "extract", help="extract landing files from the clients' n8n / HubSpot / Harvest / Toggl / Make APIs"
     )
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
     p.add_argument("--source", action="append", choices=SOURCES, help="only this source (repeatable; default: all)")
