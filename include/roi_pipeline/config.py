@@ -667,6 +667,27 @@ def _parse_yaml(path: Path, text: str) -> object:
     return data
 
 
+def _line_of(text: str, loc: tuple[object, ...]) -> int | None:
+    """The 1-based line of the field at ``loc`` (or of its nearest written parent), None if unknown."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for item in loc:
+        if isinstance(node, yaml.MappingNode):
+            pair = next((p for p in node.value if isinstance(p[0], yaml.ScalarNode) and p[0].value == str(item)), None)
+            if pair is None:
+                break
+            line, node = pair[0].start_mark.line + 1, pair[1]
+        elif isinstance(node, yaml.SequenceNode) and isinstance(item, int) and 0 <= item < len(node.value):
+            node = node.value[item]
+            line = node.start_mark.line + 1
+        else:
+            break
+    return line
+
+
 def load_client_file(path: Path) -> ClientConfig:
     """Read and validate one client file; raises :class:`ConfigFileError`."""
     path = Path(path)
@@ -691,7 +712,7 @@ def load_client_file(path: Path) -> ClientConfig:
                 message = "unknown field (check the spelling against examples/clients/README.md)"
             elif err["type"] == "missing":
                 message = "required field is missing"
-            errors.append(ConfigError(path, _loc_to_field(loc, data), message))
+            errors.append(ConfigError(path, _loc_to_field(loc, data), message, _line_of(text, loc)))
         raise ConfigFileError(errors) from exc
     if client.client_id != path.stem:
         raise ConfigFileError(

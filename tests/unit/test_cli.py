@@ -89,7 +89,7 @@ def test_a_bad_client_file_fails_validation_and_names_the_field(tmp_path, monkey
     (tmp_path / "acme.yaml").write_text("client_id: acme\nname: Acme\ncurrency: GBP\ntimezone: Nowhere/Land\n")
     assert main(["validate"]) == 1
     out = capsys.readouterr().out
-    assert "acme.yaml: field timezone: unknown IANA time zone 'Nowhere/Land'" in out
+    assert "acme.yaml: line 4: field timezone: unknown IANA time zone 'Nowhere/Land'" in out
 
 
 def test_a_key_written_twice_fails_validation_and_names_file_line_and_key(tmp_path, monkeypatch, capsys):

@@ -190,4 +190,9 @@ def test_mapping_errors_name_the_file_and_field(tmp_path, mapping, field, messag
     with pytest.raises(ConfigFileError) as info:
         load_client_file(path)
     text = str(info.value)
-    assert str(path) in text and f"field {field}:" in text and message in text, text
+    # the line of the mapping's field in the written file
+    lines = path.read_text().splitlines()
+    key = field.split(".")[-1]
+    start = lines.index("run_log:")
+    line = next(i for i, ln in enumerate(lines, 1) if i > start and ln.strip().startswith((f"{key}:", f"'{key}':")))
+    assert f"{path}: line {line}: field {field}: " in text and message in text, text
