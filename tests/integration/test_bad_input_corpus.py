@@ -151,6 +151,26 @@ def n8n_copy(month: str = MONTH, **changes) -> Callable[[Victim], None]:
     return inject
 
 
+def platform_copy(folder: str, envelope: str, id_key: str, **changes) -> Callable[[Victim], None]:
+    """Append a copy of the month's first Make log / Zap run under a new id, with ``changes``."""
+
+    def inject(v: Victim) -> None:
+        path = v.landing / folder / f"{MONTH}.json"
+        doc = _page(path)
+        extra = {**doc[envelope][0], **changes}
+        extra[id_key] = f"{extra[id_key]}-corpus"
+        doc[envelope].append(extra)
+        _write_json(path, doc)
+
+    return inject
+
+
+def truncate_make(v: Victim) -> None:
+    path = v.landing / "make_scenario_logs" / f"{MONTH}.json"
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
 def hubspot_copy(folder: str, **properties) -> Callable[[Victim], None]:
     def inject(v: Victim) -> None:
         path = v.landing / folder / f"{MONTH}.json"
@@ -653,6 +673,45 @@ CASES: list[Case] = [
         HUDSON,
         yaml_edit(lambda d: d.update(guarante_hours=d.pop("guarantee_hours", 40))),
         config_error("guarante_hours", r"unknown field"),
+    ),
+    # ------------------------------------------------------------------ Make scenario logs, Zapier Zap runs
+    Case(
+        "make_unknown_status",
+        "rows",
+        RHEIN,
+        platform_copy("make_scenario_logs", "scenarioLogs", "imtId", status=9),
+        quarantined(r"^unknown Make status 9", "other_quarantined"),
+    ),
+    Case(
+        "make_run_in_2099",
+        "rows",
+        RHEIN,
+        platform_copy("make_scenario_logs", "scenarioLogs", "imtId", timestamp="2099-10-01T10:00:00Z"),
+        quarantined(r"^future timestamp: started_at 2099-10-01", "future_record"),
+    ),
+    Case(
+        "make_log_without_scenario",
+        "rows",
+        RHEIN,
+        platform_copy("make_scenario_logs", "scenarioLogs", "imtId", scenarioId=None),
+        quarantined(r"^missing scenarioId", "other_quarantined"),
+    ),
+    Case("truncated_make_json", "files", RHEIN, truncate_make, failed(r"^malformed JSON")),
+    Case(
+        "zap_run_ends_before_start",
+        "rows",
+        HARBOUR,
+        platform_copy(
+            "zapier_zap_runs", "data", "id", end_time="2026-10-01T00:00:00Z", start_time="2026-10-02T00:00:00Z"
+        ),
+        quarantined(r"^negative duration", "run_ends_before_start"),
+    ),
+    Case(
+        "zap_run_unknown_status",
+        "rows",
+        HARBOUR,
+        platform_copy("zapier_zap_runs", "data", "id", status="exploded"),
+        quarantined(r"^unknown Zapier status 'exploded'", "other_quarantined"),
     ),
     # ------------------------------------------------------------------ in the dbt build: figures and reports
     Case("semicolon_toggl", "files", "corpus-semicolon", rewrite_csv("toggl_time_entries", delimiter=";"), SAME, True),
