@@ -46,6 +46,7 @@ import yaml
 
 from roi_pipeline.cli import main
 from roi_pipeline.config import load_clients
+from roi_pipeline.formats import FORMATS
 from roi_pipeline.quality import run_mart_gate, run_raw_gate
 from roi_pipeline.quality.suites import EXPECTATIONS_DIR
 from roi_pipeline.sample.generator import generate
@@ -899,7 +900,9 @@ def check_reconciliation(warehouse: Path, client_id: str) -> None:
             if status != "loaded":
                 continue
             held = con.execute(
-                f"select count(*) from raw.{fmt} where _client_id = ? and _source_file = ?", [client_id, source_file]
+                # Make and Zapier files land in the generic run log's table
+                f"select count(*) from raw.{FORMATS[fmt].table} where _client_id = ? and _source_file = ?",
+                [client_id, source_file],
             ).fetchall()[0][0]
             refused = con.execute(
                 "select count(*) from raw._quarantine where client_id = ? and source_file = ?",
