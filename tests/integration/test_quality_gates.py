@@ -154,12 +154,11 @@ def inject_raw_defects(landing: Path) -> None:
     call_before_its_lead(landing, HARBOUR, "2026-08")
     edit_json(h / "n8n_executions/2026-09.json", lambda records: records[: len(records) * 3 // 10])
 
-    def same_id_other_content(rows):
-        header, first = rows[0], list(rows[1])
-        first[header.index("items")] = "7"
-        return [*rows, first]
+    def same_id_other_content(runs):  # harbour-legal's Zap runs land as Zapier Zap runs
+        first = next(r for r in runs if r["status"] == "success")
+        return [*runs, {**first, "status": "errored"}]
 
-    edit_csv(h / "generic_runs/2026-10.csv", same_id_other_content)
+    edit_json(h / "zapier_zap_runs/2026-10.json", same_id_other_content)
     edit_first(u / "n8n_executions/2026-04.json", startedAt="yesterday")
     edit_first(u / "n8n_executions/2026-05.json", status="exploded")
     toggl = landing / BONDI / "toggl_time_entries/2026-05.csv"

@@ -1321,7 +1321,10 @@ class _ClientGen:
         """
         if not any(w.get("landing") == ZAPIER for w in self.wfs):
             return
-        status = {"success": "success", "error": "errored", "crashed": "errored", "timeout": "errored"}
+        status = {
+            "success": "success", "error": "errored", "crashed": "errored", "timeout": "errored",
+            "canceled": "halted", "running": "playing", "waiting": "waiting",
+        }  # fmt: skip
         kept = sorted((r for r in runs if r.mode in ("webhook", "schedule", "event")), key=_run_order)
         data = []
         for run in kept:
