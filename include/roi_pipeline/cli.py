@@ -274,7 +274,7 @@ def _dbt_progress(step: Step) -> Callable[[Any], None]:
 
 @_holds_warehouse()
 def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
-    from roi_pipeline.transform import PRODUCTION_VARS, dbt_vars, run_dbt
+    from roi_pipeline.transform import PRODUCTION_BUILD_FLAGS, PRODUCTION_VARS, run_dbt
 
     missing = _warehouse_missing(locations, need="raw")
     if missing:
@@ -285,9 +285,10 @@ def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
     _say(f"Building the dbt models for {scope} in {locations.warehouse}")
     with _out.step("dbt build") as step:
         result = run_dbt(
-            ["build"],
+            ["build", *PRODUCTION_BUILD_FLAGS],
             locations.warehouse,
-            variables={**dbt_vars(report_month=month), **PRODUCTION_VARS},
+            report_month=month,
+            variables=PRODUCTION_VARS,
             quiet=not _out.verbose,
             on_event=_dbt_progress(step),
             use_colors=_out.color,

@@ -21,6 +21,13 @@ ENV_VARS = {
     # Default: beside the warehouse, whichever warehouse that is (see Locations.from_env).
     "marts_snapshot": ("ROI_MARTS_SNAPSHOT", None),
 }
+#: The months of a dbt build, passed to dbt in the environment (not as ``--vars``: a changed
+#: ``--vars`` value makes dbt re-parse the whole project; dbt_project/macros/cross_db.sql
+#: ``month_setting`` reads these names). ``transform.run_dbt`` and the DAG's dbt task set them.
+DBT_ENV_VARS = {
+    "report_month": "ROI_REPORT_MONTH",
+    "through_month": "ROI_THROUGH_MONTH",
+}
 #: File name of the readers' copy of the marts when ROI_MARTS_SNAPSHOT is unset.
 MARTS_SNAPSHOT_NAME = "marts_snapshot.duckdb"
 

@@ -66,14 +66,20 @@ def test_the_pool_file_declares_one_slot():
 
 
 @pytest.mark.parametrize("dag_id", ["roi_monthly", "roi_guarantee_watch"])
-def test_dbt_runs_through_cosmos_with_the_report_month_var(bag, dag_id):
+def test_dbt_runs_through_cosmos_with_the_report_month_in_its_environment(bag, dag_id):
+    """The month reaches dbt as roi build passes it (ROI_REPORT_MONTH, not --vars, which would
+    make dbt re-parse the project every month), with the production selection."""
     from cosmos.operators.local import DbtBuildLocalOperator
+
+    from roi_pipeline.transform import PRODUCTION_BUILD_FLAGS
 
     build = bag.dags[dag_id].get_task("dbt_build")
     assert isinstance(build, DbtBuildLocalOperator)
-    assert "report_month" in build.vars and "xcom_pull(task_ids='plan')" in build.vars["report_month"]
+    assert "xcom_pull(task_ids='plan')" in build.env["ROI_REPORT_MONTH"]
+    assert build.env["ROI_THROUGH_MONTH"] == ""
+    assert "report_month" not in build.vars and build.vars["hold_clients_on_failed_tests"] is True
     assert "ROI_WAREHOUSE" in build.env
-    assert "unit_test" in build.dbt_cmd_flags
+    assert build.dbt_cmd_flags == PRODUCTION_BUILD_FLAGS
 
 
 def test_monthly_schedule_is_the_calendar_month_in_utc(bag):

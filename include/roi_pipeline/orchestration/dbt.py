@@ -2,10 +2,11 @@
 
 :func:`dbt_stage` is what the DAG files call. Two renderings, chosen by ``ROI_DBT_TASKS``:
 
-- ``build`` (default): one Cosmos ``DbtBuildLocalOperator`` task runs ``dbt build --vars
-  {report_month: ...}`` for the whole project, as ``roi build --month`` does. dbt runs each
-  model's tests right after it and skips the descendants of a failure; the task log lists
-  every node. One dbt start-up per run (~20 s for the sample month on 2 cores).
+- ``build`` (default): one Cosmos ``DbtBuildLocalOperator`` task runs the production ``dbt
+  build`` of the month (``ROI_REPORT_MONTH`` in its environment; every model and the
+  client-scoped data tests, ``transform.PRODUCTION_BUILD_FLAGS``), as ``roi build --month``
+  does. dbt runs each model's tests right after it and skips the descendants of a failure;
+  the task log lists every node. One dbt start-up per run (~20 s for the sample month on 2 cores).
 - ``models``: a Cosmos ``DbtTaskGroup`` with one task per model and its tests
   (``TestBehavior.AFTER_EACH``), rendered from the pre-built ``manifest.json``
   (``LoadMode.DBT_MANIFEST``, ~0.2 s; dbt never runs at parse time). Per-model retries and
@@ -93,19 +94,23 @@ def _profile_config():
     )
 
 
-#: dbt unit tests check the SQL on fixed fixtures: they belong to CI (``roi build`` in the test
-#: suite runs them), not to every production build, as dbt's documentation advises.
-PRODUCTION_FLAGS = ["--exclude-resource-type", "unit_test"]
+#: dbt unit tests check the SQL on fixed fixtures: they belong to CI (the test suite's plain
+#: ``dbt build`` runs them), not to every production build, as dbt's documentation advises.
+#: The one-task-per-model rendering (``models``) selects each model itself, so it drops only
+#: them; the one-task build takes the production selection (``transform.PRODUCTION_BUILD_FLAGS``).
+MODEL_TASK_FLAGS = ["--exclude-resource-type", "unit_test"]
 
 
-def _operator_args(report_month: str, warehouse: str) -> dict[str, Any]:
-    from roi_pipeline.transform import PRODUCTION_VARS
+def _operator_args(report_month: str, warehouse: str, *, flags: list[str]) -> dict[str, Any]:
+    from roi_pipeline.transform import PRODUCTION_VARS, dbt_env
 
     return {
-        "dbt_cmd_flags": list(PRODUCTION_FLAGS),
+        "dbt_cmd_flags": list(flags),
         "pool": WAREHOUSE_POOL,
-        "vars": {"report_month": report_month, **PRODUCTION_VARS},
-        "env": {"ROI_WAREHOUSE": warehouse},
+        # the month goes in the environment (as roi build passes it), not in --vars: a changed
+        # --vars value makes dbt re-parse the whole project on every run
+        "vars": dict(PRODUCTION_VARS),
+        "env": {"ROI_WAREHOUSE": warehouse, **dbt_env(report_month=report_month)},
         "append_env": True,
     }
 
@@ -122,6 +127,8 @@ def dbt_stage(task_id: str, *, report_month: str, warehouse: str, mode: str | No
     from cosmos.constants import InvocationMode
     from cosmos.operators.local import DbtBuildLocalOperator
 
+    from roi_pipeline.transform import PRODUCTION_BUILD_FLAGS
+
     return DbtBuildLocalOperator(
         task_id=task_id,
         project_dir=str(DBT_DIR),
@@ -129,7 +136,7 @@ def dbt_stage(task_id: str, *, report_month: str, warehouse: str, mode: str | No
         invocation_mode=InvocationMode.SUBPROCESS,
         dbt_executable_path=str(dbt_executable()),
         install_deps=False,  # the project has no packages
-        **_operator_args(report_month, warehouse),
+        **_operator_args(report_month, warehouse, flags=PRODUCTION_BUILD_FLAGS),
     )
 
 
@@ -157,7 +164,7 @@ def dbt_task_group(group_id: str, *, report_month: str, warehouse: str, **task_g
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=dbt_executable(),
         ),
-        operator_args=_operator_args(report_month, warehouse),
+        operator_args=_operator_args(report_month, warehouse, flags=MODEL_TASK_FLAGS),
         **task_group_kwargs,
     )
 
