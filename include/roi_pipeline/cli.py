@@ -436,9 +436,7 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
     from roi_pipeline.report import (
         ConsultancyConfigError,
         QualityStatus,
-        UnknownClientError,
         load_consultancy,
-        render_client_month,
         render_portfolio,
     )
 
@@ -464,24 +462,19 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
     _say(f"Rendering {len(loaded.clients)} client report(s) for {args.month} into {locations.reports_dir}")
     status = 0 if loaded.ok else 1
     written = held = 0
+    workers = min(getattr(args, "workers", None) or default_workers(), len(loaded.clients))
+    jobs = [
+        (locations.warehouse, c.client_id, args.month, locations.reports_dir, statuses[c.client_id], consultancy)
+        for c in loaded.clients
+    ]
     with _out.step("render reports", total=len(loaded.clients) + portfolio) as step:
-        for client in loaded.clients:
-            step.update(detail=client.client_id)
-            try:
-                result = render_client_month(
-                    locations.warehouse,
-                    client.client_id,
-                    args.month,
-                    locations.reports_dir,
-                    quality=statuses[client.client_id],
-                    consultancy=consultancy,
-                )
-            except UnknownClientError as exc:
-                _say(f"  {client.client_id}: {exc}")
+        # in the clients' order whatever the order they finish in: the same lines every time
+        for client, (kind, result) in zip(loaded.clients, _map_clients(_render_report, jobs, workers), strict=True):
+            step.advance(detail=client.client_id)
+            if kind != "ok":
+                _say(f"  {client.client_id}: {result}")
                 status = 1
-                step.advance()
                 continue
-            step.advance()
             if result.status == "held_back":
                 _say(f"  {client.client_id:<28} HELD BACK: " + "; ".join(result.reasons))
                 status = 1
@@ -500,6 +493,54 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
         outcome = f"{written} written, {held} held back" + (", portfolio page" if portfolio else "")
         (step.done if status == 0 else step.failed)(outcome)
     return status
+
+
+def default_workers() -> int:
+    """Processes for the per-client work of a month (reports): one per core."""
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _map_clients(fn: Callable[..., tuple[str, Any]], jobs: list[tuple], workers: int):
+    """``fn(*job)`` for every job, in a pool of ``workers`` processes when more than one; yields
+    the results in the jobs' order. Each job is one client: ``fn`` returns ``("ok", result)`` or
+    ``("error", message)`` itself, so one client's failure never stops the others."""
+    if workers <= 1 or len(jobs) <= 1:
+        yield from (fn(*job) for job in jobs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: a clean interpreter per worker (no copy of this process's threads or open databases)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker,
+                             initargs=(_out.verbose,)) as pool:  # fmt: skip
+        futures = [pool.submit(fn, *job) for job in jobs]
+        for future in futures:
+            try:
+                yield future.result()
+            except Exception as exc:  # the worker process itself died
+                yield "error", f"{type(exc).__name__}: {exc}"
+
+
+def _quiet_worker(verbose: bool) -> None:
+    if not verbose:
+        logging.getLogger("weasyprint").setLevel(logging.ERROR)
+
+
+def _render_report(warehouse, client_id: str, month: str, reports_dir, quality, consultancy) -> tuple[str, Any]:
+    """One client's report (run in a pool worker by ``roi report``): ("ok", ReportResult) or ("error", why)."""
+    from roi_pipeline.report import UnknownClientError, render_client_month
+
+    try:
+        return "ok", render_client_month(
+            warehouse, client_id, month, reports_dir, quality=quality, consultancy=consultancy
+        )
+    except UnknownClientError as exc:
+        return "error", str(exc)
+    except Exception as exc:
+        return "error", f"{type(exc).__name__}: {exc}"
 
 
 def _report_drafts(args: argparse.Namespace, locations: Locations, clients, consultancy) -> int:
@@ -541,7 +582,9 @@ def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
         _say("")
         status = max(status, cmd_check(argparse.Namespace(clients=args.clients, month=month, gate="both"), locations))
         _say("")
-        report_args = argparse.Namespace(clients=args.clients, month=month, no_portfolio=False)
+        report_args = argparse.Namespace(
+            clients=args.clients, month=month, no_portfolio=False, workers=getattr(args, "workers", None)
+        )
         status = max(status, cmd_report(report_args, locations))
     _say("")
     _out.summary(f"Summary of roi run{f' for {month}' if month else ''}:")
@@ -672,6 +715,15 @@ def _epilog() -> str:
     )
 
 
+def _add_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="processes rendering client reports side by side (default: one per core)",
+    )
+
+
 def _add_verbose(parser: argparse.ArgumentParser) -> None:
     """``-v/--verbose``, accepted before or after the command (``roi -v build`` = ``roi build -v``)."""
     parser.add_argument(
@@ -746,6 +798,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all, plus the portfolio)")
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     p.add_argument("--no-portfolio", action="store_true", help="skip the portfolio page")
+    _add_workers(p)
     p.add_argument(
         "--draft",
         action="store_true",
@@ -769,6 +822,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--month", type=_month, help="process only this month (YYYY-MM) incrementally (default: latest closed month)"
     )
+    _add_workers(p)
     p.set_defaults(func=cmd_run)
 
     p = add("demo", "generate sample data, then run the monthly DAG on it (airflow dags test: SQLite + DuckDB)")
