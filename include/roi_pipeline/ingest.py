@@ -60,6 +60,8 @@ LANDED_FILES_COLUMNS = (
     Column("format", "varchar"),
     Column("source_file", "varchar"),
     Column("file_sha256", "varchar"),
+    Column("file_size", "bigint", "size in bytes when file_sha256 was taken"),
+    Column("file_mtime_ns", "bigint", "modification time (ns) when file_sha256 was taken"),
     Column("config_hash", "varchar", "hash of the configuration that parsing depends on"),
     Column("status", "varchar", "loaded / failed"),
     Column("error", "varchar"),
@@ -297,11 +299,13 @@ class _Loader:
         self.con = con
         self.landing_dir = landing_dir
         self.loaded_at = loaded_at
+        #: (size, mtime_ns) of the file being loaded, recorded beside its checksum
+        self._stat: tuple[int | None, int | None] = (None, None)
 
-    def previous(self, client_id: str, source_file: str) -> tuple[str, str, str] | None:
+    def previous(self, client_id: str, source_file: str) -> tuple[str, str, str, int, int] | None:
         # fetchall, not fetchone: DuckDB 2 refuses new work while a result is half-read.
         rows = self.con.execute(
-            f"select file_sha256, config_hash, status from {RAW_SCHEMA}._landed_files "
+            f"select file_sha256, config_hash, status, file_size, file_mtime_ns from {RAW_SCHEMA}._landed_files "
             "where client_id = ? and source_file = ?",
             [client_id, source_file],
         ).fetchall()
@@ -341,9 +345,14 @@ class _Loader:
         stated: Coverage | None = None,
     ) -> FileOutcome:
         source_file = path.relative_to(self.landing_dir).as_posix()
-        checksum = file_sha256(path)
         config_hash = parsing_config_hash(client, folder)
         before = self.previous(client.client_id, source_file)
+        stat = path.stat()
+        self._stat = (stat.st_size, stat.st_mtime_ns)
+        if before is not None and before[3:5] == self._stat:
+            checksum = before[0]  # same size and modification time as when it was hashed: not re-read
+        else:
+            checksum = file_sha256(path)
         fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
         if (
             before is not None
@@ -353,11 +362,13 @@ class _Loader:
             and not self._metadata_changed(client.client_id, source_file, fmt, path, extracted, stated)
         ):
             outcome = FileOutcome(client.client_id, folder, source_file, "unchanged")
-            # The bytes are the same, but its export time may have been stated since (roi landed).
+            # The bytes are the same, but its export time may have been stated since (roi landed),
+            # and a file copied again keeps its bytes under a new modification time.
             self.con.execute(
-                f"update {RAW_SCHEMA}._landed_files set extracted_at = ? where client_id = ? and source_file = ? "
-                "and extracted_at is distinct from ?",
-                [extracted, client.client_id, source_file, extracted],
+                f"update {RAW_SCHEMA}._landed_files set extracted_at = ?, file_size = ?, file_mtime_ns = ? "
+                "where client_id = ? and source_file = ? and (extracted_at is distinct from ? "
+                "or file_size is distinct from ? or file_mtime_ns is distinct from ?)",
+                [extracted, *self._stat, client.client_id, source_file, extracted, *self._stat],
             )
             self._log(outcome, checksum, config_hash, extracted)
             return outcome
@@ -475,6 +486,8 @@ class _Loader:
             "format": outcome.format,
             "source_file": outcome.source_file,
             "file_sha256": checksum,
+            "file_size": self._stat[0],
+            "file_mtime_ns": self._stat[1],
             "config_hash": config_hash,
             "status": status,
             "error": outcome.error,
