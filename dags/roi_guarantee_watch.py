@@ -2,7 +2,7 @@
 ### roi_guarantee_watch: every morning, whose guaranteed hours are at risk this month
 
 Daily at 07:00 UTC: per client (mapped) **extract** → **ingest** the month in progress, one
-**dbt build** with `var report_month` = that month (Cosmos), then **watch** reads
+**dbt build** with `ROI_REPORT_MONTH` = that month (Cosmos), then **watch** reads
 `marts.fct_client_months` (`projected_month_hours`, `is_guarantee_at_risk`) and writes
 `<reports>/_watch/<YYYY-MM>/<day>.json`; clients at risk are logged as warnings.
 

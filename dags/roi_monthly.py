@@ -8,7 +8,7 @@ i.e. the 4th at 06:00 UTC (`settle_minutes`). Past months (backfills, manual run
 
 Per client (dynamic task mapping, one map index per client, so one client's failure or
 hold-back never stops the others): **extract** (API sources; drop-folder sources skipped)
-→ **ingest** → **raw gate**; then one **dbt build** of the month (Cosmos, `var report_month`)
+→ **ingest** → **raw gate**; then one **dbt build** of the month (Cosmos, `ROI_REPORT_MONTH`)
 and, beside the rest, the read-only **marts snapshot** for analysts; then per client
 **mart gate** → **render** → **e-mail**; then the **portfolio** page and the run **summary**
 (red when any client failed; held-back reports are not failures).
