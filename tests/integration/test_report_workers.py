@@ -67,9 +67,9 @@ def test_two_workers_write_the_serial_files_and_lines(gated, sample_pipeline, ca
 @pytest.mark.slow
 def test_one_clients_failure_in_a_worker_stays_that_clients(gated, sample_pipeline, capsys):
     broken, *others = [c.client_id for c in sample_pipeline.clients]
-    # the broken client's published directory is a file: its publication fails, nobody else's
-    (gated / "isolated" / broken).mkdir(parents=True)
-    (gated / "isolated" / broken / MONTH).write_text("in the way")
+    # the broken client's reports folder is a file: its publication fails, nobody else's
+    (gated / "isolated").mkdir()
+    (gated / "isolated" / broken).write_text("in the way")
     status, out_dir, lines = _report(gated, "isolated", 2, capsys, broken, *others)
     assert status == 1
     assert any(line.startswith(f"  {broken}: ") for line in lines), lines
