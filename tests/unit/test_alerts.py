@@ -288,3 +288,20 @@ def test_route_defaults_and_bad_alert_settings_are_named(tmp_path):
     text = str(err.value)
     assert "field alerts.quiet_hours.end: quiet hours start and end at the same time" in text
     assert "field alerts.slak: unknown field" in text
+
+
+def test_alert_settings_do_not_change_the_configuration_hash_of_the_reports(tmp_path):
+    import hashlib
+
+    from roi_pipeline.config_tables import config_rows
+
+    plain = write_client(tmp_path, "acme")
+    routed = write_client(
+        tmp_path, "acme", "alerts: {email: [ops@northbeam.example], quiet_hours: {start: '22:00', end: '07:00'}}"
+    )
+    (row,) = config_rows(routed)["config_clients"][:1]
+    assert row["config_sha256"] == config_rows(plain)["config_clients"][0]["config_sha256"]
+    # the hash of the terms as before alerts existed: the file's fields, without an alerts key
+    terms = plain.model_dump(mode="json")
+    del terms["alerts"]
+    assert row["config_sha256"] == hashlib.sha256(json.dumps(terms, sort_keys=True).encode()).hexdigest()
