@@ -144,6 +144,29 @@ def test_runs_are_read_from_the_marts_snapshot_and_judged_at_the_data_horizon(tm
     assert {k for c, k in found.evaluated if c == "acme"} == {"source_stale", "failure_spike", "workflow_silent"}
 
 
+def test_a_month_file_extracted_after_its_month_covers_only_its_month(tmp_path):
+    client = write_client(tmp_path, "acme")  # Berlin: October 2026 ends 2026-10-31 23:00 UTC
+    assert d.run_log_horizon(tmp_path / "landing", client) is None  # nothing recorded
+    extracted(tmp_path, "acme", "n8n_executions", "2026-11-04T12:00:00Z")  # the file is 2026-10.json
+    assert d.run_log_horizon(tmp_path / "landing", client) == at("2026-10-31T23:00:00")
+    folder = tmp_path / "landing" / "acme" / "generic_runs"
+    folder.mkdir(parents=True)
+    (folder / "_extracts.json").write_text(json.dumps({"export-by-hand.csv": {"extracted_at": "2026-10-20T08:00:00Z"}}))
+    assert d.run_log_horizon(tmp_path / "landing", client) == at("2026-10-20T08:00:00")  # the earliest folder
+
+
+def test_an_unreadable_snapshot_is_a_note_and_the_other_checks_still_run(tmp_path):
+    client = write_client(tmp_path, "acme")
+    loc = locations(tmp_path)
+    loc.marts_snapshot.parent.mkdir(parents=True)
+    loc.marts_snapshot.write_bytes(b"not a duckdb file")
+    extracted(tmp_path, "acme", "hubspot_contacts", "2026-10-01T00:00:00Z")
+    found = d.detect([client], now=at("2026-10-12T20:00:00"), locations=loc)
+    assert [(f.kind, f.subject) for f in found.findings] == [("source_stale", "hubspot_contacts")]
+    assert found.evaluated == {("acme", "source_stale")}
+    assert len(found.notes) == 1 and "not readable" in found.notes[0]
+
+
 # --------------------------------------------------------------------------- told once, cleared once
 
 

@@ -16,8 +16,8 @@ Runs are read from the marts snapshot (``Locations.marts_snapshot``, read-only),
 the warehouse: the hourly check never waits for, or blocks, a build. The snapshot and the
 landed run logs are only as recent as their last build and extraction, so failures and
 silence are judged at the client's *horizon* = the earliest of ``now``, the snapshot's time
-and the client's latest run-log extraction: data that has not arrived is not silence (a
-stale source raises its own alert). A condition that cannot be judged (no snapshot, no
+and the end of what the client's run logs cover (:func:`run_log_horizon`): data that has
+not arrived is not silence (a stale source raises its own alert). A condition that cannot be judged (no snapshot, no
 watch result, no extraction record) is left *unevaluated*: its open incidents stay open.
 """
 
@@ -163,23 +163,51 @@ def guarantee_at_risk(client: ClientConfig, watched: Mapping[str, Any]) -> list[
 # --------------------------------------------------------------------------- reading the inputs
 
 
+def _extractions(landing_dir: Path, client_id: str, source: str) -> dict[str, datetime]:
+    """File name -> ``extracted_at`` from the folder's ``_extracts.json`` (unreadable entries skipped)."""
+    from roi_pipeline.extract.landing import _existing_record
+
+    out = {}
+    for name, entry in _existing_record(Path(landing_dir) / client_id / source).items():
+        try:
+            out[name] = _utc(datetime.fromisoformat(str(entry["extracted_at"]).replace("Z", "+00:00")))
+        except (KeyError, TypeError, ValueError):
+            continue
+    return out
+
+
 def extraction_times(landing_dir: Path, client_id: str) -> dict[str, datetime]:
     """Landing folder -> latest ``extracted_at`` recorded in its ``_extracts.json`` (folders without one: absent)."""
-    from roi_pipeline.extract.landing import _existing_record
     from roi_pipeline.formats import FORMATS
 
-    root = Path(landing_dir) / client_id
-    out: dict[str, datetime] = {}
+    out = {}
     for source in sorted(FORMATS):
-        times = []
-        for entry in _existing_record(root / source).values():
-            try:
-                times.append(_utc(datetime.fromisoformat(str(entry["extracted_at"]).replace("Z", "+00:00"))))
-            except (KeyError, TypeError, ValueError):
-                continue
+        times = _extractions(landing_dir, client_id, source)
         if times:
-            out[source] = max(times)
+            out[source] = max(times.values())
     return out
+
+
+def run_log_horizon(landing_dir: Path, client: ClientConfig) -> datetime | None:
+    """Up to when the client's landed run logs can speak: per run-log folder, the latest
+    instant a file covers (its extraction time, or the end of the month its name gives,
+    ``2026-10.json``, whichever is earlier); the earliest over the folders (``None``: no record).
+
+    A month file extracted days after its month ends says nothing about those days.
+    """
+    import re
+
+    from roi_pipeline.orchestration.months import month_bounds_utc
+
+    ends = []
+    for source in RUN_LOG_SOURCES:
+        covered = []
+        for name, extracted in _extractions(landing_dir, client.client_id, source).items():
+            month = re.match(r"^(\d{4}-\d{2})\.", name)
+            covered.append(min(extracted, month_bounds_utc(month[1], client.timezone)[1]) if month else extracted)
+        if covered:
+            ends.append(max(covered))
+    return min(ends) if ends else None
 
 
 def _read_snapshot(path: Path, client_ids: Sequence[str], since: datetime) -> dict[str, Any] | None:
@@ -222,9 +250,13 @@ def detect(clients: Sequence[ClientConfig], *, now: datetime, locations: Locatio
     out = Detection()
     active = [c for c in clients if c.alerts.enabled]
     widest = max((c.alerts.failure_window_hours for c in active), default=24)
-    snapshot = _read_snapshot(Path(locations.marts_snapshot), [c.client_id for c in active], now - timedelta(
-        hours=widest + 24 * 62))  # fmt: skip
-    if snapshot is None and active:
+    try:
+        snapshot = _read_snapshot(Path(locations.marts_snapshot), [c.client_id for c in active],
+                                  now - timedelta(hours=widest + 24 * 62))  # fmt: skip
+    except Exception as exc:  # duckdb.Error: an old or foreign file; the other checks still run
+        snapshot = None
+        out.notes.append(f"marts snapshot {locations.marts_snapshot} not readable ({type(exc).__name__}: {exc})")
+    if snapshot is None and active and not out.notes:
         out.notes.append(f"no marts snapshot at {locations.marts_snapshot}: failures and silence not checked")
     for client in active:
         cid = client.client_id
@@ -239,7 +271,8 @@ def detect(clients: Sequence[ClientConfig], *, now: datetime, locations: Locatio
             out.evaluated.add((cid, "guarantee_at_risk"))
 
         if snapshot is not None:
-            horizon = min([now, _utc(snapshot["taken_at"]), *(extracted[s] for s in RUN_LOG_SOURCES if s in extracted)])
+            landed = run_log_horizon(locations.landing_dir, client)
+            horizon = min([now, _utc(snapshot["taken_at"]), *([landed] if landed else [])])
             out.findings += failure_spikes(client, snapshot["runs"].get(cid, []), horizon)
             out.findings += silent_workflows(client, snapshot["last"].get(cid, {}), horizon)
             out.evaluated |= {(cid, "failure_spike"), (cid, "workflow_silent")}
