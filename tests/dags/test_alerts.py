@@ -130,3 +130,61 @@ def test_the_alerts_dag_opens_an_incident_once_and_resolves_it_on_sample_data(sm
     assert json.loads(state.read_text())["incidents"] == {}
     (closed,) = [json.loads(x) for x in state.with_name("hudson-roofing.history.jsonl").read_text().splitlines()]
     assert (closed["opened_at"], closed["resolved_at"]) == ("2026-11-05T12:00:00Z", "2026-11-05T14:00:00Z")
+
+
+@pytest.mark.slow
+def test_a_daily_workflow_gone_silent_is_found_in_the_built_marts_and_cleared_when_paused(smtp_server, tmp_path):  # noqa: F811
+    """Sample data through the commands a user runs (`roi ingest`, `roi build`: the marts
+    snapshot), then the alerts DAG. hudson-roofing's automations stop on 20 October and its run
+    logs were extracted on the 25th at 12:00 UTC; quote-followup is its only `runs_daily`
+    workflow: at the 25th 14:00 its last production run is more than 36 h before the 12:00 the
+    logs cover. harbour-legal's October is complete and quiet (checked: no incident)."""
+    import os
+    import subprocess
+    import sys
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    import duckdb
+
+    from tests.dags.test_guarantee_watch import _automations_stop
+
+    port, received = smtp_server
+    sample = make_sample(tmp_path / "sample", clients=2, months=2)
+    _automations_stop(
+        sample, "hudson-roofing", datetime(2026, 10, 20, tzinfo=UTC), datetime(2026, 10, 25, 12, tzinfo=UTC)
+    )
+    roi = Path(sys.executable).parent / "roi"
+    for command in ("ingest", "build"):
+        done = subprocess.run([str(roi), command], env={**os.environ, **sample.env()},
+                              capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    with duckdb.connect(str(sample.warehouse.parent / "marts_snapshot.duckdb"), read_only=True) as con:
+        (last,) = con.execute(
+            "select max(started_at) from marts.fct_automation_runs where client_id = 'hudson-roofing' "
+            "and workflow_key = 'quote-followup' and is_production"
+        ).fetchone()
+    assert last < datetime(2026, 10, 20)  # the stop, as landed (naive UTC)
+
+    env = {**_smtp_env(port), "ROI_ALERT_EMAIL": "alerts@northbeam.example"}
+    with environment(env):
+        for hour in (14, 15):  # opened at 14:00; still open at 15:00: not told again
+            run, states, _ = run_dag("roi_alerts", sample, logical_date=pendulum.datetime(2026, 10, 25, hour, tz="UTC"))
+            assert str(run.state) == "success", states
+        assert [m["Subject"] for m in received] == [
+            "[ROI alert] Hudson Roofing Co.: daily workflow silent (quote-followup)"
+        ]
+        (html,) = [
+            p.get_payload(decode=True).decode() for p in received[0].walk() if p.get_content_type() == "text/html"
+        ]
+        assert f"last production run {last:%Y-%m-%d %H:%M} UTC (data up to 2026-10-25 12:00 UTC)" in html
+        assert json.loads((sample.reports / "_alerts" / "harbour-legal.json").read_text())["incidents"] == {}
+
+        # the consultancy pauses the workflow in the register: not expected to run, the incident clears
+        path = sample.clients / "hudson-roofing.yaml"
+        path.write_text(path.read_text().replace("runs_daily: true\n", "runs_daily: true\n  status: paused\n", 1))
+        run, states, _ = run_dag("roi_alerts", sample, logical_date=pendulum.datetime(2026, 10, 25, 16, tz="UTC"))
+        assert str(run.state) == "success", states
+    assert [m["Subject"] for m in received[1:]] == [
+        "[ROI alert resolved] Hudson Roofing Co.: daily workflow silent (quote-followup)"
+    ]
