@@ -328,3 +328,54 @@ def test_alert_settings_do_not_change_the_configuration_hash_of_the_reports(tmp_
     terms = plain.model_dump(mode="json")
     del terms["alerts"]
     assert row["config_sha256"] == hashlib.sha256(json.dumps(terms, sort_keys=True).encode()).hexdigest()
+
+
+def test_an_incident_back_before_its_resolution_was_told_is_simply_open_again():
+    from roi_pipeline.alerts.detect import Finding
+    from roi_pipeline.alerts.store import reconcile
+
+    incidents: dict = {}
+    stale = Finding("acme", "source_stale", "hubspot_contacts", "old")
+    assert reconcile(incidents, [stale], {"source_stale"}, at("2026-10-12T21:00:00")) == (
+        ["source_stale|hubspot_contacts"],
+        [],
+    )
+    incidents["source_stale|hubspot_contacts"]["sent"]["opened"]["email"] = "2026-10-12T21:00:00Z"
+    assert reconcile(incidents, [], {"source_stale"}, at("2026-10-12T22:00:00")) == (
+        [],
+        ["source_stale|hubspot_contacts"],
+    )
+    assert reconcile(incidents, [stale], {"source_stale"}, at("2026-10-12T23:00:00")) == (
+        [],
+        [],
+    )  # back: no new "opened"
+    (incident,) = incidents.values()
+    assert (incident["status"], incident["resolved_at"], incident["opened_at"]) == (
+        "open",
+        None,
+        "2026-10-12T21:00:00Z",
+    )
+    assert incident["sent"] == {"opened": {"email": "2026-10-12T21:00:00Z"}, "resolved": {}}
+    # a kind that was not judged this time never clears
+    assert reconcile(incidents, [], {"failure_spike"}, at("2026-10-13T00:00:00")) == ([], [])
+
+
+def test_the_documented_alert_defaults_are_the_codes():
+    from pathlib import Path
+
+    from roi_pipeline.config import AlertSettings
+
+    root = Path(__file__).resolve().parents[2]
+    defaults = AlertSettings()
+    table = (root / "examples" / "clients" / "README.md").read_text(encoding="utf-8")
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    for name in (
+        "failure_window_hours",
+        "failure_min_count",
+        "failure_min_rate",
+        "silent_after_hours",
+        "stale_after_hours",
+    ):
+        value = getattr(defaults, name)
+        assert f"`{name}` ({value})" in table, name
+        assert f"{name}: {value}" in readme, name
