@@ -111,9 +111,9 @@ def send(message: Message, channel: str, route: Route) -> None:
         raise
     except Exception as exc:  # the providers raise their own types
         conn = {"email": SMTP_CONN_ID, "slack": route.slack, "teams": route.teams}.get(channel)
-        raise NotifyFailed(
-            f"{message.client_id}: alert not sent by {channel} (connection {conn!r}): {type(exc).__name__}"
-        ) from exc
+        # an SMTP error names the server's answer; a webhook error may quote its URL (a secret)
+        why = f"{type(exc).__name__}: {exc}" if channel == "email" else type(exc).__name__
+        raise NotifyFailed(f"{message.client_id}: alert not sent by {channel} (connection {conn!r}): {why}") from exc
 
 
 def _email(message: Message, to: tuple[str, ...]) -> None:
