@@ -337,9 +337,7 @@ def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
             for info in outcome.infos:
                 _say(f"      info:     {info.message}")
             held += not outcome.publishable
-    from roi_pipeline.settings import PROJECT_DIR
-
-    _say(f"Data Docs: {PROJECT_DIR / 'expectations' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
+    _say(f"Data Docs: {locations.data_docs}")
     return 1 if held else 0
 
 
