@@ -158,42 +158,18 @@ def cmd_generate(args: argparse.Namespace, locations: Locations) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, locations: Locations) -> int:
-    from roi_pipeline.formats import FORMATS
-    from roi_pipeline.ingest import landing_files
+    from roi_pipeline.ingest import files_by_folder, landing_summary, missing_sources
 
     result = _load(locations, args.clients)
     status = 0 if result.ok and result.clients else 1
     for client in result.clients:
-        client_dir = locations.landing_dir / client.client_id
-        files = landing_files(client_dir) if client_dir.is_dir() else []
-        by_folder: dict[str, int] = {}
-        for folder, _path in files:
-            by_folder[folder] = by_folder.get(folder, 0) + 1
-        _say(f"OK {client.client_id}: {len(client.workflows)} workflows, {client.timezone}, {client.currency}")
-        problems = _missing_sources(client, by_folder)
-        for folder in FORMATS:
-            if by_folder.get(folder):
-                _say(f"    {folder:<22} {by_folder[folder]} file(s)")
-        for problem in problems:
-            _say(f"    MISSING {problem}")
-        if problems:
+        by_folder = files_by_folder(locations.landing_dir, client.client_id)
+        missing = missing_sources(client, by_folder)
+        for line in landing_summary(client, by_folder, missing):
+            _say(line)
+        if missing:
             status = 1
     return status
-
-
-def _missing_sources(client, by_folder: dict[str, int]) -> list[str]:
-    """What a client's configuration needs from the landing folder that is not there."""
-    needed: dict[str, str] = {}
-    for wf in client.workflows:
-        folder = "n8n_executions" if wf.platform == "n8n" else "generic_runs"
-        needed.setdefault(folder, f"run logs for workflow {wf.key!r} ({wf.platform})")
-        if wf.baseline.volume is not None:
-            vol = f"hubspot_{wf.baseline.volume.object}"
-            needed.setdefault(vol, f"HubSpot {wf.baseline.volume.object} (volume source of {wf.key!r})")
-    sheets = f"{client.timesheets.format}_time_entries"
-    needed.setdefault(sheets, f"{client.timesheets.format} timesheets (configured timesheets.format)")
-    needed.setdefault("hubspot_contacts", "HubSpot contacts (leads, for lead response KPIs)")
-    return [f"{folder}/: {why}" for folder, why in needed.items() if not by_folder.get(folder)]
 
 
 def cmd_landed(args: argparse.Namespace, locations: Locations) -> int:
@@ -361,9 +337,7 @@ def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
             for info in outcome.infos:
                 _say(f"      info:     {info.message}")
             held += not outcome.publishable
-    from roi_pipeline.settings import PROJECT_DIR
-
-    _say(f"Data Docs: {PROJECT_DIR / 'expectations' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
+    _say(f"Data Docs: {locations.data_docs}")
     return 1 if held else 0
 
 

@@ -292,6 +292,40 @@ def landing_files(client_dir: Path) -> list[tuple[str, Path]]:
     return found
 
 
+def files_by_folder(landing_dir: Path, client_id: str) -> dict[str, int]:
+    """How many data files each landing folder of a client holds (folders with none left out)."""
+    client_dir = Path(landing_dir) / client_id
+    counts: dict[str, int] = {}
+    for folder, _path in landing_files(client_dir) if client_dir.is_dir() else []:
+        counts[folder] = counts.get(folder, 0) + 1
+    return counts
+
+
+def missing_sources(client: ClientConfig, by_folder: dict[str, int]) -> list[str]:
+    """What a client's configuration needs from its landing folder that is not there, as
+    ``<folder>/: <why>`` (``roi validate`` and the onboarding check both say it)."""
+    needed: dict[str, str] = {}
+    for wf in client.workflows:
+        folder = "n8n_executions" if wf.platform == "n8n" else "generic_runs"
+        needed.setdefault(folder, f"run logs for workflow {wf.key!r} ({wf.platform})")
+        if wf.baseline.volume is not None:
+            vol = f"hubspot_{wf.baseline.volume.object}"
+            needed.setdefault(vol, f"HubSpot {wf.baseline.volume.object} (volume source of {wf.key!r})")
+    sheets = f"{client.timesheets.format}_time_entries"
+    needed.setdefault(sheets, f"{client.timesheets.format} timesheets (configured timesheets.format)")
+    needed.setdefault("hubspot_contacts", "HubSpot contacts (leads, for lead response KPIs)")
+    return [f"{folder}/: {why}" for folder, why in needed.items() if not by_folder.get(folder)]
+
+
+def landing_summary(client: ClientConfig, by_folder: dict[str, int], missing: list[str]) -> list[str]:
+    """The lines ``roi validate`` prints for a client that loads: what it is, its landed files
+    per folder, then each ``MISSING`` source."""
+    lines = [f"OK {client.client_id}: {len(client.workflows)} workflows, {client.timezone}, {client.currency}"]
+    lines += [f"    {folder:<22} {by_folder[folder]} file(s)" for folder in FORMATS if by_folder.get(folder)]
+    lines += [f"    MISSING {problem}" for problem in missing]
+    return lines
+
+
 @dataclass
 class _Known:
     """What ``raw._landed_files`` records of a file from an earlier ingestion."""

@@ -66,10 +66,9 @@ def _value_on(entries: list[Effective], day: date) -> float | None:
 def effective_for_month(entries: list[Effective] | None, month: date, anchor: date) -> float | None:
     """The value in effect on the 1st of ``month``.
 
-    Exact rules: the value in effect on the first day of M applies to the whole of M. When
+    docs/method.md §1: the value in effect on the first day of M applies to the whole of M. When
     nothing is in effect on the 1st because the list starts at its anchor (engagement start /
-    go-live) in the middle of M, the value in effect on the anchor day is used (the
-    colleague's documented choice, adopted as instructed by the brief).
+    go-live) in the middle of M, the value in effect on the anchor day is used (docs/method.md).
     """
     if not entries:
         return None
@@ -436,7 +435,7 @@ class ClientReference:
 def is_live_in(wf: Workflow, month: date) -> bool:
     """Live in M: go-live <= last day of M and at least one live day in M.
 
-    Part 3, retired on the 1st: ``retired_on`` = 1st of M leaves no live day in M, so no row.
+    docs/method.md §2, retired on the 1st: ``retired_on`` = 1st of M leaves no live day in M, so no row.
     """
     return wf.go_live < next_month(month) and (wf.retired_on is None or wf.retired_on > month)
 
@@ -455,7 +454,7 @@ def _volume_events(wf: Workflow, crm: dict[str, dict[str, CrmRecord]], tz: ZoneI
     hubspot_owner_id. The client's lead filter is not applied to a "contacts" volume source
     (the register names the volume source on its own).
 
-    Part 3: ``filters`` keep a record only when each named property holds one of its values
+    docs/method.md §2 (Minutes per task): ``filters`` keep a record only when each named property holds one of its values
     (exact text; a missing property matches nothing); ``timestamp_property`` places the record
     by that property instead (ISO-8601 or epoch milliseconds; missing or unreadable: not placed).
     """
@@ -508,7 +507,7 @@ def compute_baseline(
     Window: the workflow's ``baseline.window_days`` (else the client's ``baseline_days``) ending
     the day before go-live, clipped at the start to the client's
     earliest timesheet entry. CHOICE: "earliest timesheet entry" = the earliest *client-staff*
-    entry (the hours being measured are client-staff hours; the brief words it this way too). In
+    entry (the hours being measured are client-staff hours, as docs/method.md words it). In
     the default sample the earliest staff and consultancy entries fall on the same day.
     """
     if wf.baseline.method == "declared":
@@ -616,10 +615,10 @@ def compute_client(client: ClientConfig, landing: Path, months: list[date]) -> C
         wms = [wm for (k, mm), wm in ref.workflow_months.items() if mm == m]
         known = [wm for wm in wms if wm.hours_saved is not None]
         hours = sum(wm.hours_saved for wm in known)
-        # CHOICE (open point in the spec): for a client without a guarantee, months before the
-        # first full month are "build phase", not "no guarantee". Exact rules: "earlier months are
-        # 'build phase' with no verdict" (unconditional), while part 2 calls "no guarantee" a
-        # *verdict* ("Guarantee 0 = verdict 'no guarantee'"), i.e. given where a verdict is given.
+        # CHOICE (open point in docs/method.md): for a client without a guarantee, months before the
+        # first full month are "build phase", not "no guarantee". docs/method.md §3 (Guarantee):
+        # earlier months are "build phase" with no verdict (unconditional), while "no guarantee"
+        # is a verdict, i.e. given only where a verdict is given.
         if m < first_full_month:
             verdicts[m] = "build phase"
         elif client.guarantee_hours == 0:
@@ -639,7 +638,7 @@ def compute_client(client: ClientConfig, landing: Path, months: list[date]) -> C
             client_id=client.client_id,
             month=m,
             # "Totals over all workflows live in M": a month with no live workflow totals 0 hours
-            # and 0 value (a sum over nothing), not unknown -- the spec reserves "unknown (not
+            # and 0 value (a sum over nothing), not unknown -- docs/method.md reserves "unknown (not
             # zero)" for workflows without a minutes-per-task figure, and they are left out.
             hours_saved=sum(wm.hours_saved for wm in known),
             value_created=sum(wm.value_created for wm in known),
@@ -665,7 +664,7 @@ def _is_response(obj: str, rec: CrmRecord) -> bool:
 
 def kpi_baseline_leads(client: ClientConfig, crm: dict[str, dict[str, CrmRecord]]) -> int:
     """Leads (lead filter applied) created on the ``kpi_baseline_days`` local days before the
-    client's first go-live (part 3: the KPI baseline length is set per client, default 90)."""
+    client's first go-live (the KPI baseline length is set per client, default 90)."""
     tz = ZoneInfo(client.timezone)
     first = min(w.go_live for w in client.workflows)
     start = first - timedelta(days=client.kpi_baseline_days)

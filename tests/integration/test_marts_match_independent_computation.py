@@ -109,7 +109,7 @@ class Mismatches:
 
 
 def _verdict(value) -> str | None:
-    """Mart verdict spelled as the spec does ("build phase", "met", "missed", "no guarantee")."""
+    """Mart verdict spelled as docs/method.md does ("build phase", "met", "missed", "no guarantee")."""
     if value is None:
         return None
     return str(value).strip().lower().replace("_", " ").replace("-", " ")
@@ -186,7 +186,7 @@ def test_workflow_month_figures_match(reference, warehouse):
                 bad.items.append(
                     f"{where} baseline_method: reference={wm.baseline_method!r} mart={row['baseline_method']!r}"
                 )
-    # The comparison must cover what the brief asks for (guards against a vacuous pass).
+    # The comparison must cover every figure docs/method.md defines (guards against a vacuous pass).
     for must in [
         ("harbour-legal", "lead-triage", date(2026, 7, 1)),
         ("harbour-legal", "intake-docs", date(2026, 7, 1)),
@@ -201,7 +201,7 @@ def test_workflow_month_figures_match(reference, warehouse):
 
 
 def test_measured_baselines_are_the_expected_kind(reference):
-    """Guards the reference itself: the sample's measured baselines are what the spec implies."""
+    """Guards the reference itself: the sample's measured baselines are what docs/method.md implies."""
     assert reference["harbour-legal"].baselines["lead-triage"].method == "measured"
     assert reference["hudson-roofing"].baselines["callback-agent"].method == "measured"
     hl = reference["harbour-legal"].baselines["lead-triage"]
@@ -344,9 +344,9 @@ def test_reference_percentile_is_linear_interpolation():
 
 # Kept last so that a run with -x reaches every other comparison first.
 def test_client_months_without_live_workflows_total_zero_hours_and_value(reference, warehouse):
-    """A month with no live workflow saved 0 hours worth 0 (docs/method.md, Client month: "Totals
-    over all workflows live in M"): a sum over no workflows is 0. "Unknown (not zero)" is reserved
-    for workflows without a minutes-per-task figure (Exact rules, Unknown hours), and there are
+    """A month with no live workflow saved 0 hours worth 0 (docs/method.md §3, The client month: sums
+    over the workflows live in the month): a sum over no workflows is 0. "Unknown (not zero)" is reserved
+    for workflows without a minutes-per-task figure (docs/method.md §3: unknown hours), and there are
     none here; the mart's own tasks_automated and run_cost are 0 in the same months.
     """
     cols = ["hours_saved", "value_created"]

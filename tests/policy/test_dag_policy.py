@@ -110,14 +110,6 @@ def test_there_are_dags_and_none_fails_to_import(parsed):
     assert parsed["dags"], "every DAG file defines at least one DAG"
 
 
-def test_per_model_dbt_rendering_parses_without_running_dbt(tmp_path):
-    # ROI_DBT_TASKS=models: one Cosmos task per model, still from the pre-built manifest
-    result = parse(DAGS, tmp_path, ROI_DBT_TASKS="models")
-    assert result["errors"] == {}
-    models = list((DAGS.parent / "dbt_project" / "models").rglob("*.sql"))
-    assert len(models) > 30 and result["dags"]["roi_monthly"]["tasks"] > len(models)
-
-
 def test_every_dag_follows_the_policy(parsed):
     problems = []
     for dag_id, dag in sorted(parsed["dags"].items()):
