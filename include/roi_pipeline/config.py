@@ -231,31 +231,31 @@ class Candidate(_Strict):
 class _RoadmapFields(_Strict):
     candidates: list[Candidate] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _candidates_consistent(self) -> _RoadmapFields:
-        workflows = {wf.key for wf in getattr(self, "workflows", [])}
-        seen_keys: dict[str, int] = {}
-        seen_workflows: dict[str, int] = {}
-        for index, cand in enumerate(self.candidates):
-            first = seen_keys.setdefault(cand.key, index)
-            if first != index:
-                raise FieldProblem(
-                    ("candidates", index, "key"), f"{cand.key!r} is already the key of candidates[{first}]"
-                )
-            if cand.workflow_key is None:
-                continue
-            if cand.workflow_key not in workflows:
-                raise FieldProblem(
-                    ("candidates", index, "workflow_key"),
-                    f"no workflow with key {cand.workflow_key!r} in the register",
-                )
-            first = seen_workflows.setdefault(cand.workflow_key, index)
-            if first != index:
-                raise FieldProblem(
-                    ("candidates", index, "workflow_key"),
-                    f"workflow {cand.workflow_key!r} is already the outcome of candidates[{first}]",
-                )
-        return self
+
+def _check_candidates(candidates: list[Candidate], workflows: list[Workflow]) -> None:
+    """Candidate keys are unique; a candidate's workflow_key names one register workflow, once.
+
+    Called last by ClientConfig's register rules, so a broken register is reported first.
+    """
+    keys = {wf.key for wf in workflows}
+    seen_keys: dict[str, int] = {}
+    seen_workflows: dict[str, int] = {}
+    for index, cand in enumerate(candidates):
+        first = seen_keys.setdefault(cand.key, index)
+        if first != index:
+            raise FieldProblem(("candidates", index, "key"), f"{cand.key!r} is already the key of candidates[{first}]")
+        if cand.workflow_key is None:
+            continue
+        if cand.workflow_key not in keys:
+            raise FieldProblem(
+                ("candidates", index, "workflow_key"), f"no workflow with key {cand.workflow_key!r} in the register"
+            )
+        first = seen_workflows.setdefault(cand.workflow_key, index)
+        if first != index:
+            raise FieldProblem(
+                ("candidates", index, "workflow_key"),
+                f"workflow {cand.workflow_key!r} is already the outcome of candidates[{first}]",
+            )
 
 
 class Workflow(_GovernanceFields):
@@ -455,6 +455,7 @@ class ClientConfig(_RoadmapFields):
                         f"{wf.platform} workflow id {pid!r} is claimed by both {other!r} and {wf.key!r}",
                     )
         _check_one_process_one_workflow(self.workflows)
+        _check_candidates(self.candidates, self.workflows)
         return self
 
     def workflow(self, key: str) -> Workflow:
