@@ -209,7 +209,9 @@ class _GovernanceFields(_Strict):
         go_live = getattr(self, "go_live", None)
         if self.paused_on is not None and go_live is not None and self.paused_on < go_live:
             raise FieldProblem(("paused_on",), "paused_on must be on or after go_live")
-        _check_listed_once(self.data_touched, "data_touched")
+        twice = sorted({d for d in self.data_touched if self.data_touched.count(d) > 1})
+        if twice:
+            raise FieldProblem(("data_touched",), f"lists the same kind of data twice: {', '.join(map(repr, twice))}")
         return self
 
 

@@ -154,7 +154,10 @@ def test_each_kind_of_bad_field_is_named(tmp_path, mutate, field, fragment):
             lambda d: d["workflows"][0].update(status="paused", paused_on="2025-01-01"),
             "paused_on must be on or after go_live",
         ),
-        (lambda d: d["workflows"][0].update(data_touched=["email", "email"]), "lists the same id twice: 'email'"),
+        (
+            lambda d: d["workflows"][0].update(data_touched=["email", "email"]),
+            "data_touched: lists the same kind of data twice: 'email'",
+        ),
         (lambda d: d["candidates"][0].update(workflow_key="no-such-flow"), "no workflow with key 'no-such-flow'"),
         (lambda d: d["candidates"][0].update(key="invoice-chasing"), "already the key of candidates[0]"),
         (
