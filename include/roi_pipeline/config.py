@@ -371,6 +371,61 @@ class WorkingHours(_Strict):
     )
 
 
+# --------------------------------------------------------------------------- alerts (roi_alerts DAG)
+
+#: An Airflow connection id (a webhook URL is a secret: it lives in the connection, never here).
+ConnId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,250}$")]
+_CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class QuietHours(_Strict):
+    """Local times (the client's zone) between which alerts wait; ``22:00``-``07:00`` spans midnight."""
+
+    start: Annotated[str, Field(pattern=_CLOCK)]
+    end: Annotated[str, Field(pattern=_CLOCK)]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise FieldProblem(("end",), "quiet hours start and end at the same time; remove quiet_hours instead")
+        return self
+
+
+class AlertSettings(_Strict):
+    """Where the client's alerts go and when they fire (``alerts:`` in the client file).
+
+    With no ``email``, ``slack`` or ``teams`` the alerts go to the default route
+    (``ROI_ALERT_EMAIL``: the consultancy's own address). A client's route receives only
+    that client's alerts.
+    """
+
+    enabled: bool = True
+    #: Recipients of the alert e-mails (sent through the Airflow connection ``roi_smtp``).
+    email: list[Annotated[str, Field(pattern=r"^[^@\s,]+@[^@\s,]+$")]] = Field(default_factory=list)
+    #: Airflow connection (type ``slackwebhook``) of a Slack incoming webhook.
+    slack: ConnId | None = None
+    #: Airflow connection (type ``http``) whose password or host is a Teams incoming-webhook URL.
+    teams: ConnId | None = None
+    quiet_hours: QuietHours | None = None
+    #: Failure spike: at least ``failure_min_count`` failed production runs of one workflow,
+    #: and at least ``failure_min_rate`` of its finished production runs, in the last window.
+    failure_window_hours: int = Field(default=24, ge=1, le=24 * 31)
+    failure_min_count: int = Field(default=3, ge=1)
+    failure_min_rate: float = Field(default=0.5, gt=0, le=1)
+    #: A daily workflow is silent when its last production run is older than this.
+    silent_after_hours: int = Field(default=36, ge=1, le=24 * 31)
+    #: A landing folder is stale when its latest extraction is older than this.
+    stale_after_hours: int = Field(default=48, ge=1, le=24 * 62)
+
+    @field_validator("email")
+    @classmethod
+    def _listed_once(cls, value: list[str]) -> list[str]:
+        twice = sorted({a for a in value if value.count(a) > 1})
+        if twice:
+            raise ValueError(f"lists the same address twice: {', '.join(twice)}")
+        return value
+
+
 class ClientConfig(_RoadmapFields):
     """Engagement terms and workflow register of one client (roadmap: :class:`_RoadmapFields`)."""
 
@@ -393,6 +448,8 @@ class ClientConfig(_RoadmapFields):
     crm: CrmSettings = Field(default_factory=CrmSettings)
     timesheets: Timesheets
     report_contacts: list[str] = Field(default_factory=list)
+    #: Alert routing, quiet hours and thresholds (roi_alerts); defaults when absent.
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     workflows: Annotated[list[Workflow], Field(min_length=1)]
     #: Platform workflow ids deliberately left out of the register (a scratch pad, a test flow,
     #: another team's automation): their runs count nowhere, as every unregistered workflow's,

@@ -122,7 +122,10 @@ def _effective(client_id: str, workflow_key: str | None, item: str, entries: Ite
 def config_rows(client: ClientConfig) -> dict[str, list[dict[str, Any]]]:
     """The rows of every config table for one client."""
     cid = client.client_id
-    digest = hashlib.sha256(json.dumps(client.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    # ``alerts`` (routes, quiet hours) is operations, not terms: changing who is alerted must
+    # not change a report's lineage hash (and so restate an e-mailed report).
+    terms = client.model_dump(mode="json", exclude={"alerts"})
+    digest = hashlib.sha256(json.dumps(terms, sort_keys=True).encode()).hexdigest()
     sheets = client.timesheets
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in CONFIG_TABLES}
     rows["config_clients"].append(

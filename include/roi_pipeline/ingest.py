@@ -292,24 +292,70 @@ def landing_files(client_dir: Path) -> list[tuple[str, Path]]:
     return found
 
 
+@dataclass
+class _Known:
+    """What ``raw._landed_files`` records of a file from an earlier ingestion."""
+
+    file_sha256: str
+    config_hash: str
+    status: str
+    extracted_at: datetime | None
+    covers: tuple[date | None, date | None, str | None]
+
+
+@dataclass
+class _Staged:
+    """A parsed file waiting for its batch to be written (:meth:`_Loader.flush`)."""
+
+    outcome: FileOutcome
+    checksum: str
+    config_hash: str
+    extracted: datetime | None
+    replaces: bool  # earlier rows of the file are in the raw tables
+    rows: dict[str, list[dict[str, Any]]]
+    quarantined: list[dict[str, Any]]
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(rows) for rows in self.rows.values()) + len(self.quarantined)
+
+
 class _Loader:
-    def __init__(self, con: duckdb.DuckDBPyConnection, landing_dir: Path, loaded_at: datetime):
+    """Parses files one by one and writes them in batches.
+
+    The database work of a file (delete its earlier rows, insert its rows, quarantine,
+    ``_landed_files`` and ``_ingest_log``) is a handful of statements whatever its size, so a
+    statement per file and table made small files cost more to record than to parse. Parsed
+    files are staged and written together, one transaction per batch (at most ``batch_rows``
+    rows, and at least at the end of each client): a batch is all or nothing, so a killed
+    ingestion leaves every file of the batch unrecorded and the next run loads it again. A
+    batch the database refuses is written again file by file, so a bad file fails alone.
+    """
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, landing_dir: Path, loaded_at: datetime, batch_rows: int | None = None
+    ):
         self.con = con
         self.landing_dir = landing_dir
         self.loaded_at = loaded_at
+        self.batch_rows = batch_rows or BATCH_ROWS
+        self.known: dict[tuple[str, str], _Known] = {}
+        self.staged: list[_Staged] = []
+        self.unchanged: list[tuple[FileOutcome, str, str, datetime | None]] = []
 
-    def previous(self, client_id: str, source_file: str) -> tuple[str, str, str] | None:
-        # fetchall, not fetchone: DuckDB 2 refuses new work while a result is half-read.
+    def read_known(self, client_id: str) -> None:
+        """Load what ``_landed_files`` records of the client's files: one query, not one per file."""
         rows = self.con.execute(
-            f"select file_sha256, config_hash, status from {RAW_SCHEMA}._landed_files "
-            "where client_id = ? and source_file = ?",
-            [client_id, source_file],
+            f"select source_file, file_sha256, config_hash, status, extracted_at, covers_from, covers_to, "
+            f"covers_basis from {RAW_SCHEMA}._landed_files where client_id = ?",
+            [client_id],
         ).fetchall()
-        return tuple(rows[0]) if rows else None
+        self.known = {
+            (client_id, source): _Known(sha, config_hash, status, extracted, (first, last, basis))
+            for source, sha, config_hash, status, extracted, first, last, basis in rows
+        }
 
-    def _metadata_changed(
-        self, client_id: str, source_file: str, fmt: LandingFormat, path: Path, extracted, stated: Coverage | None
-    ) -> bool:
+    def _metadata_changed(self, known: _Known, fmt: LandingFormat, path: Path, extracted, stated) -> bool:
         """A timesheet file whose extraction record changed is reloaded though its bytes did not.
 
         Its extraction time orders it against the client's other files, and a stated range is
@@ -317,20 +363,12 @@ class _Loader:
         """
         if not fmt.covers_dates:
             return False
-        known = fmt.stated_coverage(path, stated)
-        rows = self.con.execute(
-            f"select extracted_at, covers_from, covers_to, covers_basis from {RAW_SCHEMA}._landed_files "
-            "where client_id = ? and source_file = ?",
-            [client_id, source_file],
-        ).fetchall()
-        if not rows:
+        if known.extracted_at != extracted:
             return True
-        was_extracted, first, last, basis = rows[0]
-        if was_extracted != extracted:
-            return True
-        if known is None:
-            return basis not in (None, "entries")
-        return (first, last, basis) != (known.first, known.last, known.basis)
+        stated_now = fmt.stated_coverage(path, stated)
+        if stated_now is None:
+            return known.covers[2] not in (None, "entries")
+        return known.covers != (stated_now.first, stated_now.last, stated_now.basis)
 
     def load_file(
         self,
@@ -340,26 +378,22 @@ class _Loader:
         extracted: datetime | None,
         stated: Coverage | None = None,
     ) -> FileOutcome:
+        """Parse one file and stage it; its rows reach the tables at the next :meth:`flush`."""
         source_file = path.relative_to(self.landing_dir).as_posix()
         checksum = file_sha256(path)
         config_hash = parsing_config_hash(client, folder)
-        before = self.previous(client.client_id, source_file)
+        before = self.known.get((client.client_id, source_file))
         fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
         if (
             before is not None
-            and before[0] == checksum
-            and before[1] == config_hash
-            and before[2] == "loaded"
-            and not self._metadata_changed(client.client_id, source_file, fmt, path, extracted, stated)
+            and before.file_sha256 == checksum
+            and before.config_hash == config_hash
+            and before.status == "loaded"
+            and not self._metadata_changed(before, fmt, path, extracted, stated)
         ):
             outcome = FileOutcome(client.client_id, folder, source_file, "unchanged")
             # The bytes are the same, but its export time may have been stated since (roi landed).
-            self.con.execute(
-                f"update {RAW_SCHEMA}._landed_files set extracted_at = ? where client_id = ? and source_file = ? "
-                "and extracted_at is distinct from ?",
-                [extracted, client.client_id, source_file, extracted],
-            )
-            self._log(outcome, checksum, config_hash, extracted)
+            self.unchanged.append((outcome, checksum, config_hash, extracted))
             return outcome
         # The file's extraction time, else the moment of ingestion, bounds its records' times
         # (formats/plausibility.py): a record from the future is quarantined, not loaded.
@@ -404,12 +438,11 @@ class _Loader:
             self._record_failure(outcome, checksum, config_hash, extracted)
             return outcome
 
-        action = "replaced" if before is not None else "loaded"
         outcome = FileOutcome(
             client.client_id,
             folder,
             source_file,
-            action,
+            "replaced" if before is not None else "loaded",
             read,
             len(rows[fmt.table]),
             len(quarantined),
@@ -418,45 +451,132 @@ class _Loader:
             fields_present=fields.fields(),
             fields_by_workflow=fields.by_scope(),
         )
+        self.staged.append(_Staged(outcome, checksum, config_hash, extracted, before is not None, rows, quarantined))
+        if sum(staged.row_count for staged in self.staged) >= self.batch_rows:
+            self.flush()
+        return outcome
+
+    def flush(self) -> None:
+        """Write the staged files and the unchanged files' bookkeeping, one transaction."""
+        staged, unchanged = self.staged, self.unchanged
+        self.staged, self.unchanged = [], []
+        if not staged and not unchanged:
+            return
+        try:
+            self._write(staged, unchanged)
+        except duckdb.Error as exc:
+            if len(staged) + len(unchanged) == 1:
+                _fail_unwritten([*staged, *unchanged], exc)
+                return
+            for one in staged:  # the batch was refused: write file by file, so a bad file fails alone
+                try:
+                    self._write([one], [])
+                except duckdb.Error as one_exc:
+                    _fail_unwritten([one], one_exc)
+            if unchanged:
+                self._write([], unchanged)
+
+    def _write(self, staged: list[_Staged], unchanged: list[tuple[FileOutcome, str, str, datetime | None]]) -> None:
         self.con.execute("begin transaction")
         try:
-            if before is not None:  # a first load has nothing to replace: skip scanning the tables
-                for table in tables:
+            replaced = [s for s in staged if s.replaces]
+            if replaced:  # a first load has nothing to replace: skip scanning the tables
+                keys = pd.DataFrame(
+                    {
+                        "client_id": pd.Series([s.outcome.client_id for s in replaced], dtype=object),
+                        "source_file": pd.Series([s.outcome.source_file for s in replaced], dtype=object),
+                    }
+                )
+                self.con.register("_ingest_replaced", keys)
+                tables = {t for s in replaced for t in s.rows}
+                for table in sorted(tables):
                     self.con.execute(
-                        f"delete from {RAW_SCHEMA}.{table} where _client_id = ? and _source_file = ?",
-                        [client.client_id, source_file],
+                        f"delete from {RAW_SCHEMA}.{table} using _ingest_replaced k "
+                        f"where {table}._client_id = k.client_id and {table}._source_file = k.source_file"
                     )
                 self.con.execute(
-                    f"delete from {RAW_SCHEMA}._quarantine where client_id = ? and source_file = ?",
-                    [client.client_id, source_file],
+                    f"delete from {RAW_SCHEMA}._quarantine using _ingest_replaced k "
+                    "where _quarantine.client_id = k.client_id and _quarantine.source_file = k.source_file"
                 )
-            for table, columns in tables.items():
-                self._insert(table, columns, rows[table])
-            self._insert("_quarantine", QUARANTINE_COLUMNS, quarantined)
-            self._upsert_landed(outcome, checksum, config_hash, "loaded", extracted)
-            self._log(outcome, checksum, config_hash, extracted)
+                self.con.unregister("_ingest_replaced")
+            by_table: dict[str, list[dict[str, Any]]] = {}
+            columns: dict[str, tuple[Column, ...]] = {}
+            for s in staged:
+                columns.update(table_columns(FORMATS[s.outcome.format]))
+                for table, rows in s.rows.items():
+                    by_table.setdefault(table, []).extend(rows)
+            for table, rows in by_table.items():
+                self._insert(table, columns[table], rows)
+            self._insert("_quarantine", QUARANTINE_COLUMNS, [q for s in staged for q in s.quarantined])
+            landed = [self._landed_row(s.outcome, s.checksum, s.config_hash, "loaded", s.extracted) for s in staged]
+            self._replace_landed(landed)
+            if unchanged:
+                stamps = pd.DataFrame(
+                    {
+                        "client_id": pd.Series([u[0].client_id for u in unchanged], dtype=object),
+                        "source_file": pd.Series([u[0].source_file for u in unchanged], dtype=object),
+                        "extracted_at": pd.Series([u[3] for u in unchanged], dtype=object),
+                    }
+                )
+                self.con.register("_ingest_unchanged", stamps)
+                self.con.execute(
+                    f"update {RAW_SCHEMA}._landed_files set extracted_at = cast(u.extracted_at as timestamp) "
+                    "from _ingest_unchanged u where _landed_files.client_id = u.client_id "
+                    "and _landed_files.source_file = u.source_file "
+                    "and _landed_files.extracted_at is distinct from cast(u.extracted_at as timestamp)"
+                )
+                self.con.unregister("_ingest_unchanged")
+            log = [{**row, "action": s.outcome.action} for s, row in zip(staged, landed, strict=True)] + [
+                {**self._landed_row(o, checksum, config_hash, "loaded", extracted), "action": o.action}
+                for o, checksum, config_hash, extracted in unchanged
+            ]
+            self._insert("_ingest_log", INGEST_LOG_COLUMNS, log)
             self.con.execute("commit")
         except Exception:
             self.con.execute("rollback")
             raise
-        return outcome
 
     def _record_failure(self, outcome: FileOutcome, checksum: str, config_hash: str, extracted) -> None:
         # Earlier rows of this file (if any) stay: a broken re-delivery must not erase good data.
         self.con.execute("begin transaction")
-        self._upsert_landed(outcome, checksum, config_hash, "failed", extracted)
-        self._log(outcome, checksum, config_hash, extracted)
-        self.con.execute("commit")
+        try:
+            known = (outcome.client_id, outcome.source_file) in self.known
+            if known:
+                self.con.execute(
+                    f"update {RAW_SCHEMA}._landed_files set status = 'failed', error = ?, loaded_at = ? "
+                    "where client_id = ? and source_file = ?",
+                    [outcome.error, self.loaded_at, outcome.client_id, outcome.source_file],
+                )
+            else:
+                self._replace_landed([self._landed_row(outcome, checksum, config_hash, "failed", extracted)])
+            row = self._landed_row(outcome, checksum, config_hash, "failed", extracted)
+            self._insert("_ingest_log", INGEST_LOG_COLUMNS, [{**row, "action": outcome.action}])
+            self.con.execute("commit")
+        except Exception:
+            self.con.execute("rollback")
+            raise
+
+    def _replace_landed(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        keys = pd.DataFrame(
+            {
+                "client_id": pd.Series([r["client_id"] for r in rows], dtype=object),
+                "source_file": pd.Series([r["source_file"] for r in rows], dtype=object),
+            }
+        )
+        self.con.register("_ingest_landed", keys)
+        self.con.execute(
+            f"delete from {RAW_SCHEMA}._landed_files using _ingest_landed k "
+            "where _landed_files.client_id = k.client_id and _landed_files.source_file = k.source_file"
+        )
+        self.con.unregister("_ingest_landed")
+        self._insert("_landed_files", LANDED_FILES_COLUMNS, rows)
 
     def _insert(self, table: str, columns: tuple[Column, ...], rows: list[dict[str, Any]]) -> None:
-        names = [c.name for c in columns]
-        if len(rows) == 1:  # bookkeeping rows: a plain statement beats building a frame
-            placeholders = ", ".join(f"cast(? as {c.type})" for c in columns)
-            self.con.execute(
-                f"insert into {RAW_SCHEMA}.{table} ({', '.join(names)}) values ({placeholders})",
-                [rows[0].get(n) for n in names],
-            )
+        if not rows:
             return
+        names = [c.name for c in columns]
         for start in range(0, len(rows), BATCH_ROWS):
             chunk = rows[start : start + BATCH_ROWS]
             # Column-wise object series keep None as NULL (no NaN/NaT round trip) and are
@@ -493,27 +613,13 @@ class _Loader:
             ),
         }
 
-    def _upsert_landed(self, outcome: FileOutcome, checksum: str, config_hash: str, status: str, extracted):
-        previous = self.previous(outcome.client_id, outcome.source_file)
-        if status == "failed" and previous is not None:
-            self.con.execute(
-                f"update {RAW_SCHEMA}._landed_files set status = 'failed', error = ?, loaded_at = ? "
-                "where client_id = ? and source_file = ?",
-                [outcome.error, self.loaded_at, outcome.client_id, outcome.source_file],
-            )
-            return
-        self.con.execute(
-            f"delete from {RAW_SCHEMA}._landed_files where client_id = ? and source_file = ?",
-            [outcome.client_id, outcome.source_file],
-        )
-        self._insert(
-            "_landed_files", LANDED_FILES_COLUMNS, [self._landed_row(outcome, checksum, config_hash, status, extracted)]
-        )
 
-    def _log(self, outcome: FileOutcome, checksum: str, config_hash: str, extracted) -> None:
-        status = "failed" if outcome.action == "failed" else "loaded"
-        row = {**self._landed_row(outcome, checksum, config_hash, status, extracted), "action": outcome.action}
-        self._insert("_ingest_log", INGEST_LOG_COLUMNS, [row])
+def _fail_unwritten(unwritten: list, error: duckdb.Error) -> None:
+    """Files the database refused: failed, nothing of them recorded (the next run tries again)."""
+    for one in unwritten:
+        outcome = one.outcome if isinstance(one, _Staged) else one[0]
+        outcome.action, outcome.error = "failed", f"{type(error).__name__}: {error}"
+        outcome.rows_read = outcome.rows_loaded = outcome.rows_quarantined = 0
 
 
 def ingest(
@@ -562,6 +668,7 @@ def _ingest_clients(
                 say(f"[{index}/{len(clients)}] {client.client_id}: no landing folder at {client_dir}")
                 continue
             files = landing_files(client_dir)
+            loader.read_known(client.client_id)
             extracts: dict[Path, dict[str, datetime]] = {}
             ranges: dict[Path, dict[str, Coverage]] = {}
             for folder, path in files:
@@ -575,6 +682,7 @@ def _ingest_clients(
                         client.client_id, folder, source, "failed", error=f"{type(exc).__name__}: {exc}"
                     )
                 report.files.append(outcome)
+            loader.flush()
             mine = report.for_client(client.client_id)
             changed = [f for f in mine if f.action in ("loaded", "replaced")]
             failed = [f for f in mine if f.action == "failed"]

@@ -10,13 +10,14 @@ import pytest
 
 from tests.dags.harness import DAGS, ROOT, load_dag
 
-DAG_IDS = {"roi_monthly", "roi_guarantee_watch", "roi_onboard_client"}
+DAG_IDS = {"roi_monthly", "roi_guarantee_watch", "roi_onboard_client", "roi_alerts"}
 WRITERS = {
     "roi_monthly": {"prepare.ingest", "prepare.raw_gate", "publish.mart_gate", "dbt_build", "marts_snapshot"},
     "roi_guarantee_watch": {"ingest", "dbt_build"},
     "roi_onboard_client": {"check"},
+    "roi_alerts": set(),  # reads the marts snapshot, never the warehouse
 }
-READERS = {"roi_monthly": {"publish.render", "portfolio"}, "roi_guarantee_watch": {"watch"}}
+READERS = {"roi_monthly": {"publish.render", "portfolio"}, "roi_guarantee_watch": {"watch"}, "roi_alerts": {"check"}}
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 DAGS = Path(__file__).resolve().parents[2] / "dags"
-APPROVED_TAGS = {"roi", "monthly", "daily", "guarantee-watch", "onboarding", "backfill", "reports", "quality"}
+APPROVED_TAGS = {"roi", "monthly", "daily", "guarantee-watch", "onboarding", "backfill", "reports", "quality", "alerts"}
 
 PARSE = textwrap.dedent(
     """
