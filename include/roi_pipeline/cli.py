@@ -566,7 +566,7 @@ def cmd_reports_written(locations: Locations, month: str) -> str:
 def cmd_summary(locations: Locations) -> str:
     return "\n".join(
         [
-            "Where everything is (reports: <ROI_REPORTS_DIR>/<client>/<YYYY-MM>/report.html|pdf|json, tasks.csv):",
+            "Where everything is (reports: <ROI_REPORTS_DIR>/<client>/<YYYY-MM>/report.html|pdf|json, tasks.csv, inventory.csv):",
             locations.describe(),
             "Query the marts, e.g.:",
             f"  {sys.executable} -c \"import duckdb; duckdb.connect('{locations.warehouse}', read_only=True)"

@@ -422,6 +422,10 @@ class ClientMonth:
     leads_unanswered: int
     response_minutes_median: float | None
     response_minutes_p90: float | None
+    #: The consultancy's own timesheet hours on the client in the month (every phase).
+    consultancy_hours: float = 0.0
+    #: fee charged / consultancy hours; None without hours (docs/method.md section 8).
+    effective_hourly_rate: float | None = None
 
 
 @dataclass
@@ -651,7 +655,88 @@ def compute_client(client: ClientConfig, landing: Path, months: list[date]) -> C
             unknown_workflows=[wm.workflow_key for wm in wms if wm.hours_saved is None],
             **leads,
         )
+        consultancy_hours = sum(e.hours for e in entries if e.consultancy and m <= e.day < next_month(m))
+        ref.client_months[m].consultancy_hours = consultancy_hours
+        ref.client_months[m].effective_hourly_rate = fee_charged / consultancy_hours if consultancy_hours > 0 else None
     return ref
+
+
+# --------------------------------------------------------------------------------------
+# Governance, roadmap (docs/method.md section 8), from the client file and the figures above
+# --------------------------------------------------------------------------------------
+
+
+def add_calendar_months(day: date, n: int) -> date:
+    """``day`` + n calendar months, clipped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + n
+    year, month = divmod(index, 12)
+    first = date(year, month + 1, 1)
+    last = (next_month(first) - timedelta(days=1)).day
+    return first.replace(day=min(day.day, last))
+
+
+def inventory(client: ClientConfig, ref: ClientReference, month: date) -> dict[str, dict]:
+    """Per register workflow: state at month end, changes, run cost, review due, the two flags."""
+    last_day = next_month(month) - timedelta(days=1)
+    out = {}
+    for wf in client.workflows:
+        if wf.go_live > last_day:
+            state = "building"
+        elif wf.retired_on is not None and wf.retired_on <= last_day:
+            state = "retired"
+        elif wf.status == "paused" and (wf.paused_on is None or wf.paused_on <= last_day):
+            state = "paused"
+        else:
+            state = "live"
+        due = add_calendar_months(wf.last_review or wf.go_live, wf.review_every_months)
+        wm = ref.workflow_months.get((wf.key, month))
+        out[wf.key] = {
+            "state": state,
+            "new": month <= wf.go_live <= last_day,
+            "retired": wf.retired_on is not None and month <= wf.retired_on <= last_day,
+            "paused": wf.paused_on is not None and month <= wf.paused_on <= last_day,
+            "run_cost": wm.run_cost if wm else 0.0,
+            "review_due": due,
+            "review_overdue": state in ("live", "paused") and due <= last_day,
+            "high_risk_without_checkpoint": wf.risk_class == "high"
+            and state != "retired"
+            and wf.human_approval is not True,
+        }
+    return out
+
+
+def roadmap(client: ClientConfig, ref: ClientReference, month: date) -> dict[str, dict]:
+    """Per candidate: estimates at the month's hourly cost, payback, rank, actual once live."""
+    hourly = effective_for_month(client.hourly_cost, month, client.engagement_start)
+    last_day = next_month(month) - timedelta(days=1)
+    out = {}
+    for cand in client.candidates:
+        hours = cand.est_tasks_per_month * cand.est_minutes_per_task / 60.0
+        net = hours * hourly - cand.est_tooling_cost
+        build = cand.est_build_hours * hourly
+        wf = client.workflow(cand.workflow_key) if cand.workflow_key else None
+        wm = ref.workflow_months.get((wf.key, month)) if wf else None
+        if wf is None or wf.go_live > last_day:
+            state = "candidate"
+        else:
+            state = "live" if wm is not None else "retired"
+        out[cand.key] = {
+            "state": state,
+            "est_hours_saved": hours,
+            "est_net_value": net,
+            "est_build_cost": build,
+            "est_payback_months": build / net if net > 0 else None,
+            "actual_tasks_automated": wm.tasks_automated if wm else None,
+            "actual_net_value": wm.net_value if wm else None,
+            "rank": None,
+        }
+    waiting = sorted(
+        (k for k, c in out.items() if c["state"] == "candidate"),
+        key=lambda k: (out[k]["est_payback_months"] is None, out[k]["est_payback_months"] or 0.0, k),
+    )
+    for rank, key in enumerate(waiting, 1):
+        out[key]["rank"] = rank
+    return out
 
 
 def _is_response(obj: str, rec: CrmRecord) -> bool:
