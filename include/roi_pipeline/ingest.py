@@ -26,8 +26,13 @@ A file's failure never stops the client's other files, and a client's never stop
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -45,6 +50,8 @@ from roi_pipeline.warehouse_lock import hold_warehouse
 
 RAW_SCHEMA = "raw"
 BATCH_ROWS = 100_000
+#: Below this many bytes of changed files, a client's files are parsed in-process (see _Parser).
+PARALLEL_MIN_BYTES = 4 << 20
 
 LINEAGE = (
     Column("_source_file", "varchar", "landing file the row came from, relative to the landing dir"),
@@ -354,6 +361,92 @@ class _Staged:
         return sum(len(rows) for rows in self.rows.values()) + len(self.quarantined)
 
 
+@dataclass(frozen=True)
+class _FileJob:
+    """What parsing one changed file needs: picklable, so a worker process can do it."""
+
+    client: ClientConfig
+    folder: str
+    path: Path
+    source_file: str
+    checksum: str
+    config_hash: str
+    extracted: datetime | None
+    stated: Coverage | None
+    loaded_at: datetime
+    replaces: bool
+
+
+@dataclass
+class _Unreadable:
+    """A file whose structure could not be read: it is recorded failed, its earlier rows stay."""
+
+    outcome: FileOutcome
+    checksum: str
+    config_hash: str
+    extracted: datetime | None
+
+
+def parse_file(job: _FileJob) -> _Staged | _Unreadable:
+    """Parse one landing file into its rows and quarantined records (no database work)."""
+    client, folder, source_file, checksum = job.client, job.folder, job.source_file, job.checksum
+    fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
+    # The file's extraction time, else the moment of ingestion, bounds its records' times
+    # (formats/plausibility.py): a record from the future is quarantined, not loaded.
+    ctx = ParseContext(client=client, source_file=source_file, extracted_at=job.extracted, ingested_at=job.loaded_at)
+    rows: dict[str, list[dict[str, Any]]] = {t: [] for t in table_columns(FORMATS[folder])}
+    quarantined: list[dict[str, Any]] = []
+    fields = fmt.field_tally()
+    read = 0
+    try:
+        for row_number, record in fmt.records(job.path, ctx):
+            read += 1
+            fields.add(record)
+            lineage = {
+                "_client_id": client.client_id,
+                "_source_file": source_file,
+                "_row_number": row_number,
+                "_file_sha256": checksum,
+                "_loaded_at": job.loaded_at,
+            }
+            try:
+                parsed = fmt.parse(record, ctx)
+            except Rejected as exc:
+                quarantined.append(
+                    {
+                        "client_id": client.client_id,
+                        "format": folder,
+                        "source_file": source_file,
+                        "row_number": row_number,
+                        "file_sha256": checksum,
+                        "reason": str(exc),
+                        "record": json.dumps(record, sort_keys=True, ensure_ascii=False, default=str),
+                        "loaded_at": job.loaded_at,
+                    }
+                )
+                continue
+            rows[fmt.table].append({**parsed.row, **lineage})
+            for child, child_rows in parsed.children.items():
+                rows[child].extend({**r, **lineage} for r in child_rows)
+    except UnreadableFile as exc:
+        outcome = FileOutcome(client.client_id, folder, source_file, "failed", error=str(exc))
+        return _Unreadable(outcome, checksum, job.config_hash, job.extracted)
+    outcome = FileOutcome(
+        client.client_id,
+        folder,
+        source_file,
+        "replaced" if job.replaces else "loaded",
+        read,
+        len(rows[fmt.table]),
+        len(quarantined),
+        coverage=fmt.coverage(job.path, job.stated, rows[fmt.table]),
+        latest_record_at=latest_record_time(fmt, rows[fmt.table], client.timezone),
+        fields_present=fields.fields(),
+        fields_by_workflow=fields.by_scope(),
+    )
+    return _Staged(outcome, checksum, job.config_hash, job.extracted, job.replaces, rows, quarantined)
+
+
 class _Loader:
     """Parses files one by one and writes them in batches.
 
@@ -404,6 +497,53 @@ class _Loader:
             return known.covers[2] not in (None, "entries")
         return known.covers != (stated_now.first, stated_now.last, stated_now.basis)
 
+    def check(
+        self,
+        client: ClientConfig,
+        folder: str,
+        path: Path,
+        extracted: datetime | None,
+        stated: Coverage | None = None,
+    ) -> FileOutcome | _FileJob:
+        """An unchanged file's outcome (its bookkeeping waits for :meth:`flush`), else the job of parsing it."""
+        source_file = path.relative_to(self.landing_dir).as_posix()
+        checksum = file_sha256(path)
+        config_hash = parsing_config_hash(client, folder)
+        before = self.known.get((client.client_id, source_file))
+        if (
+            before is not None
+            and before.file_sha256 == checksum
+            and before.config_hash == config_hash
+            and before.status == "loaded"
+            and not self._metadata_changed(before, FORMATS[folder](), path, extracted, stated)
+        ):
+            outcome = FileOutcome(client.client_id, folder, source_file, "unchanged")
+            # The bytes are the same, but its export time may have been stated since (roi landed).
+            self.unchanged.append((outcome, checksum, config_hash, extracted))
+            return outcome
+        return _FileJob(
+            client,
+            folder,
+            path,
+            source_file,
+            checksum,
+            config_hash,
+            extracted,
+            stated,
+            self.loaded_at,
+            before is not None,
+        )
+
+    def take(self, parsed: _Staged | _Unreadable) -> FileOutcome:
+        """Stage a parsed file (written at the next :meth:`flush`), or record an unreadable one."""
+        if isinstance(parsed, _Unreadable):
+            self._record_failure(parsed.outcome, parsed.checksum, parsed.config_hash, parsed.extracted)
+            return parsed.outcome
+        self.staged.append(parsed)
+        if sum(staged.row_count for staged in self.staged) >= self.batch_rows:
+            self.flush()
+        return parsed.outcome
+
     def load_file(
         self,
         client: ClientConfig,
@@ -412,83 +552,9 @@ class _Loader:
         extracted: datetime | None,
         stated: Coverage | None = None,
     ) -> FileOutcome:
-        """Parse one file and stage it; its rows reach the tables at the next :meth:`flush`."""
-        source_file = path.relative_to(self.landing_dir).as_posix()
-        checksum = file_sha256(path)
-        config_hash = parsing_config_hash(client, folder)
-        before = self.known.get((client.client_id, source_file))
-        fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
-        if (
-            before is not None
-            and before.file_sha256 == checksum
-            and before.config_hash == config_hash
-            and before.status == "loaded"
-            and not self._metadata_changed(before, fmt, path, extracted, stated)
-        ):
-            outcome = FileOutcome(client.client_id, folder, source_file, "unchanged")
-            # The bytes are the same, but its export time may have been stated since (roi landed).
-            self.unchanged.append((outcome, checksum, config_hash, extracted))
-            return outcome
-        # The file's extraction time, else the moment of ingestion, bounds its records' times
-        # (formats/plausibility.py): a record from the future is quarantined, not loaded.
-        ctx = ParseContext(client=client, source_file=source_file, extracted_at=extracted, ingested_at=self.loaded_at)
-        tables = table_columns(FORMATS[folder])
-        rows: dict[str, list[dict[str, Any]]] = {t: [] for t in tables}
-        quarantined: list[dict[str, Any]] = []
-        fields = fmt.field_tally()
-        read = 0
-        try:
-            for row_number, record in fmt.records(path, ctx):
-                read += 1
-                fields.add(record)
-                lineage = {
-                    "_client_id": client.client_id,
-                    "_source_file": source_file,
-                    "_row_number": row_number,
-                    "_file_sha256": checksum,
-                    "_loaded_at": self.loaded_at,
-                }
-                try:
-                    parsed = fmt.parse(record, ctx)
-                except Rejected as exc:
-                    quarantined.append(
-                        {
-                            "client_id": client.client_id,
-                            "format": folder,
-                            "source_file": source_file,
-                            "row_number": row_number,
-                            "file_sha256": checksum,
-                            "reason": str(exc),
-                            "record": json.dumps(record, sort_keys=True, ensure_ascii=False, default=str),
-                            "loaded_at": self.loaded_at,
-                        }
-                    )
-                    continue
-                rows[fmt.table].append({**parsed.row, **lineage})
-                for child, child_rows in parsed.children.items():
-                    rows[child].extend({**r, **lineage} for r in child_rows)
-        except UnreadableFile as exc:
-            outcome = FileOutcome(client.client_id, folder, source_file, "failed", error=str(exc))
-            self._record_failure(outcome, checksum, config_hash, extracted)
-            return outcome
-
-        outcome = FileOutcome(
-            client.client_id,
-            folder,
-            source_file,
-            "replaced" if before is not None else "loaded",
-            read,
-            len(rows[fmt.table]),
-            len(quarantined),
-            coverage=fmt.coverage(path, stated, rows[fmt.table]),
-            latest_record_at=latest_record_time(fmt, rows[fmt.table], client.timezone),
-            fields_present=fields.fields(),
-            fields_by_workflow=fields.by_scope(),
-        )
-        self.staged.append(_Staged(outcome, checksum, config_hash, extracted, before is not None, rows, quarantined))
-        if sum(staged.row_count for staged in self.staged) >= self.batch_rows:
-            self.flush()
-        return outcome
+        """Check, parse and stage one file in this process."""
+        job = self.check(client, folder, path, extracted, stated)
+        return job if isinstance(job, FileOutcome) else self.take(parse_file(job))
 
     def flush(self) -> None:
         """Write the staged files and the unchanged files' bookkeeping, one transaction."""
@@ -682,6 +748,80 @@ def ingest(
     return report
 
 
+def _failed(client: ClientConfig, folder: str, path: Path, landing_dir: Path, exc: Exception) -> FileOutcome:
+    source = path.relative_to(landing_dir).as_posix()
+    return FileOutcome(client.client_id, folder, source, "failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def ingest_workers(environ: dict[str, str] | None = None) -> int:
+    """Processes that parse files: ``ROI_INGEST_WORKERS``, default one per core."""
+    value = (os.environ if environ is None else environ).get("ROI_INGEST_WORKERS", "").strip()
+    if not value:
+        return os.cpu_count() or 1
+    try:
+        workers = int(value)
+    except ValueError:
+        raise ValueError(f"ROI_INGEST_WORKERS must be a whole number of processes, not {value!r}") from None
+    if workers < 1:
+        raise ValueError(f"ROI_INGEST_WORKERS must be at least 1, not {workers}")
+    return workers
+
+
+class _Parser:
+    """Parses a client's changed files, in worker processes when there is enough to parse.
+
+    Parsing is pure Python over one file at a time, so files go to a pool of
+    :func:`ingest_workers` processes (forked: they inherit the loaded code and need no
+    database) while this process writes the batches; results come back in file order, at
+    most a few files ahead, so memory stays bounded. Below :data:`PARALLEL_MIN_BYTES` of
+    changed files a pool costs more than it saves, and the files are parsed here.
+    """
+
+    def __init__(self) -> None:
+        self.workers = ingest_workers()
+        self.pool: ProcessPoolExecutor | None = None
+
+    def parse(self, jobs: list[_FileJob]) -> Iterator[_Staged | _Unreadable | OSError]:
+        size = sum(_size(job.path) for job in jobs)
+        # A daemonic process (a multiprocessing worker's own child) may not start processes.
+        alone = self.workers < 2 or multiprocessing.current_process().daemon
+        if alone or len(jobs) < 2 or size < PARALLEL_MIN_BYTES:
+            for job in jobs:
+                yield _parse_or_error(job)
+            return
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        pending: deque = deque()
+        queued = iter(jobs)
+        for job in itertools.islice(queued, 2 * self.workers):
+            pending.append(self.pool.submit(_parse_or_error, job))
+        while pending:
+            result = pending.popleft().result()
+            following = next(queued, None)
+            if following is not None:
+                pending.append(self.pool.submit(_parse_or_error, following))
+            yield result
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _parse_or_error(job: _FileJob) -> _Staged | _Unreadable | OSError:
+    try:
+        return parse_file(job)
+    except OSError as exc:  # the file vanished or cannot be read: that file fails, not the run
+        return exc
+
+
 def _ingest_clients(
     landing_dir: Path,
     warehouse: Path,
@@ -695,6 +835,7 @@ def _ingest_clients(
         ensure_schema(con)
         write_config_tables(con, clients, RAW_SCHEMA)
         loader = _Loader(con, landing_dir, loaded_at)
+        parser = _Parser()
         for index, client in enumerate(clients, start=1):
             client_dir = landing_dir / client.client_id
             if not client_dir.is_dir():
@@ -705,17 +846,28 @@ def _ingest_clients(
             loader.read_known(client.client_id)
             extracts: dict[Path, dict[str, datetime]] = {}
             ranges: dict[Path, dict[str, Coverage]] = {}
+            outcomes: list[FileOutcome] = []
+            jobs: dict[int, _FileJob] = {}  # position in outcomes -> the parsing its file needs
             for folder, path in files:
                 stamps = extracts.setdefault(path.parent, _extracted_at(path.parent))
                 stated = ranges.setdefault(path.parent, _stated_coverage(path.parent))
                 try:
-                    outcome = loader.load_file(client, folder, path, stamps.get(path.name), stated.get(path.name))
-                except (OSError, duckdb.Error) as exc:  # one bad file never stops the rest
-                    source = path.relative_to(landing_dir).as_posix()
-                    outcome = FileOutcome(
-                        client.client_id, folder, source, "failed", error=f"{type(exc).__name__}: {exc}"
-                    )
-                report.files.append(outcome)
+                    checked = loader.check(client, folder, path, stamps.get(path.name), stated.get(path.name))
+                except OSError as exc:  # one bad file never stops the rest
+                    checked = _failed(client, folder, path, landing_dir, exc)
+                if isinstance(checked, _FileJob):
+                    jobs[len(outcomes)] = checked
+                    checked = FileOutcome(client.client_id, folder, checked.source_file, "failed")  # filled below
+                outcomes.append(checked)
+            for (slot, job), parsed in zip(jobs.items(), parser.parse(list(jobs.values())), strict=True):
+                if isinstance(parsed, OSError):
+                    outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, parsed)
+                else:
+                    try:
+                        outcomes[slot] = loader.take(parsed)
+                    except duckdb.Error as exc:  # recording an unreadable file failed: that file only
+                        outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
+            report.files.extend(outcomes)
             loader.flush()
             mine = report.for_client(client.client_id)
             changed = [f for f in mine if f.action in ("loaded", "replaced")]
@@ -729,4 +881,5 @@ def _ingest_clients(
             for f in failed:
                 say(f"    FAILED {f.source_file}: {f.error}")
     finally:
+        parser.close()
         con.close()

@@ -568,13 +568,16 @@ def _raw_tables(warehouse: Path) -> dict[str, list[tuple]]:
 
 def test_files_are_written_in_batches_and_the_batch_size_changes_nothing(tmp_path, monkeypatch):
     """Parsed files are written together; whether one file or all of a client's files share a
-    transaction, the raw layer holds the same rows, and a re-run with a changed file replaces
-    exactly its rows."""
+    transaction, and whether they are parsed here or in worker processes, the raw layer holds
+    the same rows, and a re-run with a changed file replaces exactly its rows."""
     import roi_pipeline.ingest as ingest_module
 
     results = []
-    for batch_rows in (1, 3, 1_000_000):
+    for batch_rows, workers in ((1, "1"), (3, "1"), (1_000_000, "1"), (3, "2"), (1_000_000, "2")):
         monkeypatch.setattr(ingest_module, "BATCH_ROWS", batch_rows)
+        monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)  # any two files go to the pool
+        monkeypatch.setenv("ROI_INGEST_WORKERS", workers)
+        batch_rows = f"{batch_rows}-{workers}"
         landing, warehouse = tmp_path / f"b{batch_rows}" / "landing", tmp_path / f"b{batch_rows}" / "wh.duckdb"
         client = make_client(tmp_path / f"b{batch_rows}" / "clients")
         folder = landing / client.client_id / "n8n_executions"
@@ -596,7 +599,7 @@ def test_files_are_written_in_batches_and_the_batch_size_changes_nothing(tmp_pat
             log = con.execute("select action, count(*) from raw._ingest_log group by all order by all").fetchall()
         assert ids == ["1", "2", "3", "6", "7"]
         assert log == [("loaded", 4), ("replaced", 1), ("unchanged", 3)]
-    assert results[0] == results[1] == results[2]
+    assert all(result == results[0] for result in results[1:])
 
 
 def test_a_file_the_database_refuses_fails_alone_and_loads_once_fixed(setup, monkeypatch):
@@ -637,3 +640,14 @@ def test_a_file_the_database_refuses_fails_alone_and_loads_once_fixed(setup, mon
         ("c.json", "unchanged"),
     ]
     assert count(warehouse, "select count(*) from raw.n8n_executions") == 4
+
+
+def test_the_number_of_parsing_processes_is_checked():
+    from roi_pipeline.ingest import ingest_workers
+
+    assert ingest_workers({"ROI_INGEST_WORKERS": "3"}) == 3
+    assert ingest_workers({}) >= 1
+    with pytest.raises(ValueError, match="whole number of processes, not 'two'"):
+        ingest_workers({"ROI_INGEST_WORKERS": "two"})
+    with pytest.raises(ValueError, match="at least 1, not 0"):
+        ingest_workers({"ROI_INGEST_WORKERS": "0"})
