@@ -79,10 +79,13 @@ class Browser:
 
     def __init__(self) -> None:
         self._profile = tempfile.TemporaryDirectory(prefix="roi-chromium-")
+        scratch = Path(self._profile.name) / "tmp"  # chromium's own temporary files go with the profile
+        scratch.mkdir()
         self._proc = subprocess.Popen(
             [chromium(), *_FLAGS, f"--user-data-dir={self._profile.name}", "--remote-debugging-port=0", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            env={**os.environ, "TMPDIR": str(scratch)},
         )
         port_file = Path(self._profile.name) / "DevToolsActivePort"
         deadline = time.monotonic() + 60
@@ -94,7 +97,8 @@ class Browser:
         port, path = port_file.read_text().split()[:2]
         from websockets.sync.client import connect
 
-        self._ws = connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=30)
+        self._stack = contextlib.ExitStack()
+        self._ws = self._stack.enter_context(connect(f"ws://127.0.0.1:{port}{path}", max_size=None, open_timeout=30))
         self._id = 0
         target = self._call("Target.createTarget", url="about:blank")["targetId"]
         self._session = self._call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
@@ -154,7 +158,7 @@ class Browser:
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._ws.close()
+            self._stack.close()
         if self._proc.poll() is None:
             self._proc.terminate()
             try:

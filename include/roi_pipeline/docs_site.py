@@ -131,4 +131,3 @@ def publish_for_dag() -> dict[str, Any]:
         "dbt docs site %s: %d models, %d exposures", site.path, site.models, site.exposures
     )
     return {"docs_site": str(site.path), "models": site.models, "exposures": site.exposures}
-

@@ -95,7 +95,7 @@ def test_workflows_whose_error_rate_rose_three_months_running(answers, reference
     for cid, (client, _) in reference.items():
         rates = _error_rates(client, sample_pipeline.landing_dir)
         names = {wf.key: wf.name for wf in client.workflows}
-        for (key, month), rate in rates.items():
+        for key, month in rates:
             back = [ref.month_of(month)]
             for _ in range(3):
                 back.append(ref.prev_month(back[-1]))
