@@ -327,7 +327,9 @@ def _publish_docs_site(locations: Locations) -> bool:
 
     with _out.step("dbt docs site") as step:
         try:
-            site = publish_docs_site(locations.warehouse, locations.reports_dir, quiet=not _out.verbose)
+            site = publish_docs_site(
+                locations.warehouse, locations.reports_dir, quiet=not _out.verbose, use_colors=_out.color
+            )
         except DocsSiteFailed as exc:
             step.failed(str(exc))
             return False

@@ -54,16 +54,19 @@ def docs_site_path(reports_dir: Path) -> Path:
     return Path(reports_dir) / DOCS_DIR / "index.html"
 
 
-def publish_docs_site(warehouse: Path, reports_dir: Path, *, quiet: bool = True) -> DocsSite:
+def publish_docs_site(
+    warehouse: Path, reports_dir: Path, *, quiet: bool = True, use_colors: bool | None = None
+) -> DocsSite:
     """Generate the dbt docs for ``warehouse`` and publish them as one self-contained page.
 
+    ``quiet`` and ``use_colors`` are passed to dbt (see :func:`roi_pipeline.transform.run_dbt`).
     Raises :class:`DocsSiteFailed` with one line naming the cause.
     """
     from roi_pipeline.transform import run_dbt
 
     warehouse = Path(warehouse).resolve()
     target = warehouse.parent / "dbt" / "docs"
-    result = run_dbt(["docs", "generate"], warehouse, quiet=quiet, target_dir=target)
+    result = run_dbt(["docs", "generate"], warehouse, quiet=quiet, use_colors=use_colors, target_dir=target)
     if not result.success:
         raise DocsSiteFailed("dbt docs generate failed: " + "; ".join(result.failures or ["see dbt's log"]))
     try:
