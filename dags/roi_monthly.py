@@ -9,7 +9,7 @@ i.e. the 4th at 06:00 UTC (`settle_minutes`). Past months (backfills, manual run
 Per client (dynamic task mapping, one map index per client, so one client's failure or
 hold-back never stops the others): **extract** (API sources; drop-folder sources skipped)
 → **ingest** → **raw gate**; then one **dbt build** of the month (Cosmos, `var report_month`)
-and, beside the rest, the read-only **marts snapshot** for analysts; then per client
+and, beside the rest, the read-only **marts snapshot** and the dbt **docs site** for analysts; then per client
 **mart gate** → **render** → **e-mail**; then the **portfolio** page and the run **summary**
 (red when any client failed; held-back reports are not failures).
 
@@ -112,6 +112,13 @@ def roi_monthly():
 
         return publish_marts_snapshot()
 
+    @task(pool=WAREHOUSE_POOL)
+    def docs_site() -> dict:
+        """The dbt docs as one static page beside the reports (README: Querying the marts)."""
+        from roi_pipeline.docs_site import publish_for_dag
+
+        return publish_for_dag()
+
     @task_group(group_id="publish")
     def publish(run: dict):
         @task(pool=WAREHOUSE_POOL)
@@ -155,7 +162,7 @@ def roi_monthly():
     build = month_build()
     built = marts_built(ready)
     ready >> build >> built
-    build >> marts_snapshot()  # beside the publishing, not before it: a failed copy holds no report
+    build >> marts_snapshot() >> docs_site()  # beside the publishing: a failed copy or page holds no report
     outcomes = publish.expand(run=built)
     page = portfolio(planned, outcomes)
     page >> summary(planned, outcomes)

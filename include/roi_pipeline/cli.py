@@ -274,7 +274,7 @@ def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
         for failure in result.failures:
             _say(f"DBT FAILURE {failure}")
         return 1
-    if not _publish_snapshot(locations):
+    if not _publish_snapshot(locations) or not _publish_docs_site(locations):
         return 1
     _say(
         "Models built and tested: query the marts schema (marts.fct_client_months, marts.fct_workflow_months, ...)"
@@ -294,6 +294,22 @@ def _publish_snapshot(locations: Locations) -> bool:
             step.failed(str(exc))
             return False
         step.done(f"{len(published.tables)} tables")
+    return True
+
+
+def _publish_docs_site(locations: Locations) -> bool:
+    """The dbt docs as one static page beside the reports (:mod:`roi_pipeline.docs_site`)."""
+    from roi_pipeline.docs_site import DocsSiteFailed, publish_docs_site
+
+    with _out.step("dbt docs site") as step:
+        try:
+            site = publish_docs_site(
+                locations.warehouse, locations.reports_dir, quiet=not _out.verbose, use_colors=_out.color
+            )
+        except DocsSiteFailed as exc:
+            step.failed(str(exc))
+            return False
+        step.done(f"{site.models} models, {site.exposures} exposures: {site.path}")
     return True
 
 

@@ -457,6 +457,9 @@ def render_html(doc: dict[str, Any]) -> str:
     return environment().get_template("client_report.html.j2").render(template_context(doc))
 
 
+#: The screen-only stylesheet (report_templates/report.screen.css: phones) as the templates
+#: include it; the PDF is rendered without it, so its bytes never depend on screen layout.
+_SCREEN_STYLE = re.compile(r'<style media="screen">\n.*?</style>\n', flags=re.S)
 _CREATED_META = re.compile(r'<meta name="dcterms\.created" content="([^"]+)"')
 _PDF_LOCK = threading.Lock()
 
@@ -477,6 +480,8 @@ def html_to_pdf(html: str) -> bytes:
 
     - creation/modification dates come from the document's "as of" (``dcterms.created`` /
       ``dcterms.modified`` meta);
+    - the screen-only stylesheet (``<style media="screen">``) is left out: print never applies
+      it, and the PDF's bytes then do not change with the screen layout;
     - the PDF file identifier is derived from the HTML instead of being generated;
     - the embedded font subsets: fontTools stamps each font it rewrites with the wall-clock
       time (the ``head.modified`` field) unless ``SOURCE_DATE_EPOCH`` is set, so the same
@@ -485,6 +490,7 @@ def html_to_pdf(html: str) -> bytes:
     """
     import weasyprint
 
+    html = _SCREEN_STYLE.sub("", html)
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
     with _PDF_LOCK:
         saved = os.environ.get("SOURCE_DATE_EPOCH")
