@@ -299,9 +299,12 @@ def _publish_snapshot(locations: Locations) -> bool:
 
 def _publish_docs_site(locations: Locations) -> bool:
     """The dbt docs as one static page beside the reports (:mod:`roi_pipeline.docs_site`)."""
-    from roi_pipeline.docs_site import DocsSiteFailed, publish_docs_site
+    from roi_pipeline.docs_site import SWITCH, DocsSiteFailed, docs_site_enabled, publish_docs_site
 
     with _out.step("dbt docs site") as step:
+        if not docs_site_enabled():
+            step.done(f"skipped ({SWITCH}=off)")
+            return True
         try:
             site = publish_docs_site(
                 locations.warehouse, locations.reports_dir, quiet=not _out.verbose, use_colors=_out.color
@@ -309,7 +312,8 @@ def _publish_docs_site(locations: Locations) -> bool:
         except DocsSiteFailed as exc:
             step.failed(str(exc))
             return False
-        step.done(f"{site.models} models, {site.exposures} exposures: {site.path}")
+        state = "unchanged" if site.unchanged else f"{site.models} models, {site.exposures} exposures"
+        step.done(f"{state}: {site.path}")
     return True
 
 

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from roi_pipeline.cli import main as roi
-from roi_pipeline.docs_site import docs_site_path
+from roi_pipeline.docs_site import SWITCH, docs_inputs, docs_site_enabled, docs_site_path
 from roi_pipeline.orchestration import watch
 from roi_pipeline.report import data
 from roi_pipeline.settings import PROJECT_DIR
@@ -50,14 +50,14 @@ def built(tmp_path_factory) -> Sample:
     """Two sample clients, two months, through `roi ingest` and `roi build` (as a user runs them)."""
     base = tmp_path_factory.mktemp("docs-site")
     sample = make_sample(base, clients=2, months=2, end_month=MONTH)
-    with environment(sample.env()):
+    with environment({**sample.env(), SWITCH: "on"}):
         assert roi(["ingest"]) == 0
         assert roi(["build"]) == 0
     return sample
 
 
 @pytest.mark.slow
-def test_the_build_publishes_the_docs_beside_the_reports_the_same_bytes_every_time(built):
+def test_the_build_publishes_the_docs_beside_the_reports_the_same_bytes_every_time(built, capsys):
     page = docs_site_path(built.reports)
     assert page == built.reports / "_docs" / "index.html"
     first = page.read_bytes()
@@ -66,9 +66,15 @@ def test_the_build_publishes_the_docs_beside_the_reports_the_same_bytes_every_ti
     for name in ("model.roi.fct_client_months", "exposure.roi.portfolio_page", "exposure.roi.guarantee_watch"):
         assert f'"{name}"' in text, name
     assert str(built.base) not in text and str(PROJECT_DIR) not in text  # no machine path
-    with environment(built.env()):
+    stamp = page.with_name("site.json")
+    with environment({**built.env(), SWITCH: "on"}):
+        assert roi(["build"]) == 0  # same project, same relations: the page is left as it is
+        assert re.search(r"dbt docs site: done in [^(]*\(unchanged: ", capsys.readouterr().out)
+        assert page.read_bytes() == first
+        stamp.unlink()  # without the record of its inputs, the page is generated again
         assert roi(["build"]) == 0
     assert page.read_bytes() == first
+    assert stamp.is_file()
 
 
 @pytest.mark.slow
@@ -90,3 +96,18 @@ def test_the_docs_open_from_the_file_system_and_show_the_models(built):
 
 def test_docs_site_path_is_under_the_reports_dir():
     assert docs_site_path(Path("r")) == Path("r") / "_docs" / "index.html"
+
+
+def test_the_docs_inputs_follow_the_warehouse_relations_and_the_switch(tmp_path):
+    import duckdb
+
+    warehouse = tmp_path / "wh.duckdb"
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema marts; create table marts.t (a integer)")
+    before = docs_inputs(warehouse)
+    assert docs_inputs(warehouse) == before
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("alter table marts.t add column b varchar")
+    assert docs_inputs(warehouse) != before
+    assert docs_site_enabled({}) and docs_site_enabled({SWITCH: "on"})
+    assert not docs_site_enabled({SWITCH: "off"}) and not docs_site_enabled({SWITCH: "0"})
