@@ -4,7 +4,9 @@
 Daily at 07:00 UTC: per client (mapped) **extract** → **ingest** the month in progress, one
 **dbt build** with `var report_month` = that month (Cosmos), then **watch** reads
 `marts.fct_client_months` (`projected_month_hours`, `is_guarantee_at_risk`) and writes
-`<reports>/_watch/<YYYY-MM>/<day>.json`; clients at risk are logged as warnings.
+`<reports>/_watch/<YYYY-MM>/<day>.json`; clients at risk are logged as warnings. After the
+build, **marts_snapshot** refreshes the readers' copy of the marts, so analysts and the
+hourly `roi_alerts` see each day's runs, not only each month's.
 
 The month in progress is the clients' local month at the run's logical date (never the
 wall clock). Writers run in the one-slot `duckdb_writer` pool shared with `roi_monthly`.
@@ -18,7 +20,7 @@ import pendulum
 from airflow.sdk import Asset, CronTriggerTimetable, Param, TriggerRule, dag, task
 
 from roi_pipeline.orchestration.defaults import DEFAULT_ARGS, TAGS, WATCH_DAG_ID
-from roi_pipeline.orchestration.groups import client_runs, month_build, prepare_clients
+from roi_pipeline.orchestration.groups import client_runs, marts_snapshot, month_build, prepare_clients
 
 WATCH = Asset("roi_guarantee_watch")
 
@@ -61,6 +63,7 @@ def roi_guarantee_watch():
     ready = ingested(planned, done)
     build = month_build()
     ready >> build >> watch(ready)
+    build >> marts_snapshot()  # the day's figures for readers: the hourly alerts read this copy
 
 
 roi_guarantee_watch()

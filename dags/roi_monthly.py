@@ -29,7 +29,7 @@ from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, TriggerRule, dag, task, task_group
 
 from roi_pipeline.orchestration.defaults import DEFAULT_ARGS, MONTHLY_DAG_ID, SETTLE_MINUTES, TAGS, WAREHOUSE_POOL
-from roi_pipeline.orchestration.groups import client_runs, month_build, prepare_clients
+from roi_pipeline.orchestration.groups import client_runs, marts_snapshot, month_build, prepare_clients
 from roi_pipeline.orchestration.months import MONTH_PATTERN
 
 MARTS = Asset("roi_marts")
@@ -104,13 +104,6 @@ def roi_monthly():
     def marts_built(runs: list) -> list:
         """The marts hold the month: the clients that were ready go on to be published."""
         return runs
-
-    @task(pool=WAREHOUSE_POOL)
-    def marts_snapshot() -> dict:
-        """The read-only copy of the marts for analysts and BI tools (README: Querying the marts)."""
-        from roi_pipeline.orchestration.steps import publish_marts_snapshot
-
-        return publish_marts_snapshot()
 
     @task(pool=WAREHOUSE_POOL)
     def docs_site() -> dict:

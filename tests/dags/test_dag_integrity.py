@@ -12,8 +12,15 @@ from tests.dags.harness import DAGS, ROOT
 
 DAG_IDS = {"roi_monthly", "roi_guarantee_watch", "roi_onboard_client", "roi_alerts"}
 WRITERS = {
-    "roi_monthly": {"prepare.ingest", "prepare.raw_gate", "publish.mart_gate", "dbt_build", "marts_snapshot", "docs_site"},
-    "roi_guarantee_watch": {"ingest", "dbt_build"},
+    "roi_monthly": {
+        "prepare.ingest",
+        "prepare.raw_gate",
+        "publish.mart_gate",
+        "dbt_build",
+        "marts_snapshot",
+        "docs_site",
+    },
+    "roi_guarantee_watch": {"ingest", "dbt_build", "marts_snapshot"},
     "roi_onboard_client": {"check"},
     "roi_alerts": set(),  # reads the marts snapshot, never the warehouse
 }

@@ -2,7 +2,7 @@
 
 ``roi_monthly`` and ``roi_guarantee_watch`` both plan a run, map the per-client steps over
 the planned clients, and build the planned month with dbt. :func:`client_runs`,
-:func:`prepare_clients` and :func:`month_build` are those pieces; each DAG file only says
+:func:`prepare_clients`, :func:`month_build` and :func:`marts_snapshot` are those pieces; each DAG file only says
 how they connect to what is its own (the gates and publishing; the watch).
 """
 
@@ -57,6 +57,19 @@ def prepare_clients(runs, *, raw_gate: bool, group_id: str = "prepare", prefix_g
         return gate(ingested) if raw_gate else ingested
 
     return prepare.expand(run=runs)
+
+
+def marts_snapshot():
+    """The read-only copy of the marts for analysts, BI tools and the hourly alerts (task
+    ``marts_snapshot``, in the writers' pool: it reads the warehouse while no build writes)."""
+
+    @task(task_id="marts_snapshot", pool=WAREHOUSE_POOL)
+    def snapshot() -> dict:
+        from roi_pipeline.orchestration.steps import publish_marts_snapshot
+
+        return publish_marts_snapshot()
+
+    return snapshot()
 
 
 def month_build():
