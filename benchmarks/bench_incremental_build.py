@@ -26,6 +26,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -171,7 +172,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=36)
     parser.add_argument("--end-month", default="2026-10")
     parser.add_argument("--runs-scale", type=float, default=1.0)
-    parser.add_argument("--workdir", type=Path, default=Path("/tmp/roi-bench"))
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "roi-bench")
     args = parser.parse_args()
 
     args.workdir.mkdir(parents=True, exist_ok=True)

@@ -158,42 +158,18 @@ def cmd_generate(args: argparse.Namespace, locations: Locations) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, locations: Locations) -> int:
-    from roi_pipeline.formats import FORMATS
-    from roi_pipeline.ingest import landing_files
+    from roi_pipeline.ingest import files_by_folder, landing_summary, missing_sources
 
     result = _load(locations, args.clients)
     status = 0 if result.ok and result.clients else 1
     for client in result.clients:
-        client_dir = locations.landing_dir / client.client_id
-        files = landing_files(client_dir) if client_dir.is_dir() else []
-        by_folder: dict[str, int] = {}
-        for folder, _path in files:
-            by_folder[folder] = by_folder.get(folder, 0) + 1
-        _say(f"OK {client.client_id}: {len(client.workflows)} workflows, {client.timezone}, {client.currency}")
-        problems = _missing_sources(client, by_folder)
-        for folder in FORMATS:
-            if by_folder.get(folder):
-                _say(f"    {folder:<22} {by_folder[folder]} file(s)")
-        for problem in problems:
-            _say(f"    MISSING {problem}")
-        if problems:
+        by_folder = files_by_folder(locations.landing_dir, client.client_id)
+        missing = missing_sources(client, by_folder)
+        for line in landing_summary(client, by_folder, missing):
+            _say(line)
+        if missing:
             status = 1
     return status
-
-
-def _missing_sources(client, by_folder: dict[str, int]) -> list[str]:
-    """What a client's configuration needs from the landing folder that is not there."""
-    needed: dict[str, str] = {}
-    for wf in client.workflows:
-        folder = "n8n_executions" if wf.platform == "n8n" else "generic_runs"
-        needed.setdefault(folder, f"run logs for workflow {wf.key!r} ({wf.platform})")
-        if wf.baseline.volume is not None:
-            vol = f"hubspot_{wf.baseline.volume.object}"
-            needed.setdefault(vol, f"HubSpot {wf.baseline.volume.object} (volume source of {wf.key!r})")
-    sheets = f"{client.timesheets.format}_time_entries"
-    needed.setdefault(sheets, f"{client.timesheets.format} timesheets (configured timesheets.format)")
-    needed.setdefault("hubspot_contacts", "HubSpot contacts (leads, for lead response KPIs)")
-    return [f"{folder}/: {why}" for folder, why in needed.items() if not by_folder.get(folder)]
 
 
 def cmd_landed(args: argparse.Namespace, locations: Locations) -> int:
@@ -299,7 +275,7 @@ def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
         for failure in result.failures:
             _say(f"DBT FAILURE {failure}")
         return 1
-    if not _publish_snapshot(locations):
+    if not _publish_snapshot(locations) or not _publish_docs_site(locations):
         return 1
     _say(
         "Models built and tested: query the marts schema (marts.fct_client_months, marts.fct_workflow_months, ...)"
@@ -319,6 +295,26 @@ def _publish_snapshot(locations: Locations) -> bool:
             step.failed(str(exc))
             return False
         step.done(f"{len(published.tables)} tables")
+    return True
+
+
+def _publish_docs_site(locations: Locations) -> bool:
+    """The dbt docs as one static page beside the reports (:mod:`roi_pipeline.docs_site`)."""
+    from roi_pipeline.docs_site import SWITCH, DocsSiteFailed, docs_site_enabled, publish_docs_site
+
+    with _out.step("dbt docs site") as step:
+        if not docs_site_enabled():
+            step.done(f"skipped ({SWITCH}=off)")
+            return True
+        try:
+            site = publish_docs_site(
+                locations.warehouse, locations.reports_dir, quiet=not _out.verbose, use_colors=_out.color
+            )
+        except DocsSiteFailed as exc:
+            step.failed(str(exc))
+            return False
+        state = "unchanged" if site.unchanged else f"{site.models} models, {site.exposures} exposures"
+        step.done(f"{state}: {site.path}")
     return True
 
 
@@ -362,9 +358,7 @@ def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
             for info in outcome.infos:
                 _say(f"      info:     {info.message}")
             held += not outcome.publishable
-    from roi_pipeline.settings import PROJECT_DIR
-
-    _say(f"Data Docs: {PROJECT_DIR / 'expectations' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
+    _say(f"Data Docs: {locations.data_docs}")
     return 1 if held else 0
 
 
@@ -636,7 +630,7 @@ def cmd_reports_written(locations: Locations, month: str) -> str:
 def cmd_summary(locations: Locations) -> str:
     return "\n".join(
         [
-            "Where everything is (reports: <ROI_REPORTS_DIR>/<client>/<YYYY-MM>/report.html|pdf|json, tasks.csv):",
+            "Where everything is (reports: <ROI_REPORTS_DIR>/<client>/<YYYY-MM>/report.html|pdf|json, tasks.csv, inventory.csv):",
             locations.describe(),
             "Query the marts, e.g.:",
             f"  {sys.executable} -c \"import duckdb; duckdb.connect('{locations.warehouse}', read_only=True)"

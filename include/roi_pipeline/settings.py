@@ -30,6 +30,14 @@ DBT_ENV_VARS = {
 }
 #: File name of the readers' copy of the marts when ROI_MARTS_SNAPSHOT is unset.
 MARTS_SNAPSHOT_NAME = "marts_snapshot.duckdb"
+#: Folder beside the warehouse for the quality gates' GX validation results and Data Docs.
+GX_OUTPUT_NAME = "gx"
+
+
+def gx_output_dir(warehouse: Path) -> Path:
+    """Where the gates run on ``warehouse`` keep GX's validation results and Data Docs: a
+    ``gx/`` folder beside the warehouse, so they follow ``ROI_WAREHOUSE`` (never the checkout)."""
+    return Path(warehouse).resolve().parent / GX_OUTPUT_NAME
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,16 @@ class Locations:
             path = Path(value).expanduser() if value else PROJECT_DIR / default
             resolved[field] = path.resolve()
         return cls(**resolved)
+
+    @property
+    def gx_output_dir(self) -> Path:
+        """GX validation results and Data Docs of the quality gates (:func:`gx_output_dir`)."""
+        return gx_output_dir(self.warehouse)
+
+    @property
+    def data_docs(self) -> Path:
+        """The Data Docs page the gates build (why a report was held)."""
+        return self.gx_output_dir / "data_docs" / "index.html"
 
     def describe(self) -> str:
         """A few lines telling a person where everything is (printed by the CLI)."""

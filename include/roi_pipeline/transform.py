@@ -69,6 +69,7 @@ def run_dbt(
     quiet: bool = False,
     on_event: Callable[[Any], None] | None = None,
     use_colors: bool | None = None,
+    target_dir: Path | None = None,
 ) -> DbtResult:
     """Invoke ``dbt <command>`` on the project; returns success and the failing nodes.
 
@@ -82,6 +83,8 @@ def run_dbt(
     ``on_event`` receives every dbt event (``EventMsg``: ``msg.info.name``, ``msg.data``),
     whatever ``quiet`` hides from stdout: the ``roi`` command draws its progress from it.
     ``use_colors=False`` keeps ANSI colour codes out of dbt's lines (output not a terminal).
+    ``target_dir`` replaces ``<warehouse dir>/dbt/target`` (``roi_pipeline.docs_site`` keeps
+    its artefacts apart from the build's).
     """
     from dbt.cli.main import dbtRunner
 
@@ -102,7 +105,7 @@ def run_dbt(
         "--profiles-dir",
         str(DBT_DIR),
         "--target-path",
-        str(work_dir / "target"),
+        str(target_dir or work_dir / "target"),
         "--log-path",
         str(work_dir / "logs"),
     ]
