@@ -2,9 +2,11 @@
 ### roi_guarantee_watch: every morning, whose guaranteed hours are at risk this month
 
 Daily at 07:00 UTC: per client (mapped) **extract** → **ingest** the month in progress, one
-**dbt build** with `var report_month` = that month (Cosmos), then **watch** reads
+**dbt build** with `ROI_REPORT_MONTH` = that month (Cosmos), then **watch** reads
 `marts.fct_client_months` (`projected_month_hours`, `is_guarantee_at_risk`) and writes
-`<reports>/_watch/<YYYY-MM>/<day>.json`; clients at risk are logged as warnings.
+`<reports>/_watch/<YYYY-MM>/<day>.json`; clients at risk are logged as warnings. After the
+build, **marts_snapshot** refreshes the readers' copy of the marts, so analysts and the
+hourly `roi_alerts` see each day's runs, not only each month's.
 
 The month in progress is the clients' local month at the run's logical date (never the
 wall clock). Writers run in the one-slot `duckdb_writer` pool shared with `roi_monthly`.
@@ -17,8 +19,8 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Asset, CronTriggerTimetable, Param, TriggerRule, dag, task
 
-from roi_pipeline.orchestration.dbt import dbt_stage
-from roi_pipeline.orchestration.defaults import DEFAULT_ARGS, TAGS, WAREHOUSE_POOL, WATCH_DAG_ID
+from roi_pipeline.orchestration.defaults import DEFAULT_ARGS, TAGS, WATCH_DAG_ID
+from roi_pipeline.orchestration.groups import client_runs, marts_snapshot, month_build, prepare_clients
 
 WATCH = Asset("roi_guarantee_watch")
 
@@ -43,22 +45,6 @@ def roi_guarantee_watch():
         run = context["dag_run"]
         return plan_watch(at=run.logical_date or run.run_after, clients=context["params"].get("clients"))
 
-    @task
-    def client_runs(planned: dict) -> list:
-        return planned["runs"]
-
-    @task
-    def extract(run: dict) -> dict:
-        from roi_pipeline.orchestration.steps import extract_client
-
-        return extract_client(run["client_id"], run["month"])
-
-    @task(pool=WAREHOUSE_POOL)
-    def ingest(extracted: dict) -> dict:
-        from roi_pipeline.orchestration.steps import ingest_client
-
-        return ingest_client(extracted["client_id"], extracted["month"])
-
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def ingested(planned: dict, done: list) -> dict:
         return {**planned, "ingested": [d["client_id"] for d in done if d]}
@@ -72,14 +58,12 @@ def roi_guarantee_watch():
         return guarantee_watch(planned["report_month"], planned["ingested"], day=day)
 
     planned = plan()
-    done = ingest.expand(extracted=extract.expand(run=client_runs(planned)))
+    # the group's tasks keep their own ids here (extract, ingest): no "prepare." prefix
+    done = prepare_clients(client_runs(planned), raw_gate=False, prefix_group_id=False)
     ready = ingested(planned, done)
-    build = dbt_stage(
-        "dbt_build",
-        report_month="{{ ti.xcom_pull(task_ids='plan')['report_month'] }}",
-        warehouse="{{ ti.xcom_pull(task_ids='plan')['warehouse'] }}",
-    )
+    build = month_build()
     ready >> build >> watch(ready)
+    build >> marts_snapshot()  # the day's figures for readers: the hourly alerts read this copy
 
 
 roi_guarantee_watch()

@@ -8,8 +8,8 @@ i.e. the 4th at 06:00 UTC (`settle_minutes`). Past months (backfills, manual run
 
 Per client (dynamic task mapping, one map index per client, so one client's failure or
 hold-back never stops the others): **extract** (API sources; drop-folder sources skipped)
-→ **ingest** → **raw gate**; then one **dbt build** of the month (Cosmos, `var report_month`)
-and, beside the rest, the read-only **marts snapshot** for analysts; then per client
+→ **ingest** → **raw gate**; then one **dbt build** of the month (Cosmos, `ROI_REPORT_MONTH`)
+and, beside the rest, the read-only **marts snapshot** and the dbt **docs site** for analysts; then per client
 **mart gate** → **render** → **e-mail**; then the **portfolio** page and the run **summary**
 (red when any client failed; held-back reports are not failures).
 
@@ -28,8 +28,8 @@ import pendulum
 from airflow.providers.standard.sensors.time_delta import TimeDeltaSensor
 from airflow.sdk import Asset, CronDataIntervalTimetable, Param, TriggerRule, dag, task, task_group
 
-from roi_pipeline.orchestration.dbt import dbt_stage
 from roi_pipeline.orchestration.defaults import DEFAULT_ARGS, MONTHLY_DAG_ID, SETTLE_MINUTES, TAGS, WAREHOUSE_POOL
+from roi_pipeline.orchestration.groups import client_runs, marts_snapshot, month_build, prepare_clients
 from roi_pipeline.orchestration.months import MONTH_PATTERN
 
 MARTS = Asset("roi_marts")
@@ -94,33 +94,6 @@ def roi_monthly():
             clients=params.get("clients"),
         )
 
-    @task
-    def client_runs(planned: dict) -> list:
-        """One entry per client to process: what the per-client tasks are mapped over."""
-        return planned["runs"]
-
-    @task_group(group_id="prepare")
-    def prepare(run: dict):
-        @task
-        def extract(run: dict) -> dict:
-            from roi_pipeline.orchestration.steps import extract_client
-
-            return extract_client(run["client_id"], run["month"])
-
-        @task(pool=WAREHOUSE_POOL)
-        def ingest(extracted: dict) -> dict:
-            from roi_pipeline.orchestration.steps import ingest_client
-
-            return ingest_client(extracted["client_id"], extracted["month"])
-
-        @task(pool=WAREHOUSE_POOL)
-        def raw_gate(ingested: dict) -> dict:
-            from roi_pipeline.orchestration.steps import raw_gate_client
-
-            return raw_gate_client(ingested["client_id"], ingested["month"])
-
-        return raw_gate(ingest(extract(run)))
-
     @task(trigger_rule=TriggerRule.ALL_DONE)
     def ready_for_build(planned_runs: list, gated: list) -> list:
         """Clients whose inputs were ingested and checked (held back or not) go on to the build."""
@@ -133,11 +106,11 @@ def roi_monthly():
         return runs
 
     @task(pool=WAREHOUSE_POOL)
-    def marts_snapshot() -> dict:
-        """The read-only copy of the marts for analysts and BI tools (README: Querying the marts)."""
-        from roi_pipeline.orchestration.steps import publish_marts_snapshot
+    def docs_site() -> dict:
+        """The dbt docs as one static page beside the reports (README: Querying the marts)."""
+        from roi_pipeline.docs_site import publish_for_dag
 
-        return publish_marts_snapshot()
+        return publish_for_dag()
 
     @task_group(group_id="publish")
     def publish(run: dict):
@@ -177,16 +150,12 @@ def roi_monthly():
     planned = plan()
     settled >> planned
     runs = client_runs(planned)
-    gated = prepare.expand(run=runs)
+    gated = prepare_clients(runs, raw_gate=True)
     ready = ready_for_build(runs, gated)
-    build = dbt_stage(
-        "dbt_build",
-        report_month="{{ ti.xcom_pull(task_ids='plan')['report_month'] }}",
-        warehouse="{{ ti.xcom_pull(task_ids='plan')['warehouse'] }}",
-    )
+    build = month_build()
     built = marts_built(ready)
     ready >> build >> built
-    build >> marts_snapshot()  # beside the publishing, not before it: a failed copy holds no report
+    build >> marts_snapshot() >> docs_site()  # beside the publishing: a failed copy or page holds no report
     outcomes = publish.expand(run=built)
     page = portfolio(planned, outcomes)
     page >> summary(planned, outcomes)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import shutil
 from contextlib import suppress
 from dataclasses import dataclass
@@ -14,6 +15,10 @@ from roi_pipeline.config import ClientConfig, load_clients
 from roi_pipeline.ingest import ingest
 from roi_pipeline.sample.generator import generate
 from roi_pipeline.transform import run_dbt
+
+# The dbt docs page (roi_pipeline.docs_site) costs tens of seconds per fresh warehouse, and
+# the suite builds dozens: only its own tests (tests/integration/test_docs_site.py) turn it on.
+os.environ.setdefault("ROI_DOCS_SITE", "off")
 
 
 @dataclass(frozen=True)

@@ -70,12 +70,30 @@
     json_extract_string({{ column }}, '$."{{ key }}"')
 {%- endmacro %}
 
-{#- 'YYYY-MM' var -> date literal of its first day, or null -#}
+{#- The month settings of a build, 'YYYY-MM' or '' (unset): report_month (the month a monthly
+    run processes; unset: every month present in the data) and through_month (the last month
+    the client-month spine reaches; unset: the latest month with runs). They come from the
+    environment (ROI_REPORT_MONTH, ROI_THROUGH_MONTH: roi_pipeline.settings.DBT_ENV_VARS, which
+    transform.run_dbt and the DAG's dbt task set), not from --vars: a changed --vars value
+    makes dbt re-parse the whole project, every month. They are read only while executing
+    (parsing never needs them), so a new month re-parses nothing. -#}
+{% macro month_setting(name) -%}
+    {%- set env_names = {'report_month': 'ROI_REPORT_MONTH', 'through_month': 'ROI_THROUGH_MONTH'} -%}
+    {%- if name not in env_names -%}
+        {{ exceptions.raise_compiler_error("unknown month setting " ~ name) }}
+    {%- endif -%}
+    {%- if not execute -%}
+        {{ return('') }}
+    {%- endif -%}
+    {{ return(env_var(env_names[name], '') | trim) }}
+{%- endmacro %}
+
+{#- A month setting -> date literal of its first day, or null -#}
 {% macro month_var(name) -%}
-    {%- set value = var(name) -%}
-    {%- if value is none or value == '' -%}null{%- else -%}
-        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}$', value | string) -%}
-            {{ exceptions.raise_compiler_error("var " ~ name ~ " must be YYYY-MM, got " ~ value) }}
+    {%- set value = month_setting(name) -%}
+    {%- if value == '' -%}null{%- else -%}
+        {%- if not modules.re.match('^[0-9]{4}-[0-9]{2}$', value) -%}
+            {{ exceptions.raise_compiler_error("month setting " ~ name ~ " must be YYYY-MM, got " ~ value) }}
         {%- endif -%}
         cast('{{ value }}-01' as date)
     {%- endif -%}

@@ -1,12 +1,12 @@
 {#- The UTC window of runs a monthly run replaces: the report month widened by a day on
     each side, so it covers that calendar month in every time zone (UTC-12 .. UTC+14).
-    The window applies only to an incremental run (var report_month set and the model's
+    The window applies only to an incremental run (report month set and the model's
     table already there): without the var, on the first build of an empty warehouse, and on
     a full refresh it is unbounded and every run is built. A first monthly run that built
     only its own month would leave the months before it empty, and its report would compare
     against (and credit fees for) months with no runs. -#}
 {% macro run_window_start() -%}
-    {%- if var('report_month') and is_incremental() -%}
+    {%- if is_incremental() and month_setting('report_month') -%}
         cast({{ add_days(month_var('report_month'), -1) }} as timestamp)
     {%- else -%}
         cast('1900-01-01' as timestamp)
@@ -14,7 +14,7 @@
 {%- endmacro %}
 
 {% macro run_window_end() -%}
-    {%- if var('report_month') and is_incremental() -%}
+    {%- if is_incremental() and month_setting('report_month') -%}
         cast({{ add_days(add_months(month_var('report_month'), 1), 1) }} as timestamp)
     {%- else -%}
         cast('2999-01-01' as timestamp)
@@ -37,7 +37,7 @@
     changed the dict is empty (or holds only the report month) and the cost stays the
     month's. Read at run time; empty outside an incremental run (a full build takes all). -#}
 {% macro pending_run_months() -%}
-    {%- if not (execute and var('report_month') and is_incremental()) -%}
+    {%- if not (execute and is_incremental() and month_setting('report_month')) -%}
         {{ return({}) }}
     {%- endif -%}
     {%- set rows = run_query(

@@ -158,47 +158,18 @@ def cmd_generate(args: argparse.Namespace, locations: Locations) -> int:
 
 
 def cmd_validate(args: argparse.Namespace, locations: Locations) -> int:
-    from roi_pipeline.formats import FORMATS
-    from roi_pipeline.ingest import landing_files
+    from roi_pipeline.ingest import files_by_folder, landing_summary, missing_sources
 
     result = _load(locations, args.clients)
     status = 0 if result.ok and result.clients else 1
     for client in result.clients:
-        client_dir = locations.landing_dir / client.client_id
-        files = landing_files(client_dir) if client_dir.is_dir() else []
-        by_folder: dict[str, int] = {}
-        for folder, _path in files:
-            by_folder[folder] = by_folder.get(folder, 0) + 1
-        _say(f"OK {client.client_id}: {len(client.workflows)} workflows, {client.timezone}, {client.currency}")
-        problems = _missing_sources(client, by_folder)
-        for folder in FORMATS:
-            if by_folder.get(folder):
-                _say(f"    {folder:<22} {by_folder[folder]} file(s)")
-        for problem in problems:
-            _say(f"    MISSING {problem}")
-        if problems:
+        by_folder = files_by_folder(locations.landing_dir, client.client_id)
+        missing = missing_sources(client, by_folder)
+        for line in landing_summary(client, by_folder, missing):
+            _say(line)
+        if missing:
             status = 1
     return status
-
-
-#: The platforms' own run-log folders; every platform's runs may also come as the generic log.
-RUN_LOG_FOLDERS = {"n8n": "n8n_executions", "make": "make_scenario_logs", "zapier": "zapier_zap_runs"}
-
-
-def _missing_sources(client, by_folder: dict[str, int]) -> list[str]:
-    """What a client's configuration needs from the landing folder that is not there."""
-    needed: dict[str, str] = {}
-    for wf in client.workflows:
-        folder = RUN_LOG_FOLDERS.get(wf.platform, "generic_runs")
-        if not (folder != "generic_runs" and by_folder.get("generic_runs")):  # or in the generic log
-            needed.setdefault(folder, f"run logs for workflow {wf.key!r} ({wf.platform})")
-        if wf.baseline.volume is not None:
-            vol = f"hubspot_{wf.baseline.volume.object}"
-            needed.setdefault(vol, f"HubSpot {wf.baseline.volume.object} (volume source of {wf.key!r})")
-    sheets = f"{client.timesheets.format}_time_entries"
-    needed.setdefault(sheets, f"{client.timesheets.format} timesheets (configured timesheets.format)")
-    needed.setdefault("hubspot_contacts", "HubSpot contacts (leads, for lead response KPIs)")
-    return [f"{folder}/: {why}" for folder, why in needed.items() if not by_folder.get(folder)]
 
 
 def cmd_landed(args: argparse.Namespace, locations: Locations) -> int:
@@ -279,7 +250,7 @@ def _dbt_progress(step: Step) -> Callable[[Any], None]:
 
 @_holds_warehouse()
 def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
-    from roi_pipeline.transform import PRODUCTION_VARS, dbt_vars, run_dbt
+    from roi_pipeline.transform import PRODUCTION_BUILD_FLAGS, PRODUCTION_VARS, run_dbt
 
     missing = _warehouse_missing(locations, need="raw")
     if missing:
@@ -290,9 +261,10 @@ def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
     _say(f"Building the dbt models for {scope} in {locations.warehouse}")
     with _out.step("dbt build") as step:
         result = run_dbt(
-            ["build"],
+            ["build", *PRODUCTION_BUILD_FLAGS],
             locations.warehouse,
-            variables={**dbt_vars(report_month=month), **PRODUCTION_VARS},
+            report_month=month,
+            variables=PRODUCTION_VARS,
             quiet=not _out.verbose,
             on_event=_dbt_progress(step),
             use_colors=_out.color,
@@ -303,7 +275,7 @@ def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
         for failure in result.failures:
             _say(f"DBT FAILURE {failure}")
         return 1
-    if not _publish_snapshot(locations):
+    if not _publish_snapshot(locations) or not _publish_docs_site(locations):
         return 1
     _say(
         "Models built and tested: query the marts schema (marts.fct_client_months, marts.fct_workflow_months, ...)"
@@ -323,6 +295,26 @@ def _publish_snapshot(locations: Locations) -> bool:
             step.failed(str(exc))
             return False
         step.done(f"{len(published.tables)} tables")
+    return True
+
+
+def _publish_docs_site(locations: Locations) -> bool:
+    """The dbt docs as one static page beside the reports (:mod:`roi_pipeline.docs_site`)."""
+    from roi_pipeline.docs_site import SWITCH, DocsSiteFailed, docs_site_enabled, publish_docs_site
+
+    with _out.step("dbt docs site") as step:
+        if not docs_site_enabled():
+            step.done(f"skipped ({SWITCH}=off)")
+            return True
+        try:
+            site = publish_docs_site(
+                locations.warehouse, locations.reports_dir, quiet=not _out.verbose, use_colors=_out.color
+            )
+        except DocsSiteFailed as exc:
+            step.failed(str(exc))
+            return False
+        state = "unchanged" if site.unchanged else f"{site.models} models, {site.exposures} exposures"
+        step.done(f"{state}: {site.path}")
     return True
 
 
@@ -366,9 +358,7 @@ def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
             for info in outcome.infos:
                 _say(f"      info:     {info.message}")
             held += not outcome.publishable
-    from roi_pipeline.settings import PROJECT_DIR
-
-    _say(f"Data Docs: {PROJECT_DIR / 'expectations' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}")
+    _say(f"Data Docs: {locations.data_docs}")
     return 1 if held else 0
 
 
@@ -440,9 +430,7 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
     from roi_pipeline.report import (
         ConsultancyConfigError,
         QualityStatus,
-        UnknownClientError,
         load_consultancy,
-        render_client_month,
         render_portfolio,
     )
 
@@ -468,24 +456,19 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
     _say(f"Rendering {len(loaded.clients)} client report(s) for {args.month} into {locations.reports_dir}")
     status = 0 if loaded.ok else 1
     written = held = 0
+    workers = min(getattr(args, "workers", None) or default_workers(), len(loaded.clients))
+    jobs = [
+        (locations.warehouse, c.client_id, args.month, locations.reports_dir, statuses[c.client_id], consultancy)
+        for c in loaded.clients
+    ]
     with _out.step("render reports", total=len(loaded.clients) + portfolio) as step:
-        for client in loaded.clients:
-            step.update(detail=client.client_id)
-            try:
-                result = render_client_month(
-                    locations.warehouse,
-                    client.client_id,
-                    args.month,
-                    locations.reports_dir,
-                    quality=statuses[client.client_id],
-                    consultancy=consultancy,
-                )
-            except UnknownClientError as exc:
-                _say(f"  {client.client_id}: {exc}")
+        # in the clients' order whatever the order they finish in: the same lines every time
+        for client, (kind, result) in zip(loaded.clients, _map_clients(_render_report, jobs, workers), strict=True):
+            step.advance(detail=client.client_id)
+            if kind != "ok":
+                _say(f"  {client.client_id}: {result}")
                 status = 1
-                step.advance()
                 continue
-            step.advance()
             if result.status == "held_back":
                 _say(f"  {client.client_id:<28} HELD BACK: " + "; ".join(result.reasons))
                 status = 1
@@ -504,6 +487,54 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
         outcome = f"{written} written, {held} held back" + (", portfolio page" if portfolio else "")
         (step.done if status == 0 else step.failed)(outcome)
     return status
+
+
+def default_workers() -> int:
+    """Processes for the per-client work of a month (reports): one per core."""
+    import os
+
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def _map_clients(fn: Callable[..., tuple[str, Any]], jobs: list[tuple], workers: int):
+    """``fn(*job)`` for every job, in a pool of ``workers`` processes when more than one; yields
+    the results in the jobs' order. Each job is one client: ``fn`` returns ``("ok", result)`` or
+    ``("error", message)`` itself, so one client's failure never stops the others."""
+    if workers <= 1 or len(jobs) <= 1:
+        yield from (fn(*job) for job in jobs)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: a clean interpreter per worker (no copy of this process's threads or open databases)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker,
+                             initargs=(_out.verbose,)) as pool:  # fmt: skip
+        futures = [pool.submit(fn, *job) for job in jobs]
+        for future in futures:
+            try:
+                yield future.result()
+            except Exception as exc:  # the worker process itself died
+                yield "error", f"{type(exc).__name__}: {exc}"
+
+
+def _quiet_worker(verbose: bool) -> None:
+    if not verbose:
+        logging.getLogger("weasyprint").setLevel(logging.ERROR)
+
+
+def _render_report(warehouse, client_id: str, month: str, reports_dir, quality, consultancy) -> tuple[str, Any]:
+    """One client's report (run in a pool worker by ``roi report``): ("ok", ReportResult) or ("error", why)."""
+    from roi_pipeline.report import UnknownClientError, render_client_month
+
+    try:
+        return "ok", render_client_month(
+            warehouse, client_id, month, reports_dir, quality=quality, consultancy=consultancy
+        )
+    except UnknownClientError as exc:
+        return "error", str(exc)
+    except Exception as exc:
+        return "error", f"{type(exc).__name__}: {exc}"
 
 
 def _report_drafts(args: argparse.Namespace, locations: Locations, clients, consultancy) -> int:
@@ -545,7 +576,9 @@ def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
         _say("")
         status = max(status, cmd_check(argparse.Namespace(clients=args.clients, month=month, gate="both"), locations))
         _say("")
-        report_args = argparse.Namespace(clients=args.clients, month=month, no_portfolio=False)
+        report_args = argparse.Namespace(
+            clients=args.clients, month=month, no_portfolio=False, workers=getattr(args, "workers", None)
+        )
         status = max(status, cmd_report(report_args, locations))
     _say("")
     _out.summary(f"Summary of roi run{f' for {month}' if month else ''}:")
@@ -597,7 +630,7 @@ def cmd_reports_written(locations: Locations, month: str) -> str:
 def cmd_summary(locations: Locations) -> str:
     return "\n".join(
         [
-            "Where everything is (reports: <ROI_REPORTS_DIR>/<client>/<YYYY-MM>/report.html|pdf|json, tasks.csv):",
+            "Where everything is (reports: <ROI_REPORTS_DIR>/<client>/<YYYY-MM>/report.html|pdf|json, tasks.csv, inventory.csv):",
             locations.describe(),
             "Query the marts, e.g.:",
             f"  {sys.executable} -c \"import duckdb; duckdb.connect('{locations.warehouse}', read_only=True)"
@@ -676,6 +709,15 @@ def _epilog() -> str:
     )
 
 
+def _add_workers(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=None,
+        help="processes rendering client reports side by side (default: one per core)",
+    )
+
+
 def _add_verbose(parser: argparse.ArgumentParser) -> None:
     """``-v/--verbose``, accepted before or after the command (``roi -v build`` = ``roi build -v``)."""
     parser.add_argument(
@@ -750,6 +792,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all, plus the portfolio)")
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     p.add_argument("--no-portfolio", action="store_true", help="skip the portfolio page")
+    _add_workers(p)
     p.add_argument(
         "--draft",
         action="store_true",
@@ -773,6 +816,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--month", type=_month, help="process only this month (YYYY-MM) incrementally (default: latest closed month)"
     )
+    _add_workers(p)
     p.set_defaults(func=cmd_run)
 
     p = add("demo", "generate sample data, then run the monthly DAG on it (airflow dags test: SQLite + DuckDB)")

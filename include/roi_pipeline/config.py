@@ -176,8 +176,92 @@ class Baseline(_Strict):
         return self
 
 
-class Workflow(_Strict):
-    """One deployed automation in the register."""
+# ---------------------------------------------------------------------------------------
+# Governance and roadmap (AI inventory, review dates, candidate automations): optional
+# fields, docs/method.md section 8. Kept apart from the engagement terms above.
+# ---------------------------------------------------------------------------------------
+
+#: Default months between two reviews of a workflow (docs/method.md, "Review overdue").
+DEFAULT_REVIEW_MONTHS = 12
+
+
+class _GovernanceFields(_Strict):
+    """Register fields an auditor asks for; all optional (unknown is stated as unknown)."""
+
+    #: Kinds of data the workflow reads or writes (e.g. "contact details", "health records").
+    data_touched: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
+    #: A person approves the workflow's output before it takes effect; None = not stated.
+    human_approval: bool | None = None
+    llm_vendor: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    llm_model: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    #: The day the workflow was last reviewed with the client; None = never (go-live counts).
+    last_review: date | None = None
+    #: Months after the last review (or go-live) by which the next one is due.
+    review_every_months: int = Field(default=DEFAULT_REVIEW_MONTHS, ge=1, le=60)
+    #: The day a paused workflow stopped (status 'paused' only).
+    paused_on: date | None = None
+
+    @model_validator(mode="after")
+    def _governance_consistent(self) -> _GovernanceFields:
+        status = getattr(self, "status", "active")
+        if self.paused_on is not None and status != "paused":
+            raise FieldProblem(("paused_on",), f"paused_on is set but status is {status!r} (use 'paused')")
+        go_live = getattr(self, "go_live", None)
+        if self.paused_on is not None and go_live is not None and self.paused_on < go_live:
+            raise FieldProblem(("paused_on",), "paused_on must be on or after go_live")
+        twice = sorted({d for d in self.data_touched if self.data_touched.count(d) > 1})
+        if twice:
+            raise FieldProblem(("data_touched",), f"lists the same kind of data twice: {', '.join(map(repr, twice))}")
+        return self
+
+
+class Candidate(_Strict):
+    """A candidate automation on the client's roadmap, with the estimates it is ranked by."""
+
+    key: Annotated[str, Field(pattern=SLUG)]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    process: Annotated[str, Field(min_length=1)]
+    est_tasks_per_month: float = Field(ge=0)
+    est_minutes_per_task: float = Field(ge=0)
+    est_build_hours: float = Field(ge=0)
+    #: Estimated tooling cost per month once live, in the client's currency.
+    est_tooling_cost: float = Field(default=0, ge=0)
+    #: The register workflow the candidate became (set when it goes live).
+    workflow_key: Annotated[str, Field(pattern=SLUG)] | None = None
+
+
+class _RoadmapFields(_Strict):
+    candidates: list[Candidate] = Field(default_factory=list)
+
+
+def _check_candidates(candidates: list[Candidate], workflows: list[Workflow]) -> None:
+    """Candidate keys are unique; a candidate's workflow_key names one register workflow, once.
+
+    Called last by ClientConfig's register rules, so a broken register is reported first.
+    """
+    keys = {wf.key for wf in workflows}
+    seen_keys: dict[str, int] = {}
+    seen_workflows: dict[str, int] = {}
+    for index, cand in enumerate(candidates):
+        first = seen_keys.setdefault(cand.key, index)
+        if first != index:
+            raise FieldProblem(("candidates", index, "key"), f"{cand.key!r} is already the key of candidates[{first}]")
+        if cand.workflow_key is None:
+            continue
+        if cand.workflow_key not in keys:
+            raise FieldProblem(
+                ("candidates", index, "workflow_key"), f"no workflow with key {cand.workflow_key!r} in the register"
+            )
+        first = seen_workflows.setdefault(cand.workflow_key, index)
+        if first != index:
+            raise FieldProblem(
+                ("candidates", index, "workflow_key"),
+                f"workflow {cand.workflow_key!r} is already the outcome of candidates[{first}]",
+            )
+
+
+class Workflow(_GovernanceFields):
+    """One deployed automation in the register (governance fields: :class:`_GovernanceFields`)."""
 
     key: Annotated[str, Field(pattern=SLUG)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -362,8 +446,63 @@ class RunLogMapping(_Strict):
         return {_value_key(k): v for k, v in self.triggers.items()}.get(_value_key(value), value)
 
 
-class ClientConfig(_Strict):
-    """Engagement terms and workflow register of one client."""
+# --------------------------------------------------------------------------- alerts (roi_alerts DAG)
+
+#: An Airflow connection id (a webhook URL is a secret: it lives in the connection, never here).
+ConnId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]{1,250}$")]
+_CLOCK = r"^([01]\d|2[0-3]):[0-5]\d$"
+
+
+class QuietHours(_Strict):
+    """Local times (the client's zone) between which alerts wait; ``22:00``-``07:00`` spans midnight."""
+
+    start: Annotated[str, Field(pattern=_CLOCK)]
+    end: Annotated[str, Field(pattern=_CLOCK)]
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> QuietHours:
+        if self.start == self.end:
+            raise FieldProblem(("end",), "quiet hours start and end at the same time; remove quiet_hours instead")
+        return self
+
+
+class AlertSettings(_Strict):
+    """Where the client's alerts go and when they fire (``alerts:`` in the client file).
+
+    With no ``email``, ``slack`` or ``teams`` the alerts go to the default route
+    (``ROI_ALERT_EMAIL``: the consultancy's own address). A client's route receives only
+    that client's alerts.
+    """
+
+    enabled: bool = True
+    #: Recipients of the alert e-mails (sent through the Airflow connection ``roi_smtp``).
+    email: list[Annotated[str, Field(pattern=r"^[^@\s,]+@[^@\s,]+$")]] = Field(default_factory=list)
+    #: Airflow connection (type ``slackwebhook``) of a Slack incoming webhook.
+    slack: ConnId | None = None
+    #: Airflow connection (type ``http``) whose password or host is a Teams incoming-webhook URL.
+    teams: ConnId | None = None
+    quiet_hours: QuietHours | None = None
+    #: Failure spike: at least ``failure_min_count`` failed production runs of one workflow,
+    #: and at least ``failure_min_rate`` of its finished production runs, in the last window.
+    failure_window_hours: int = Field(default=24, ge=1, le=24 * 31)
+    failure_min_count: int = Field(default=3, ge=1)
+    failure_min_rate: float = Field(default=0.5, gt=0, le=1)
+    #: A daily workflow is silent when its last production run is older than this.
+    silent_after_hours: int = Field(default=36, ge=1, le=24 * 31)
+    #: A landing folder is stale when its latest extraction is older than this.
+    stale_after_hours: int = Field(default=48, ge=1, le=24 * 62)
+
+    @field_validator("email")
+    @classmethod
+    def _listed_once(cls, value: list[str]) -> list[str]:
+        twice = sorted({a for a in value if value.count(a) > 1})
+        if twice:
+            raise ValueError(f"lists the same address twice: {', '.join(twice)}")
+        return value
+
+
+class ClientConfig(_RoadmapFields):
+    """Engagement terms and workflow register of one client (roadmap: :class:`_RoadmapFields`)."""
 
     client_id: Annotated[str, Field(pattern=SLUG)]
     name: Annotated[str, Field(min_length=1, max_length=200)]
@@ -384,6 +523,8 @@ class ClientConfig(_Strict):
     crm: CrmSettings = Field(default_factory=CrmSettings)
     timesheets: Timesheets
     report_contacts: list[str] = Field(default_factory=list)
+    #: Alert routing, quiet hours and thresholds (roi_alerts); defaults when absent.
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     workflows: Annotated[list[Workflow], Field(min_length=1)]
     #: Platform workflow ids deliberately left out of the register (a scratch pad, a test flow,
     #: another team's automation): their runs count nowhere, as every unregistered workflow's,
@@ -450,6 +591,7 @@ class ClientConfig(_Strict):
                         f"{wf.platform} workflow id {pid!r} is claimed by both {other!r} and {wf.key!r}",
                     )
         _check_one_process_one_workflow(self.workflows)
+        _check_candidates(self.candidates, self.workflows)
         return self
 
     def workflow(self, key: str) -> Workflow:

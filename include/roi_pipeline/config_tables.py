@@ -1,7 +1,7 @@
 """Client configuration as warehouse tables (``raw.config_*``), the dbt models' view of it.
 
 dbt cannot read YAML, and the marts must be reproducible with SQL alone, so every ingest
-writes the validated configuration of the clients it loaded into five narrow tables. A
+writes the validated configuration of the clients it loaded into six narrow tables. A
 client's rows are replaced whole; clients not loaded this time keep their last snapshot.
 Effective-dated values keep their full history (they live in the file), so restating an
 old month uses the values in effect then.
@@ -62,6 +62,12 @@ CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
         Column("volume_timestamp_property", "varchar", "property placing a volume event (null: the object's own time)"),
         Column("baseline_days", "integer", "baseline window length: the workflow's window_days, else the client's"),
         Column("declared_source", "varchar"),
+        Column("human_approval", "boolean", "a person approves the output; null = not stated"),
+        Column("llm_vendor", "varchar"),
+        Column("llm_model", "varchar"),
+        Column("last_review", "date"),
+        Column("review_every_months", "integer"),
+        Column("paused_on", "date"),
     ),
     "config_workflow_ids": (
         Column("client_id", "varchar"),
@@ -76,13 +82,24 @@ CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
         Column("effective_from", "date"),
         Column("value", "double"),
     ),
+    "config_candidates": (
+        Column("client_id", "varchar"),
+        Column("candidate_key", "varchar"),
+        Column("candidate_name", "varchar"),
+        Column("process", "varchar"),
+        Column("est_tasks_per_month", "double"),
+        Column("est_minutes_per_task", "double"),
+        Column("est_build_hours", "double"),
+        Column("est_tooling_cost", "double"),
+        Column("workflow_key", "varchar", "the register workflow it became, once live"),
+    ),
     "config_lists": (
         Column("client_id", "varchar"),
         Column(
             "list_name",
             "varchar",
             "automation_user_ids / lead_filter_values / consultancy_values / volume_owner_ids:<workflow> / "
-            "volume_filter:<workflow>:<property> / working_weekdays / report_contacts / ignored_workflow_ids",
+            "volume_filter:<workflow>:<property> / data_touched:<workflow> / working_weekdays / report_contacts / ignored_workflow_ids",
         ),
         Column("value", "varchar"),
     ),
@@ -105,7 +122,10 @@ def _effective(client_id: str, workflow_key: str | None, item: str, entries: Ite
 def config_rows(client: ClientConfig) -> dict[str, list[dict[str, Any]]]:
     """The rows of every config table for one client."""
     cid = client.client_id
-    digest = hashlib.sha256(json.dumps(client.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
+    # ``alerts`` (routes, quiet hours) is operations, not terms: changing who is alerted must
+    # not change a report's lineage hash (and so restate an e-mailed report).
+    terms = client.model_dump(mode="json", exclude={"alerts"})
+    digest = hashlib.sha256(json.dumps(terms, sort_keys=True).encode()).hexdigest()
     sheets = client.timesheets
     rows: dict[str, list[dict[str, Any]]] = {name: [] for name in CONFIG_TABLES}
     rows["config_clients"].append(
@@ -167,8 +187,15 @@ def config_rows(client: ClientConfig) -> dict[str, list[dict[str, Any]]]:
                 "volume_timestamp_property": volume.timestamp_property if volume else None,
                 "baseline_days": client.baseline_days_for(wf),
                 "declared_source": wf.baseline.declared_source,
+                "human_approval": wf.human_approval,
+                "llm_vendor": wf.llm_vendor,
+                "llm_model": wf.llm_model,
+                "last_review": wf.last_review,
+                "review_every_months": wf.review_every_months,
+                "paused_on": wf.paused_on,
             }
         )
+        listed(f"data_touched:{wf.key}", wf.data_touched)
         rows["config_workflow_ids"].extend(
             {"client_id": cid, "workflow_key": wf.key, "platform": wf.platform, "platform_workflow_id": pid}
             for pid in wf.platform_workflow_ids
@@ -180,6 +207,20 @@ def config_rows(client: ClientConfig) -> dict[str, list[dict[str, Any]]]:
             listed(f"volume_owner_ids:{wf.key}", volume.owner_ids)
         for prop_filter in (volume.filters if volume else None) or []:
             listed(f"volume_filter:{wf.key}:{prop_filter.property}", prop_filter.values)
+    rows["config_candidates"].extend(
+        {
+            "client_id": cid,
+            "candidate_key": cand.key,
+            "candidate_name": cand.name,
+            "process": cand.process,
+            "est_tasks_per_month": cand.est_tasks_per_month,
+            "est_minutes_per_task": cand.est_minutes_per_task,
+            "est_build_hours": cand.est_build_hours,
+            "est_tooling_cost": cand.est_tooling_cost,
+            "workflow_key": cand.workflow_key,
+        }
+        for cand in client.candidates
+    )
     return rows
 
 

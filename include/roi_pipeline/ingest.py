@@ -26,8 +26,13 @@ A file's failure never stops the client's other files, and a client's never stop
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
-from collections.abc import Callable, Iterable
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -45,6 +50,8 @@ from roi_pipeline.warehouse_lock import hold_warehouse
 
 RAW_SCHEMA = "raw"
 BATCH_ROWS = 100_000
+#: Below this many bytes of changed files, a client's files are parsed in-process (see _Parser).
+PARALLEL_MIN_BYTES = 4 << 20
 
 LINEAGE = (
     Column("_source_file", "varchar", "landing file the row came from, relative to the landing dir"),
@@ -60,6 +67,8 @@ LANDED_FILES_COLUMNS = (
     Column("format", "varchar"),
     Column("source_file", "varchar"),
     Column("file_sha256", "varchar"),
+    Column("file_size", "bigint", "size in bytes when file_sha256 was taken"),
+    Column("file_mtime_ns", "bigint", "modification time (ns) when file_sha256 was taken"),
     Column("config_hash", "varchar", "hash of the configuration that parsing depends on"),
     Column("status", "varchar", "loaded / failed"),
     Column("error", "varchar"),
@@ -121,6 +130,10 @@ class FileOutcome:
     fields_present: list[str] | None = None
     #: Run logs: workflow id -> its records' fields.
     fields_by_workflow: dict[str, list[str]] | None = None
+    #: Size and modification time (ns) of the file when it was read: while both stay the same,
+    #: the next ingestion trusts the recorded checksum instead of reading the file again.
+    file_size: int | None = None
+    file_mtime_ns: int | None = None
 
 
 @dataclass
@@ -294,24 +307,200 @@ def landing_files(client_dir: Path) -> list[tuple[str, Path]]:
     return found
 
 
+def files_by_folder(landing_dir: Path, client_id: str) -> dict[str, int]:
+    """How many data files each landing folder of a client holds (folders with none left out)."""
+    client_dir = Path(landing_dir) / client_id
+    counts: dict[str, int] = {}
+    for folder, _path in landing_files(client_dir) if client_dir.is_dir() else []:
+        counts[folder] = counts.get(folder, 0) + 1
+    return counts
+
+
+#: The platforms' own run-log folders; every platform's runs may also come as the generic log.
+RUN_LOG_FOLDERS = {"n8n": "n8n_executions", "make": "make_scenario_logs", "zapier": "zapier_zap_runs"}
+
+
+def missing_sources(client: ClientConfig, by_folder: dict[str, int]) -> list[str]:
+    """What a client's configuration needs from its landing folder that is not there, as
+    ``<folder>/: <why>`` (``roi validate`` and the onboarding check both say it)."""
+    needed: dict[str, str] = {}
+    for wf in client.workflows:
+        folder = RUN_LOG_FOLDERS.get(wf.platform, "generic_runs")
+        if not (folder != "generic_runs" and by_folder.get("generic_runs")):  # or in the generic log
+            needed.setdefault(folder, f"run logs for workflow {wf.key!r} ({wf.platform})")
+        if wf.baseline.volume is not None:
+            vol = f"hubspot_{wf.baseline.volume.object}"
+            needed.setdefault(vol, f"HubSpot {wf.baseline.volume.object} (volume source of {wf.key!r})")
+    sheets = f"{client.timesheets.format}_time_entries"
+    needed.setdefault(sheets, f"{client.timesheets.format} timesheets (configured timesheets.format)")
+    needed.setdefault("hubspot_contacts", "HubSpot contacts (leads, for lead response KPIs)")
+    return [f"{folder}/: {why}" for folder, why in needed.items() if not by_folder.get(folder)]
+
+
+def landing_summary(client: ClientConfig, by_folder: dict[str, int], missing: list[str]) -> list[str]:
+    """The lines ``roi validate`` prints for a client that loads: what it is, its landed files
+    per folder, then each ``MISSING`` source."""
+    lines = [f"OK {client.client_id}: {len(client.workflows)} workflows, {client.timezone}, {client.currency}"]
+    lines += [f"    {folder:<22} {by_folder[folder]} file(s)" for folder in FORMATS if by_folder.get(folder)]
+    lines += [f"    MISSING {problem}" for problem in missing]
+    return lines
+
+
+@dataclass
+class _Known:
+    """What ``raw._landed_files`` records of a file from an earlier ingestion."""
+
+    file_sha256: str
+    config_hash: str
+    status: str
+    extracted_at: datetime | None
+    covers: tuple[date | None, date | None, str | None]
+    stat: tuple[int | None, int | None]  # (file_size, file_mtime_ns) when file_sha256 was taken
+
+
+@dataclass
+class _Staged:
+    """A parsed file waiting for its batch to be written (:meth:`_Loader.flush`)."""
+
+    outcome: FileOutcome
+    checksum: str
+    config_hash: str
+    extracted: datetime | None
+    replaces: bool  # earlier rows of the file are in the raw tables
+    rows: dict[str, list[dict[str, Any]]]
+    quarantined: list[dict[str, Any]]
+
+    @property
+    def row_count(self) -> int:
+        return sum(len(rows) for rows in self.rows.values()) + len(self.quarantined)
+
+
+@dataclass(frozen=True)
+class _FileJob:
+    """What parsing one changed file needs: picklable, so a worker process can do it."""
+
+    client: ClientConfig
+    folder: str
+    path: Path
+    source_file: str
+    checksum: str
+    config_hash: str
+    extracted: datetime | None
+    stated: Coverage | None
+    loaded_at: datetime
+    replaces: bool
+    stat: tuple[int, int]  # (size, mtime_ns) when it was hashed
+
+
+@dataclass
+class _Unreadable:
+    """A file whose structure could not be read: it is recorded failed, its earlier rows stay."""
+
+    outcome: FileOutcome
+    checksum: str
+    config_hash: str
+    extracted: datetime | None
+
+
+def parse_file(job: _FileJob) -> _Staged | _Unreadable:
+    """Parse one landing file into its rows and quarantined records (no database work)."""
+    client, folder, source_file, checksum = job.client, job.folder, job.source_file, job.checksum
+    fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
+    # The file's extraction time, else the moment of ingestion, bounds its records' times
+    # (formats/plausibility.py): a record from the future is quarantined, not loaded.
+    ctx = ParseContext(client=client, source_file=source_file, extracted_at=job.extracted, ingested_at=job.loaded_at)
+    rows: dict[str, list[dict[str, Any]]] = {t: [] for t in table_columns(FORMATS[folder])}
+    quarantined: list[dict[str, Any]] = []
+    fields = fmt.field_tally()
+    read = 0
+    try:
+        for row_number, record in fmt.records(job.path, ctx):
+            read += 1
+            fields.add(record)
+            lineage = {
+                "_client_id": client.client_id,
+                "_source_file": source_file,
+                "_row_number": row_number,
+                "_file_sha256": checksum,
+                "_loaded_at": job.loaded_at,
+            }
+            try:
+                parsed = fmt.parse(record, ctx)
+            except Rejected as exc:
+                quarantined.append(
+                    {
+                        "client_id": client.client_id,
+                        "format": folder,
+                        "source_file": source_file,
+                        "row_number": row_number,
+                        "file_sha256": checksum,
+                        "reason": str(exc),
+                        "record": json.dumps(record, sort_keys=True, ensure_ascii=False, default=str),
+                        "loaded_at": job.loaded_at,
+                    }
+                )
+                continue
+            rows[fmt.table].append({**parsed.row, **lineage})
+            for child, child_rows in parsed.children.items():
+                rows[child].extend({**r, **lineage} for r in child_rows)
+    except UnreadableFile as exc:
+        outcome = FileOutcome(client.client_id, folder, source_file, "failed", error=str(exc))
+        outcome.file_size, outcome.file_mtime_ns = job.stat
+        return _Unreadable(outcome, checksum, job.config_hash, job.extracted)
+    outcome = FileOutcome(
+        client.client_id,
+        folder,
+        source_file,
+        "replaced" if job.replaces else "loaded",
+        read,
+        len(rows[fmt.table]),
+        len(quarantined),
+        coverage=fmt.coverage(job.path, job.stated, rows[fmt.table]),
+        latest_record_at=latest_record_time(fmt, rows[fmt.table], client.timezone),
+        fields_present=fields.fields(),
+        fields_by_workflow=fields.by_scope(),
+        file_size=job.stat[0],
+        file_mtime_ns=job.stat[1],
+    )
+    return _Staged(outcome, checksum, job.config_hash, job.extracted, job.replaces, rows, quarantined)
+
+
 class _Loader:
-    def __init__(self, con: duckdb.DuckDBPyConnection, landing_dir: Path, loaded_at: datetime):
+    """Parses files one by one and writes them in batches.
+
+    The database work of a file (delete its earlier rows, insert its rows, quarantine,
+    ``_landed_files`` and ``_ingest_log``) is a handful of statements whatever its size, so a
+    statement per file and table made small files cost more to record than to parse. Parsed
+    files are staged and written together, one transaction per batch (at most ``batch_rows``
+    rows, and at least at the end of each client): a batch is all or nothing, so a killed
+    ingestion leaves every file of the batch unrecorded and the next run loads it again. A
+    batch the database refuses is written again file by file, so a bad file fails alone.
+    """
+
+    def __init__(
+        self, con: duckdb.DuckDBPyConnection, landing_dir: Path, loaded_at: datetime, batch_rows: int | None = None
+    ):
         self.con = con
         self.landing_dir = landing_dir
         self.loaded_at = loaded_at
+        self.batch_rows = batch_rows or BATCH_ROWS
+        self.known: dict[tuple[str, str], _Known] = {}
+        self.staged: list[_Staged] = []
+        self.unchanged: list[tuple[FileOutcome, str, str, datetime | None]] = []
 
-    def previous(self, client_id: str, source_file: str) -> tuple[str, str, str] | None:
-        # fetchall, not fetchone: DuckDB 2 refuses new work while a result is half-read.
+    def read_known(self, client_id: str) -> None:
+        """Load what ``_landed_files`` records of the client's files: one query, not one per file."""
         rows = self.con.execute(
-            f"select file_sha256, config_hash, status from {RAW_SCHEMA}._landed_files "
-            "where client_id = ? and source_file = ?",
-            [client_id, source_file],
+            f"select source_file, file_sha256, config_hash, status, extracted_at, covers_from, covers_to, "
+            f"covers_basis, file_size, file_mtime_ns from {RAW_SCHEMA}._landed_files where client_id = ?",
+            [client_id],
         ).fetchall()
-        return tuple(rows[0]) if rows else None
+        self.known = {
+            (client_id, source): _Known(sha, config_hash, status, extracted, (first, last, basis), (size, mtime))
+            for source, sha, config_hash, status, extracted, first, last, basis, size, mtime in rows
+        }
 
-    def _metadata_changed(
-        self, client_id: str, source_file: str, fmt: LandingFormat, path: Path, extracted, stated: Coverage | None
-    ) -> bool:
+    def _metadata_changed(self, known: _Known, fmt: LandingFormat, path: Path, extracted, stated) -> bool:
         """A timesheet file whose extraction record changed is reloaded though its bytes did not.
 
         Its extraction time orders it against the client's other files, and a stated range is
@@ -319,20 +508,68 @@ class _Loader:
         """
         if not fmt.covers_dates:
             return False
-        known = fmt.stated_coverage(path, stated)
-        rows = self.con.execute(
-            f"select extracted_at, covers_from, covers_to, covers_basis from {RAW_SCHEMA}._landed_files "
-            "where client_id = ? and source_file = ?",
-            [client_id, source_file],
-        ).fetchall()
-        if not rows:
+        if known.extracted_at != extracted:
             return True
-        was_extracted, first, last, basis = rows[0]
-        if was_extracted != extracted:
-            return True
-        if known is None:
-            return basis not in (None, "entries")
-        return (first, last, basis) != (known.first, known.last, known.basis)
+        stated_now = fmt.stated_coverage(path, stated)
+        if stated_now is None:
+            return known.covers[2] not in (None, "entries")
+        return known.covers != (stated_now.first, stated_now.last, stated_now.basis)
+
+    def check(
+        self,
+        client: ClientConfig,
+        folder: str,
+        path: Path,
+        extracted: datetime | None,
+        stated: Coverage | None = None,
+    ) -> FileOutcome | _FileJob:
+        """An unchanged file's outcome (its bookkeeping waits for :meth:`flush`), else the job of parsing it."""
+        source_file = path.relative_to(self.landing_dir).as_posix()
+        config_hash = parsing_config_hash(client, folder)
+        before = self.known.get((client.client_id, source_file))
+        stat = path.stat()
+        seen = (stat.st_size, stat.st_mtime_ns)
+        if before is not None and before.stat == seen:
+            checksum = before.file_sha256  # same size and modification time as when hashed: not read again
+        else:
+            checksum = file_sha256(path)
+        if (
+            before is not None
+            and before.file_sha256 == checksum
+            and before.config_hash == config_hash
+            and before.status == "loaded"
+            and not self._metadata_changed(before, FORMATS[folder](), path, extracted, stated)
+        ):
+            outcome = FileOutcome(
+                client.client_id, folder, source_file, "unchanged", file_size=seen[0], file_mtime_ns=seen[1]
+            )
+            # The bytes are the same, but its export time may have been stated since (roi landed),
+            # and a file copied again keeps its bytes under a new modification time.
+            self.unchanged.append((outcome, checksum, config_hash, extracted))
+            return outcome
+        return _FileJob(
+            client,
+            folder,
+            path,
+            source_file,
+            checksum,
+            config_hash,
+            extracted,
+            stated,
+            self.loaded_at,
+            before is not None,
+            seen,
+        )
+
+    def take(self, parsed: _Staged | _Unreadable) -> FileOutcome:
+        """Stage a parsed file (written at the next :meth:`flush`), or record an unreadable one."""
+        if isinstance(parsed, _Unreadable):
+            self._record_failure(parsed.outcome, parsed.checksum, parsed.config_hash, parsed.extracted)
+            return parsed.outcome
+        self.staged.append(parsed)
+        if sum(staged.row_count for staged in self.staged) >= self.batch_rows:
+            self.flush()
+        return parsed.outcome
 
     def load_file(
         self,
@@ -342,123 +579,136 @@ class _Loader:
         extracted: datetime | None,
         stated: Coverage | None = None,
     ) -> FileOutcome:
-        source_file = path.relative_to(self.landing_dir).as_posix()
-        checksum = file_sha256(path)
-        config_hash = parsing_config_hash(client, folder)
-        before = self.previous(client.client_id, source_file)
-        fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
-        if (
-            before is not None
-            and before[0] == checksum
-            and before[1] == config_hash
-            and before[2] == "loaded"
-            and not self._metadata_changed(client.client_id, source_file, fmt, path, extracted, stated)
-        ):
-            outcome = FileOutcome(client.client_id, folder, source_file, "unchanged")
-            # The bytes are the same, but its export time may have been stated since (roi landed).
-            self.con.execute(
-                f"update {RAW_SCHEMA}._landed_files set extracted_at = ? where client_id = ? and source_file = ? "
-                "and extracted_at is distinct from ?",
-                [extracted, client.client_id, source_file, extracted],
-            )
-            self._log(outcome, checksum, config_hash, extracted)
-            return outcome
-        # The file's extraction time, else the moment of ingestion, bounds its records' times
-        # (formats/plausibility.py): a record from the future is quarantined, not loaded.
-        ctx = ParseContext(client=client, source_file=source_file, extracted_at=extracted, ingested_at=self.loaded_at)
-        tables = table_columns(FORMATS[folder])
-        rows: dict[str, list[dict[str, Any]]] = {t: [] for t in tables}
-        quarantined: list[dict[str, Any]] = []
-        fields = fmt.field_tally()
-        read = 0
-        try:
-            for row_number, record in fmt.records(path, ctx):
-                read += 1
-                fields.add(record)
-                lineage = {
-                    "_client_id": client.client_id,
-                    "_source_file": source_file,
-                    "_row_number": row_number,
-                    "_file_sha256": checksum,
-                    "_loaded_at": self.loaded_at,
-                }
-                try:
-                    parsed = fmt.parse(record, ctx)
-                except Rejected as exc:
-                    quarantined.append(
-                        {
-                            "client_id": client.client_id,
-                            "format": folder,
-                            "source_file": source_file,
-                            "row_number": row_number,
-                            "file_sha256": checksum,
-                            "reason": str(exc),
-                            "record": json.dumps(record, sort_keys=True, ensure_ascii=False, default=str),
-                            "loaded_at": self.loaded_at,
-                        }
-                    )
-                    continue
-                rows[fmt.table].append({**parsed.row, **lineage})
-                for child, child_rows in parsed.children.items():
-                    rows[child].extend({**r, **lineage} for r in child_rows)
-        except UnreadableFile as exc:
-            outcome = FileOutcome(client.client_id, folder, source_file, "failed", error=str(exc))
-            self._record_failure(outcome, checksum, config_hash, extracted)
-            return outcome
+        """Check, parse and stage one file in this process."""
+        job = self.check(client, folder, path, extracted, stated)
+        return job if isinstance(job, FileOutcome) else self.take(parse_file(job))
 
-        action = "replaced" if before is not None else "loaded"
-        outcome = FileOutcome(
-            client.client_id,
-            folder,
-            source_file,
-            action,
-            read,
-            len(rows[fmt.table]),
-            len(quarantined),
-            coverage=fmt.coverage(path, stated, rows[fmt.table]),
-            latest_record_at=latest_record_time(fmt, rows[fmt.table], client.timezone),
-            fields_present=fields.fields(),
-            fields_by_workflow=fields.by_scope(),
-        )
+    def flush(self) -> None:
+        """Write the staged files and the unchanged files' bookkeeping, one transaction."""
+        staged, unchanged = self.staged, self.unchanged
+        self.staged, self.unchanged = [], []
+        if not staged and not unchanged:
+            return
+        try:
+            self._write(staged, unchanged)
+        except duckdb.Error as exc:
+            if len(staged) + len(unchanged) == 1:
+                _fail_unwritten([*staged, *unchanged], exc)
+                return
+            for one in staged:  # the batch was refused: write file by file, so a bad file fails alone
+                try:
+                    self._write([one], [])
+                except duckdb.Error as one_exc:
+                    _fail_unwritten([one], one_exc)
+            if unchanged:
+                self._write([], unchanged)
+
+    def _write(self, staged: list[_Staged], unchanged: list[tuple[FileOutcome, str, str, datetime | None]]) -> None:
         self.con.execute("begin transaction")
         try:
-            if before is not None:  # a first load has nothing to replace: skip scanning the tables
-                for table in tables:
+            replaced = [s for s in staged if s.replaces]
+            if replaced:  # a first load has nothing to replace: skip scanning the tables
+                keys = pd.DataFrame(
+                    {
+                        "client_id": pd.Series([s.outcome.client_id for s in replaced], dtype=object),
+                        "source_file": pd.Series([s.outcome.source_file for s in replaced], dtype=object),
+                    }
+                )
+                self.con.register("_ingest_replaced", keys)
+                tables = {t for s in replaced for t in s.rows}
+                for table in sorted(tables):
                     self.con.execute(
-                        f"delete from {RAW_SCHEMA}.{table} where _client_id = ? and _source_file = ?",
-                        [client.client_id, source_file],
+                        f"delete from {RAW_SCHEMA}.{table} using _ingest_replaced k "
+                        f"where {table}._client_id = k.client_id and {table}._source_file = k.source_file"
                     )
                 self.con.execute(
-                    f"delete from {RAW_SCHEMA}._quarantine where client_id = ? and source_file = ?",
-                    [client.client_id, source_file],
+                    f"delete from {RAW_SCHEMA}._quarantine using _ingest_replaced k "
+                    "where _quarantine.client_id = k.client_id and _quarantine.source_file = k.source_file"
                 )
-            for table, columns in tables.items():
-                self._insert(table, columns, rows[table])
-            self._insert("_quarantine", QUARANTINE_COLUMNS, quarantined)
-            self._upsert_landed(outcome, checksum, config_hash, "loaded", extracted)
-            self._log(outcome, checksum, config_hash, extracted)
+                self.con.unregister("_ingest_replaced")
+            by_table: dict[str, list[dict[str, Any]]] = {}
+            columns: dict[str, tuple[Column, ...]] = {}
+            for s in staged:
+                columns.update(table_columns(FORMATS[s.outcome.format]))
+                for table, rows in s.rows.items():
+                    by_table.setdefault(table, []).extend(rows)
+            for table, rows in by_table.items():
+                self._insert(table, columns[table], rows)
+            self._insert("_quarantine", QUARANTINE_COLUMNS, [q for s in staged for q in s.quarantined])
+            landed = [self._landed_row(s.outcome, s.checksum, s.config_hash, "loaded", s.extracted) for s in staged]
+            self._replace_landed(landed)
+            if unchanged:
+                stamps = pd.DataFrame(
+                    {
+                        "client_id": pd.Series([u[0].client_id for u in unchanged], dtype=object),
+                        "source_file": pd.Series([u[0].source_file for u in unchanged], dtype=object),
+                        "extracted_at": pd.Series([u[3] for u in unchanged], dtype=object),
+                        "file_size": pd.Series([u[0].file_size for u in unchanged], dtype=object),
+                        "file_mtime_ns": pd.Series([u[0].file_mtime_ns for u in unchanged], dtype=object),
+                    }
+                )
+                self.con.register("_ingest_unchanged", stamps)
+                self.con.execute(
+                    f"update {RAW_SCHEMA}._landed_files set extracted_at = cast(u.extracted_at as timestamp), "
+                    "file_size = cast(u.file_size as bigint), file_mtime_ns = cast(u.file_mtime_ns as bigint) "
+                    "from _ingest_unchanged u where _landed_files.client_id = u.client_id "
+                    "and _landed_files.source_file = u.source_file "
+                    "and (_landed_files.extracted_at is distinct from cast(u.extracted_at as timestamp) "
+                    "or _landed_files.file_size is distinct from cast(u.file_size as bigint) "
+                    "or _landed_files.file_mtime_ns is distinct from cast(u.file_mtime_ns as bigint))"
+                )
+                self.con.unregister("_ingest_unchanged")
+            log = [{**row, "action": s.outcome.action} for s, row in zip(staged, landed, strict=True)] + [
+                {**self._landed_row(o, checksum, config_hash, "loaded", extracted), "action": o.action}
+                for o, checksum, config_hash, extracted in unchanged
+            ]
+            self._insert("_ingest_log", INGEST_LOG_COLUMNS, log)
             self.con.execute("commit")
         except Exception:
             self.con.execute("rollback")
             raise
-        return outcome
 
     def _record_failure(self, outcome: FileOutcome, checksum: str, config_hash: str, extracted) -> None:
         # Earlier rows of this file (if any) stay: a broken re-delivery must not erase good data.
         self.con.execute("begin transaction")
-        self._upsert_landed(outcome, checksum, config_hash, "failed", extracted)
-        self._log(outcome, checksum, config_hash, extracted)
-        self.con.execute("commit")
+        try:
+            known = (outcome.client_id, outcome.source_file) in self.known
+            if known:
+                self.con.execute(
+                    f"update {RAW_SCHEMA}._landed_files set status = 'failed', error = ?, loaded_at = ? "
+                    "where client_id = ? and source_file = ?",
+                    [outcome.error, self.loaded_at, outcome.client_id, outcome.source_file],
+                )
+            else:
+                self._replace_landed([self._landed_row(outcome, checksum, config_hash, "failed", extracted)])
+            row = self._landed_row(outcome, checksum, config_hash, "failed", extracted)
+            self._insert("_ingest_log", INGEST_LOG_COLUMNS, [{**row, "action": outcome.action}])
+            self.con.execute("commit")
+        except Exception:
+            self.con.execute("rollback")
+            raise
+
+    def _replace_landed(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        keys = pd.DataFrame(
+            {
+                "client_id": pd.Series([r["client_id"] for r in rows], dtype=object),
+                "source_file": pd.Series([r["source_file"] for r in rows], dtype=object),
+            }
+        )
+        self.con.register("_ingest_landed", keys)
+        self.con.execute(
+            f"delete from {RAW_SCHEMA}._landed_files using _ingest_landed k "
+            "where _landed_files.client_id = k.client_id and _landed_files.source_file = k.source_file"
+        )
+        self.con.unregister("_ingest_landed")
+        self._insert("_landed_files", LANDED_FILES_COLUMNS, rows)
 
     def _insert(self, table: str, columns: tuple[Column, ...], rows: list[dict[str, Any]]) -> None:
-        names = [c.name for c in columns]
-        if len(rows) == 1:  # bookkeeping rows: a plain statement beats building a frame
-            placeholders = ", ".join(f"cast(? as {c.type})" for c in columns)
-            self.con.execute(
-                f"insert into {RAW_SCHEMA}.{table} ({', '.join(names)}) values ({placeholders})",
-                [rows[0].get(n) for n in names],
-            )
+        if not rows:
             return
+        names = [c.name for c in columns]
         for start in range(0, len(rows), BATCH_ROWS):
             chunk = rows[start : start + BATCH_ROWS]
             # Column-wise object series keep None as NULL (no NaN/NaT round trip) and are
@@ -477,6 +727,8 @@ class _Loader:
             "format": outcome.format,
             "source_file": outcome.source_file,
             "file_sha256": checksum,
+            "file_size": outcome.file_size,
+            "file_mtime_ns": outcome.file_mtime_ns,
             "config_hash": config_hash,
             "status": status,
             "error": outcome.error,
@@ -495,27 +747,13 @@ class _Loader:
             ),
         }
 
-    def _upsert_landed(self, outcome: FileOutcome, checksum: str, config_hash: str, status: str, extracted):
-        previous = self.previous(outcome.client_id, outcome.source_file)
-        if status == "failed" and previous is not None:
-            self.con.execute(
-                f"update {RAW_SCHEMA}._landed_files set status = 'failed', error = ?, loaded_at = ? "
-                "where client_id = ? and source_file = ?",
-                [outcome.error, self.loaded_at, outcome.client_id, outcome.source_file],
-            )
-            return
-        self.con.execute(
-            f"delete from {RAW_SCHEMA}._landed_files where client_id = ? and source_file = ?",
-            [outcome.client_id, outcome.source_file],
-        )
-        self._insert(
-            "_landed_files", LANDED_FILES_COLUMNS, [self._landed_row(outcome, checksum, config_hash, status, extracted)]
-        )
 
-    def _log(self, outcome: FileOutcome, checksum: str, config_hash: str, extracted) -> None:
-        status = "failed" if outcome.action == "failed" else "loaded"
-        row = {**self._landed_row(outcome, checksum, config_hash, status, extracted), "action": outcome.action}
-        self._insert("_ingest_log", INGEST_LOG_COLUMNS, [row])
+def _fail_unwritten(unwritten: list, error: duckdb.Error) -> None:
+    """Files the database refused: failed, nothing of them recorded (the next run tries again)."""
+    for one in unwritten:
+        outcome = one.outcome if isinstance(one, _Staged) else one[0]
+        outcome.action, outcome.error = "failed", f"{type(error).__name__}: {error}"
+        outcome.rows_read = outcome.rows_loaded = outcome.rows_quarantined = 0
 
 
 def ingest(
@@ -544,6 +782,80 @@ def ingest(
     return report
 
 
+def _failed(client: ClientConfig, folder: str, path: Path, landing_dir: Path, exc: Exception) -> FileOutcome:
+    source = path.relative_to(landing_dir).as_posix()
+    return FileOutcome(client.client_id, folder, source, "failed", error=f"{type(exc).__name__}: {exc}")
+
+
+def ingest_workers(environ: dict[str, str] | None = None) -> int:
+    """Processes that parse files: ``ROI_INGEST_WORKERS``, default one per core."""
+    value = (os.environ if environ is None else environ).get("ROI_INGEST_WORKERS", "").strip()
+    if not value:
+        return os.cpu_count() or 1
+    try:
+        workers = int(value)
+    except ValueError:
+        raise ValueError(f"ROI_INGEST_WORKERS must be a whole number of processes, not {value!r}") from None
+    if workers < 1:
+        raise ValueError(f"ROI_INGEST_WORKERS must be at least 1, not {workers}")
+    return workers
+
+
+class _Parser:
+    """Parses a client's changed files, in worker processes when there is enough to parse.
+
+    Parsing is pure Python over one file at a time, so files go to a pool of
+    :func:`ingest_workers` processes (forked: they inherit the loaded code and need no
+    database) while this process writes the batches; results come back in file order, at
+    most a few files ahead, so memory stays bounded. Below :data:`PARALLEL_MIN_BYTES` of
+    changed files a pool costs more than it saves, and the files are parsed here.
+    """
+
+    def __init__(self) -> None:
+        self.workers = ingest_workers()
+        self.pool: ProcessPoolExecutor | None = None
+
+    def parse(self, jobs: list[_FileJob]) -> Iterator[_Staged | _Unreadable | OSError]:
+        size = sum(_size(job.path) for job in jobs)
+        # A daemonic process (a multiprocessing worker's own child) may not start processes.
+        alone = self.workers < 2 or multiprocessing.current_process().daemon
+        if alone or len(jobs) < 2 or size < PARALLEL_MIN_BYTES:
+            for job in jobs:
+                yield _parse_or_error(job)
+            return
+        if self.pool is None:
+            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+        pending: deque = deque()
+        queued = iter(jobs)
+        for job in itertools.islice(queued, 2 * self.workers):
+            pending.append(self.pool.submit(_parse_or_error, job))
+        while pending:
+            result = pending.popleft().result()
+            following = next(queued, None)
+            if following is not None:
+                pending.append(self.pool.submit(_parse_or_error, following))
+            yield result
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+            self.pool = None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _parse_or_error(job: _FileJob) -> _Staged | _Unreadable | OSError:
+    try:
+        return parse_file(job)
+    except OSError as exc:  # the file vanished or cannot be read: that file fails, not the run
+        return exc
+
+
 def _ingest_clients(
     landing_dir: Path,
     warehouse: Path,
@@ -557,6 +869,7 @@ def _ingest_clients(
         ensure_schema(con)
         write_config_tables(con, clients, RAW_SCHEMA)
         loader = _Loader(con, landing_dir, loaded_at)
+        parser = _Parser()
         for index, client in enumerate(clients, start=1):
             client_dir = landing_dir / client.client_id
             if not client_dir.is_dir():
@@ -564,19 +877,32 @@ def _ingest_clients(
                 say(f"[{index}/{len(clients)}] {client.client_id}: no landing folder at {client_dir}")
                 continue
             files = landing_files(client_dir)
+            loader.read_known(client.client_id)
             extracts: dict[Path, dict[str, datetime]] = {}
             ranges: dict[Path, dict[str, Coverage]] = {}
+            outcomes: list[FileOutcome] = []
+            jobs: dict[int, _FileJob] = {}  # position in outcomes -> the parsing its file needs
             for folder, path in files:
                 stamps = extracts.setdefault(path.parent, _extracted_at(path.parent))
                 stated = ranges.setdefault(path.parent, _stated_coverage(path.parent))
                 try:
-                    outcome = loader.load_file(client, folder, path, stamps.get(path.name), stated.get(path.name))
-                except (OSError, duckdb.Error) as exc:  # one bad file never stops the rest
-                    source = path.relative_to(landing_dir).as_posix()
-                    outcome = FileOutcome(
-                        client.client_id, folder, source, "failed", error=f"{type(exc).__name__}: {exc}"
-                    )
-                report.files.append(outcome)
+                    checked = loader.check(client, folder, path, stamps.get(path.name), stated.get(path.name))
+                except OSError as exc:  # one bad file never stops the rest
+                    checked = _failed(client, folder, path, landing_dir, exc)
+                if isinstance(checked, _FileJob):
+                    jobs[len(outcomes)] = checked
+                    checked = FileOutcome(client.client_id, folder, checked.source_file, "failed")  # filled below
+                outcomes.append(checked)
+            for (slot, job), parsed in zip(jobs.items(), parser.parse(list(jobs.values())), strict=True):
+                if isinstance(parsed, OSError):
+                    outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, parsed)
+                else:
+                    try:
+                        outcomes[slot] = loader.take(parsed)
+                    except duckdb.Error as exc:  # recording an unreadable file failed: that file only
+                        outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
+            report.files.extend(outcomes)
+            loader.flush()
             mine = report.for_client(client.client_id)
             changed = [f for f in mine if f.action in ("loaded", "replaced")]
             failed = [f for f in mine if f.action == "failed"]
@@ -589,4 +915,5 @@ def _ingest_clients(
             for f in failed:
                 say(f"    FAILED {f.source_file}: {f.error}")
     finally:
+        parser.close()
         con.close()

@@ -21,8 +21,23 @@ ENV_VARS = {
     # Default: beside the warehouse, whichever warehouse that is (see Locations.from_env).
     "marts_snapshot": ("ROI_MARTS_SNAPSHOT", None),
 }
+#: The months of a dbt build, passed to dbt in the environment (not as ``--vars``: a changed
+#: ``--vars`` value makes dbt re-parse the whole project; dbt_project/macros/cross_db.sql
+#: ``month_setting`` reads these names). ``transform.run_dbt`` and the DAG's dbt task set them.
+DBT_ENV_VARS = {
+    "report_month": "ROI_REPORT_MONTH",
+    "through_month": "ROI_THROUGH_MONTH",
+}
 #: File name of the readers' copy of the marts when ROI_MARTS_SNAPSHOT is unset.
 MARTS_SNAPSHOT_NAME = "marts_snapshot.duckdb"
+#: Folder beside the warehouse for the quality gates' GX validation results and Data Docs.
+GX_OUTPUT_NAME = "gx"
+
+
+def gx_output_dir(warehouse: Path) -> Path:
+    """Where the gates run on ``warehouse`` keep GX's validation results and Data Docs: a
+    ``gx/`` folder beside the warehouse, so they follow ``ROI_WAREHOUSE`` (never the checkout)."""
+    return Path(warehouse).resolve().parent / GX_OUTPUT_NAME
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,16 @@ class Locations:
             path = Path(value).expanduser() if value else PROJECT_DIR / default
             resolved[field] = path.resolve()
         return cls(**resolved)
+
+    @property
+    def gx_output_dir(self) -> Path:
+        """GX validation results and Data Docs of the quality gates (:func:`gx_output_dir`)."""
+        return gx_output_dir(self.warehouse)
+
+    @property
+    def data_docs(self) -> Path:
+        """The Data Docs page the gates build (why a report was held)."""
+        return self.gx_output_dir / "data_docs" / "index.html"
 
     def describe(self) -> str:
         """A few lines telling a person where everything is (printed by the CLI)."""

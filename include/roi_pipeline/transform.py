@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roi_pipeline.settings import PROJECT_DIR
+from roi_pipeline.settings import DBT_ENV_VARS, PROJECT_DIR
 
 DBT_DIR = PROJECT_DIR / "dbt_project"
 
@@ -32,32 +32,50 @@ class DbtResult:
 #: Variables of every production build (``roi build``, ``roi run``, the DAG's dbt task): a data
 #: test whose failing rows name their client warns and stores them (schema ``test_failures``)
 #: instead of failing the build for every client; the mart gate holds those clients
-#: (dbt_project/macros/client_scoped_test.sql). Structural tests still fail the build.
+#: (dbt_project/macros/client_scoped_test.sql).
 PRODUCTION_VARS: dict[str, object] = {"hold_clients_on_failed_tests": True}
+#: What a production build runs: every model, and the data tests whose failure holds a client
+#: (tag ``client_scoped``, selected directly: ``--indirect-selection empty`` keeps the other
+#: tests of the selected models out). Unit tests and the other data tests check the SQL and the
+#: project on fixed data: CI runs them (a plain ``dbt build``, as ``make test`` does).
+PRODUCTION_BUILD_FLAGS: list[str] = [
+    "--select",
+    "resource_type:model tag:client_scoped",
+    "--indirect-selection",
+    "empty",
+]
 #: Where dbt stores the failing rows of client-scoped tests (one table per test).
 TEST_FAILURES_SCHEMA = "test_failures"
 
 
-def dbt_vars(report_month: str | None = None, through_month: str | None = None) -> dict[str, str]:
-    out = {}
-    if report_month:
-        out["report_month"] = report_month
-    if through_month:
-        out["through_month"] = through_month
-    return out
+def dbt_env(report_month: str | None = None, through_month: str | None = None) -> dict[str, str]:
+    """The environment naming a build's months (``settings.DBT_ENV_VARS``); ``""``: unset.
+
+    Every month variable is named, set or empty, so a value exported in the caller's
+    environment never leaks into a build that did not ask for it.
+    """
+    months = {"report_month": report_month, "through_month": through_month}
+    return {DBT_ENV_VARS[name]: value or "" for name, value in months.items()}
 
 
 def run_dbt(
     command: Sequence[str],
     warehouse: Path,
     *,
+    report_month: str | None = None,
+    through_month: str | None = None,
     variables: dict[str, object] | None = None,
     target: str | None = None,
     quiet: bool = False,
     on_event: Callable[[Any], None] | None = None,
     use_colors: bool | None = None,
+    target_dir: Path | None = None,
 ) -> DbtResult:
     """Invoke ``dbt <command>`` on the project; returns success and the failing nodes.
+
+    ``report_month`` / ``through_month`` ('YYYY-MM') reach dbt in the environment
+    (:func:`dbt_env`), not as ``--vars``, so a new month does not make dbt re-parse the
+    project (its partial parse, ``partial_parse.msgpack``, stays valid).
 
     dbt's artefacts and logs go beside the warehouse (``<warehouse dir>/dbt/``), so runs
     against different warehouses never overwrite each other's manifest.
@@ -65,12 +83,19 @@ def run_dbt(
     ``on_event`` receives every dbt event (``EventMsg``: ``msg.info.name``, ``msg.data``),
     whatever ``quiet`` hides from stdout: the ``roi`` command draws its progress from it.
     ``use_colors=False`` keeps ANSI colour codes out of dbt's lines (output not a terminal).
+    ``target_dir`` replaces ``<warehouse dir>/dbt/target`` (``roi_pipeline.docs_site`` keeps
+    its artefacts apart from the build's).
     """
     from dbt.cli.main import dbtRunner
 
+    misplaced = sorted(set(variables or {}) & set(DBT_ENV_VARS))
+    if misplaced:
+        raise ValueError(
+            f"pass {', '.join(misplaced)} as run_dbt keyword arguments (dbt reads them from the environment)"
+        )
     warehouse = Path(warehouse).resolve()
     work_dir = warehouse.parent / "dbt"
-    env = {"ROI_WAREHOUSE": str(warehouse)}
+    env = {"ROI_WAREHOUSE": str(warehouse), **dbt_env(report_month, through_month)}
     if target:
         env["ROI_DBT_TARGET"] = target
     args = [
@@ -80,7 +105,7 @@ def run_dbt(
         "--profiles-dir",
         str(DBT_DIR),
         "--target-path",
-        str(work_dir / "target"),
+        str(target_dir or work_dir / "target"),
         "--log-path",
         str(work_dir / "logs"),
     ]

@@ -13,7 +13,8 @@ that finds it held says once which command holds it and since when, e.g.
 
     waiting: another `roi run --month 2026-10` (pid 4242) holds the warehouse /data/warehouse.duckdb since 2026-11-05T06:00:02Z
 
-waits (at most ``ROI_WAREHOUSE_WAIT`` seconds, default 3600), then goes on; past the wait it
+waits (at most ``ROI_WAREHOUSE_WAIT`` seconds, default 3600; tenacity retries the lock every
+0.2 s), then goes on; past the wait it
 stops with :class:`WarehouseBusy`, one line naming the holder. The kernel releases the lock
 when its holder exits, however it exits (``kill -9`` too): there is no stale lock to clear.
 
@@ -28,11 +29,12 @@ import fcntl
 import os
 import shlex
 import sys
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+from tenacity import RetryCallState, RetryError, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 #: Seconds a command waits for the warehouse before it gives up (``ROI_WAREHOUSE_WAIT``).
 DEFAULT_WAIT_SECONDS = 3600.0
@@ -135,26 +137,38 @@ def hold_warehouse(
         os.close(fd)
 
 
+class _Held(Exception):
+    """The lock is held by another process (one attempt's outcome; retried until the wait ends)."""
+
+
 def _acquire(fd: int, path: Path, warehouse: Path, shared: bool, limit: float, say) -> None:
+    """Take the lock, retrying every ``_POLL_SECONDS`` (tenacity) for up to ``limit`` seconds."""
     mode = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB
-    deadline = time.monotonic() + limit
-    told = False
-    while True:
+
+    def attempt() -> None:
         try:
             fcntl.flock(fd, mode)
-            return
         except OSError as exc:
             if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
                 raise
-        holder = _holder(fd)
-        if time.monotonic() >= deadline:
-            waited = f"after waiting {limit:.0f}s" if limit else f"({WAIT_ENV}=0: not waiting)"
-            raise WarehouseBusy(
-                f"{_describe(holder, warehouse, not shared)}; gave up {waited}: "
-                f"run again when it has finished (lock file {path})"
-            )
-        if not told:
-            line = f"waiting: {_describe(holder, warehouse, not shared)} (up to {limit:.0f}s)"
+            raise _Held from None
+
+    def tell(state: RetryCallState) -> None:  # before the first wait only: say it once
+        if state.attempt_number == 1:
+            line = f"waiting: {_describe(_holder(fd), warehouse, not shared)} (up to {limit:.0f}s)"
             (say or (lambda text: print(text, file=sys.stderr, flush=True)))(line)
-            told = True
-        time.sleep(_POLL_SECONDS)
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(_Held),
+        stop=stop_after_delay(limit),
+        wait=wait_fixed(_POLL_SECONDS),
+        before_sleep=tell,
+    )
+    try:
+        retrying(attempt)
+    except RetryError:
+        waited = f"after waiting {limit:.0f}s" if limit else f"({WAIT_ENV}=0: not waiting)"
+        raise WarehouseBusy(
+            f"{_describe(_holder(fd), warehouse, not shared)}; gave up {waited}: "
+            f"run again when it has finished (lock file {path})"
+        ) from None

@@ -8,15 +8,23 @@ import sys
 
 import pytest
 
-from tests.dags.harness import DAGS, ROOT, load_dag
+from tests.dags.harness import DAGS, ROOT
 
-DAG_IDS = {"roi_monthly", "roi_guarantee_watch", "roi_onboard_client"}
+DAG_IDS = {"roi_monthly", "roi_guarantee_watch", "roi_onboard_client", "roi_alerts"}
 WRITERS = {
-    "roi_monthly": {"prepare.ingest", "prepare.raw_gate", "publish.mart_gate", "dbt_build", "marts_snapshot"},
-    "roi_guarantee_watch": {"ingest", "dbt_build"},
+    "roi_monthly": {
+        "prepare.ingest",
+        "prepare.raw_gate",
+        "publish.mart_gate",
+        "dbt_build",
+        "marts_snapshot",
+        "docs_site",
+    },
+    "roi_guarantee_watch": {"ingest", "dbt_build", "marts_snapshot"},
     "roi_onboard_client": {"check"},
+    "roi_alerts": set(),  # reads the marts snapshot, never the warehouse
 }
-READERS = {"roi_monthly": {"publish.render", "portfolio"}, "roi_guarantee_watch": {"watch"}}
+READERS = {"roi_monthly": {"publish.render", "portfolio"}, "roi_guarantee_watch": {"watch"}, "roi_alerts": {"check"}}
 
 
 @pytest.fixture(scope="module")
@@ -66,14 +74,20 @@ def test_the_pool_file_declares_one_slot():
 
 
 @pytest.mark.parametrize("dag_id", ["roi_monthly", "roi_guarantee_watch"])
-def test_dbt_runs_through_cosmos_with_the_report_month_var(bag, dag_id):
+def test_dbt_runs_through_cosmos_with_the_report_month_in_its_environment(bag, dag_id):
+    """The month reaches dbt as roi build passes it (ROI_REPORT_MONTH, not --vars, which would
+    make dbt re-parse the project every month), with the production selection."""
     from cosmos.operators.local import DbtBuildLocalOperator
+
+    from roi_pipeline.transform import PRODUCTION_BUILD_FLAGS
 
     build = bag.dags[dag_id].get_task("dbt_build")
     assert isinstance(build, DbtBuildLocalOperator)
-    assert "report_month" in build.vars and "xcom_pull(task_ids='plan')" in build.vars["report_month"]
+    assert "xcom_pull(task_ids='plan')" in build.env["ROI_REPORT_MONTH"]
+    assert build.env["ROI_THROUGH_MONTH"] == ""
+    assert "report_month" not in build.vars and build.vars["hold_clients_on_failed_tests"] is True
     assert "ROI_WAREHOUSE" in build.env
-    assert "unit_test" in build.dbt_cmd_flags
+    assert build.dbt_cmd_flags == PRODUCTION_BUILD_FLAGS
 
 
 def test_monthly_schedule_is_the_calendar_month_in_utc(bag):
@@ -83,22 +97,6 @@ def test_monthly_schedule_is_the_calendar_month_in_utc(bag):
     assert isinstance(dag.timetable, CronDataIntervalTimetable)
     assert dag.max_active_runs == 1
     assert dag.get_task("wait_for_settle").deferrable is True
-
-
-def test_per_model_rendering_comes_from_the_manifest(monkeypatch):
-    """ROI_DBT_TASKS=models renders one task per model from manifest.json, without running dbt."""
-    from roi_pipeline.orchestration.dbt import manifest_path
-
-    if not manifest_path().is_file():
-        pytest.skip("no manifest: run `python -m roi_pipeline.orchestration.dbt` (make setup does)")
-    monkeypatch.setenv("ROI_DBT_TASKS", "models")
-    dag = load_dag("roi_monthly", retries=2)
-    # ephemeral models render as one empty task "<model>_run", the others as a group "<model>.run/.test"
-    models = {t.task_id.split(".")[1].removesuffix("_run") for t in dag.tasks if t.task_id.startswith("dbt_build.")}
-    manifest = json.loads(manifest_path().read_text())
-    expected = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
-    assert models == expected
-    assert all(t.pool == "duckdb_writer" for t in dag.tasks if t.task_id.startswith("dbt_build."))
 
 
 def test_the_manifest_knows_every_model_on_disk():

@@ -117,3 +117,10 @@ def test_the_watch_dag_flags_a_client_whose_automations_stopped_mid_month(tmp_pa
             "select client_id, round(hours_saved, 2) from marts.fct_client_months "
             "where report_month = date '2026-10-01'").fetchall())  # fmt: skip
     assert {cid: c["hours_saved_to_date"] for cid, c in clients.items()} == mart
+    # the readers' copy (analysts, the hourly alerts) holds the day's build, not last month's
+    snapshot = Locations.from_env(sample.env()).marts_snapshot
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        copied = dict(con.execute(
+            "select client_id, round(hours_saved, 2) from marts.fct_client_months "
+            "where report_month = date '2026-10-01'").fetchall())  # fmt: skip
+    assert copied == mart

@@ -95,6 +95,11 @@ def test_one_month_publishes_every_clients_report_with_the_marts_figures(sample_
         assert head["tasks_automated"] == row["tasks_automated"]
     portfolio = json.loads(next(s.reports.glob(f"_*/{MONTH}/portfolio.json")).read_text())
     assert portfolio["month"] == MONTH and portfolio["held_back"] == []
+    # The analysts' dbt docs, published beside the reports after the build (README: Querying the marts).
+    assert states["docs_site"] == ["success"]
+    docs = (s.reports / "_docs" / "index.html").read_text()
+    assert "MANIFEST.JSON INLINE DATA" not in docs and '"exposure.roi.monthly_client_report"' in docs
+    assert str(s.base) not in docs  # no machine path in a published page
 
 
 def test_a_broken_client_is_held_back_and_the_others_are_published(sample_pipeline, tmp_path):

@@ -66,10 +66,9 @@ def _value_on(entries: list[Effective], day: date) -> float | None:
 def effective_for_month(entries: list[Effective] | None, month: date, anchor: date) -> float | None:
     """The value in effect on the 1st of ``month``.
 
-    Exact rules: the value in effect on the first day of M applies to the whole of M. When
+    docs/method.md §1: the value in effect on the first day of M applies to the whole of M. When
     nothing is in effect on the 1st because the list starts at its anchor (engagement start /
-    go-live) in the middle of M, the value in effect on the anchor day is used (the
-    colleague's documented choice, adopted as instructed by the brief).
+    go-live) in the middle of M, the value in effect on the anchor day is used (docs/method.md).
     """
     if not entries:
         return None
@@ -459,6 +458,10 @@ class ClientMonth:
     leads_unanswered: int
     response_minutes_median: float | None
     response_minutes_p90: float | None
+    #: The consultancy's own timesheet hours on the client in the month (every phase).
+    consultancy_hours: float = 0.0
+    #: fee charged / consultancy hours; None without hours (docs/method.md section 8).
+    effective_hourly_rate: float | None = None
 
 
 @dataclass
@@ -472,7 +475,7 @@ class ClientReference:
 def is_live_in(wf: Workflow, month: date) -> bool:
     """Live in M: go-live <= last day of M and at least one live day in M.
 
-    Part 3, retired on the 1st: ``retired_on`` = 1st of M leaves no live day in M, so no row.
+    docs/method.md §2, retired on the 1st: ``retired_on`` = 1st of M leaves no live day in M, so no row.
     """
     return wf.go_live < next_month(month) and (wf.retired_on is None or wf.retired_on > month)
 
@@ -491,7 +494,7 @@ def _volume_events(wf: Workflow, crm: dict[str, dict[str, CrmRecord]], tz: ZoneI
     hubspot_owner_id. The client's lead filter is not applied to a "contacts" volume source
     (the register names the volume source on its own).
 
-    Part 3: ``filters`` keep a record only when each named property holds one of its values
+    docs/method.md §2 (Minutes per task): ``filters`` keep a record only when each named property holds one of its values
     (exact text; a missing property matches nothing); ``timestamp_property`` places the record
     by that property instead (ISO-8601 or epoch milliseconds; missing or unreadable: not placed).
     """
@@ -544,7 +547,7 @@ def compute_baseline(
     Window: the workflow's ``baseline.window_days`` (else the client's ``baseline_days``) ending
     the day before go-live, clipped at the start to the client's
     earliest timesheet entry. CHOICE: "earliest timesheet entry" = the earliest *client-staff*
-    entry (the hours being measured are client-staff hours; the brief words it this way too). In
+    entry (the hours being measured are client-staff hours, as docs/method.md words it). In
     the default sample the earliest staff and consultancy entries fall on the same day.
     """
     if wf.baseline.method == "declared":
@@ -652,10 +655,10 @@ def compute_client(client: ClientConfig, landing: Path, months: list[date]) -> C
         wms = [wm for (k, mm), wm in ref.workflow_months.items() if mm == m]
         known = [wm for wm in wms if wm.hours_saved is not None]
         hours = sum(wm.hours_saved for wm in known)
-        # CHOICE (open point in the spec): for a client without a guarantee, months before the
-        # first full month are "build phase", not "no guarantee". Exact rules: "earlier months are
-        # 'build phase' with no verdict" (unconditional), while part 2 calls "no guarantee" a
-        # *verdict* ("Guarantee 0 = verdict 'no guarantee'"), i.e. given where a verdict is given.
+        # CHOICE (open point in docs/method.md): for a client without a guarantee, months before the
+        # first full month are "build phase", not "no guarantee". docs/method.md §3 (Guarantee):
+        # earlier months are "build phase" with no verdict (unconditional), while "no guarantee"
+        # is a verdict, i.e. given only where a verdict is given.
         if m < first_full_month:
             verdicts[m] = "build phase"
         elif client.guarantee_hours == 0:
@@ -675,7 +678,7 @@ def compute_client(client: ClientConfig, landing: Path, months: list[date]) -> C
             client_id=client.client_id,
             month=m,
             # "Totals over all workflows live in M": a month with no live workflow totals 0 hours
-            # and 0 value (a sum over nothing), not unknown -- the spec reserves "unknown (not
+            # and 0 value (a sum over nothing), not unknown -- docs/method.md reserves "unknown (not
             # zero)" for workflows without a minutes-per-task figure, and they are left out.
             hours_saved=sum(wm.hours_saved for wm in known),
             value_created=sum(wm.value_created for wm in known),
@@ -688,7 +691,88 @@ def compute_client(client: ClientConfig, landing: Path, months: list[date]) -> C
             unknown_workflows=[wm.workflow_key for wm in wms if wm.hours_saved is None],
             **leads,
         )
+        consultancy_hours = sum(e.hours for e in entries if e.consultancy and m <= e.day < next_month(m))
+        ref.client_months[m].consultancy_hours = consultancy_hours
+        ref.client_months[m].effective_hourly_rate = fee_charged / consultancy_hours if consultancy_hours > 0 else None
     return ref
+
+
+# --------------------------------------------------------------------------------------
+# Governance, roadmap (docs/method.md section 8), from the client file and the figures above
+# --------------------------------------------------------------------------------------
+
+
+def add_calendar_months(day: date, n: int) -> date:
+    """``day`` + n calendar months, clipped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + n
+    year, month = divmod(index, 12)
+    first = date(year, month + 1, 1)
+    last = (next_month(first) - timedelta(days=1)).day
+    return first.replace(day=min(day.day, last))
+
+
+def inventory(client: ClientConfig, ref: ClientReference, month: date) -> dict[str, dict]:
+    """Per register workflow: state at month end, changes, run cost, review due, the two flags."""
+    last_day = next_month(month) - timedelta(days=1)
+    out = {}
+    for wf in client.workflows:
+        if wf.go_live > last_day:
+            state = "building"
+        elif wf.retired_on is not None and wf.retired_on <= last_day:
+            state = "retired"
+        elif wf.status == "paused" and (wf.paused_on is None or wf.paused_on <= last_day):
+            state = "paused"
+        else:
+            state = "live"
+        due = add_calendar_months(wf.last_review or wf.go_live, wf.review_every_months)
+        wm = ref.workflow_months.get((wf.key, month))
+        out[wf.key] = {
+            "state": state,
+            "new": month <= wf.go_live <= last_day,
+            "retired": wf.retired_on is not None and month <= wf.retired_on <= last_day,
+            "paused": wf.paused_on is not None and month <= wf.paused_on <= last_day,
+            "run_cost": wm.run_cost if wm else 0.0,
+            "review_due": due,
+            "review_overdue": state in ("live", "paused") and due <= last_day,
+            "high_risk_without_checkpoint": wf.risk_class == "high"
+            and state != "retired"
+            and wf.human_approval is not True,
+        }
+    return out
+
+
+def roadmap(client: ClientConfig, ref: ClientReference, month: date) -> dict[str, dict]:
+    """Per candidate: estimates at the month's hourly cost, payback, rank, actual once live."""
+    hourly = effective_for_month(client.hourly_cost, month, client.engagement_start)
+    last_day = next_month(month) - timedelta(days=1)
+    out = {}
+    for cand in client.candidates:
+        hours = cand.est_tasks_per_month * cand.est_minutes_per_task / 60.0
+        net = hours * hourly - cand.est_tooling_cost
+        build = cand.est_build_hours * hourly
+        wf = client.workflow(cand.workflow_key) if cand.workflow_key else None
+        wm = ref.workflow_months.get((wf.key, month)) if wf else None
+        if wf is None or wf.go_live > last_day:
+            state = "candidate"
+        else:
+            state = "live" if wm is not None else "retired"
+        out[cand.key] = {
+            "state": state,
+            "est_hours_saved": hours,
+            "est_net_value": net,
+            "est_build_cost": build,
+            "est_payback_months": build / net if net > 0 else None,
+            "actual_tasks_automated": wm.tasks_automated if wm else None,
+            "actual_net_value": wm.net_value if wm else None,
+            "rank": None,
+        }
+    waiting = sorted(
+        (k for k, c in out.items() if c["state"] == "candidate"),
+        key=lambda k: (out[k]["est_payback_months"] is None, out[k]["est_payback_months"] or 0.0, k),
+    )
+    for rank, key in enumerate(waiting, 1):
+        out[key]["rank"] = rank
+    return out
 
 
 def _is_response(obj: str, rec: CrmRecord) -> bool:
@@ -701,7 +785,7 @@ def _is_response(obj: str, rec: CrmRecord) -> bool:
 
 def kpi_baseline_leads(client: ClientConfig, crm: dict[str, dict[str, CrmRecord]]) -> int:
     """Leads (lead filter applied) created on the ``kpi_baseline_days`` local days before the
-    client's first go-live (part 3: the KPI baseline length is set per client, default 90)."""
+    client's first go-live (the KPI baseline length is set per client, default 90)."""
     tz = ZoneInfo(client.timezone)
     first = min(w.go_live for w in client.workflows)
     start = first - timedelta(days=client.kpi_baseline_days)

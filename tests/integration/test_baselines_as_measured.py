@@ -1,4 +1,4 @@
-"""Baselines as clients really measure them, and part 3's live-month rules (docs/method.md).
+"""Baselines as clients really measure them, and the live-month rules (docs/method.md §2).
 
 One small generated sample (2 clients, January to March 2026), landing files and client files
 edited by hand the way a consultancy would set them up, then ``roi run --month 2026-03`` and

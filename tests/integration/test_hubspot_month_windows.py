@@ -169,7 +169,7 @@ def test_the_monthly_extract_lands_what_the_months_figures_read(tmp_path, monkey
         extract(MONTH, datetime(2026, 5, 6, 3, 0, tzinfo=UTC))
         searches = [(r.path.split("/")[-2], r.body) for r in fake.requests[before:] if r.path.endswith("/search")]
 
-    # what was asked: event times from the start of March to the end of the last cohort window
+    # the windows docs/method.md defines: event times from the start of March to the end of the last cohort window
     # (later than the settle cutoff), and every change since the last extract minus the 72 h overlap
     start = datetime(2026, 3, 1, tzinfo=tz)
     horizon = datetime(2026, 4, 1, tzinfo=tz).astimezone(UTC) + timedelta(days=30)  # 30 x 24 h

@@ -41,7 +41,7 @@ def small_sample(base: Path, months: int = 4) -> Path:
 
 
 def build(warehouse: Path, month: str | None = None) -> None:
-    result = run_dbt(["run"], warehouse, variables={"report_month": month} if month else None, quiet=True)
+    result = run_dbt(["run"], warehouse, report_month=month, quiet=True)
     assert result.success, result.failures
 
 
@@ -150,5 +150,5 @@ def test_a_monthly_build_with_its_tests_passes(sample_pipeline, tmp_path):
     """`roi build --month M` runs dbt's tests too: they must hold with var report_month set."""
     warehouse = tmp_path / "wh.duckdb"
     shutil.copy(sample_pipeline.warehouse, warehouse)
-    result = run_dbt(["build"], warehouse, variables={"report_month": "2026-10"}, quiet=True)
+    result = run_dbt(["build"], warehouse, report_month="2026-10", quiet=True)
     assert result.success, result.failures

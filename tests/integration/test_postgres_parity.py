@@ -43,6 +43,8 @@ MART_KEYS: dict[str, tuple[str, ...]] = {
     "dim_workflows": ("workflow_id",),
     "fct_lead_responses": ("lead_key",),
     "fct_client_kpi_months": ("client_month_key",),
+    "fct_inventory_months": ("inventory_month_key",),
+    "fct_roadmap_candidate_months": ("candidate_month_key",),
 }
 REQUIRED_MARTS = {
     "fct_automation_runs",

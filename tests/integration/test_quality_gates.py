@@ -390,12 +390,15 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
     assert dict((c, r) for c, _p, r in rows)[HUDSON] == held.reasons
     # per client: 21 raw expectations, 12 mart expectations, and the mart gate's closed-month check
     assert evaluated == (len(sample_pipeline.clients) * (21 + 12 + 1), len(sample_pipeline.clients))
-    # ... and in GX Data Docs, while the committed context is untouched
-    docs = gx_root / "uncommitted" / "data_docs" / "local_site"
+    # ... and in GX Data Docs, in a gx/ folder beside the warehouse (wherever ROI_WAREHOUSE
+    # puts it), while the committed context is untouched and gets no uncommitted/ output
+    docs = warehouse.parent / "gx" / "data_docs"
     assert (docs / "index.html").is_file()
     pages = list((docs / "validations" / "raw_timesheets").rglob("*.html"))
     assert any(person[0] in p.read_text(encoding="utf-8") for p in pages)
+    assert list((warehouse.parent / "gx" / "validations" / "raw_timesheets").rglob("*.json"))
     assert _gx_files(gx_root) == committed_before
+    assert not (gx_root / "uncommitted").exists()
 
     # the decision and its words do not depend on when the gates ran
     hudson = [clients_by_id(sample_pipeline)[HUDSON]]

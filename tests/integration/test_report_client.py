@@ -351,12 +351,128 @@ def test_a_rerender_is_byte_identical(sample_pipeline, published, tmp_path):
     out, _ = published
     for client in ("harbour-legal", "rheinwerk-logistik"):
         again = render(sample_pipeline.warehouse, client, MONTH, tmp_path)
-        for name in ("report.html", "report.json", "tasks.csv", "report.pdf"):
+        for name in ("report.html", "report.json", "tasks.csv", "inventory.csv", "report.pdf"):
             assert (again.directory / name).read_bytes() == (out / client / MONTH / name).read_bytes(), name
         # re-rendering in place (a previous report.json exists, same figures): no restatement, same bytes
         in_place = render(sample_pipeline.warehouse, client, MONTH, tmp_path)
         assert not in_place.restated
         assert (in_place.directory / "report.json").read_bytes() == (out / client / MONTH / "report.json").read_bytes()
+
+
+# -- AI inventory and roadmap (docs/method.md section 8) ---------------------------------------
+
+
+def _inventory_rows(directory: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO((directory / "inventory.csv").read_text(encoding="utf-8"))))
+
+
+def test_inventory_csv_lists_the_register_as_configured(sample_pipeline, published):
+    """One row per register entry, each field as the client file says, for every client."""
+    out, _ = published
+    clients = {c.client_id: c for c in sample_pipeline.clients}
+    approval = {True: "yes", False: "no", None: "not stated"}
+    for client_id in CLIENTS:
+        directory = out / client_id / MONTH
+        rows = {r["workflow_key"]: r for r in _inventory_rows(directory)}
+        register = clients[client_id].workflows
+        assert set(rows) == {wf.key for wf in register}, client_id
+        doc = read_json(directory)
+        assert doc["lineage"]["inventory_csv"]["rows"] == len(register)
+        live_cost = {w["key"]: w["run_cost"] for w in doc["workflows"]}
+        for wf in register:
+            row = rows[wf.key]
+            assert row["month"] == MONTH and row["currency"] == clients[client_id].currency
+            assert (
+                row["workflow_name"],
+                row["platform"],
+                row["owner"],
+                row["risk_class"],
+                row["process_replaced"],
+            ) == (
+                wf.name,
+                wf.platform,
+                wf.owner,
+                wf.risk_class,
+                wf.process,
+            )
+            assert row["data_touched"] == "; ".join(sorted(wf.data_touched))
+            assert row["human_approval"] == approval[wf.human_approval]
+            assert (row["llm_vendor"], row["llm_model"]) == (wf.llm_vendor or "", wf.llm_model or "")
+            assert row["go_live_date"] == wf.go_live.isoformat()
+            assert row["retired_on"] == (wf.retired_on.isoformat() if wf.retired_on else "")
+            assert row["last_review_date"] == (wf.last_review.isoformat() if wf.last_review else "")
+            # cost this month: the workflow's run cost in the report, 0 when it was not live
+            assert float(row["run_cost_this_month"]) == live_cost.get(wf.key, 0.0)
+            assert row["live_in_month"] == ("true" if wf.key in live_cost else "false")
+
+
+def test_a_high_risk_automation_without_checkpoint_and_overdue_review_is_flagged(published):
+    """Hudson's callback agent: high risk, human_approval false, last reviewed 10 Jan 2026 with a
+    6-month cycle: due 10 Jul 2026, overdue in October. Hand-computed from the sample's client file."""
+    out, _ = published
+    rows = {r["workflow_key"]: r for r in _inventory_rows(out / "hudson-roofing" / MONTH)}
+    agent = rows["callback-agent"]
+    assert (agent["risk_class"], agent["human_approval"]) == ("high", "no")
+    assert (agent["last_review_date"], agent["review_due_date"]) == ("2026-01-10", "2026-07-10")
+    assert (agent["review_overdue"], agent["high_risk_without_human_checkpoint"]) == ("true", "true")
+    # retired in June (retired_on 2026-06-15): not live, costs nothing, never overdue
+    crew = rows["crew-scheduling"]
+    assert (crew["state_at_month_end"], crew["run_cost_this_month"], crew["review_overdue"]) == (
+        "retired",
+        "0.0",
+        "false",
+    )
+    doc = read_json(out / "hudson-roofing" / MONTH)
+    assert doc["inventory"]["high_risk_without_checkpoint"] == ["callback-agent"]
+    assert doc["inventory"]["review_overdue"] == ["callback-agent"]
+    html = (out / "hudson-roofing" / MONTH / "report.html").read_text(encoding="utf-8")
+    assert "<strong>AI callback agent</strong>: high risk, and no person approves its output" in html
+    assert "<strong>AI callback agent</strong>: review overdue (due" in html
+    # Rheinwerk's customs paperwork is high risk too, but a person approves it: not flagged
+    rheinwerk = {r["workflow_key"]: r for r in _inventory_rows(out / "rheinwerk-logistik" / MONTH)}
+    assert rheinwerk["customs-paperwork"]["high_risk_without_human_checkpoint"] == "false"
+
+
+def test_what_changed_in_a_month_is_listed(sample_pipeline, tmp_path):
+    """Hudson, June 2026: crew scheduling retired on the 15th (still live and costing that month)."""
+    result = render(sample_pipeline.warehouse, "hudson-roofing", "2026-06", tmp_path)
+    inventory = read_json(result.directory)["inventory"]
+    assert (inventory["new"], inventory["retired"], inventory["paused"]) == ([], ["crew-scheduling"], [])
+    rows = {r["workflow_key"]: r for r in _inventory_rows(result.directory)}
+    assert rows["crew-scheduling"]["changed_this_month"] == "retired"
+    assert rows["crew-scheduling"]["live_in_month"] == "true"
+    assert float(rows["crew-scheduling"]["run_cost_this_month"]) > 0
+
+
+def test_the_roadmap_is_ranked_by_payback_and_shows_estimate_against_actual(published):
+    """Hudson (hourly cost $44), hand-computed from the sample's candidates:
+    invoice reminders 200 × 4 min = 13.33 h → 13.33 × 44 − 30 = $556.67 a month, build 20 × 44 = $880,
+    payback 1.58 months; supplier orders 60 × 10 min = 10 h → 440 − 50 = $390, build $1,760, 4.51 months;
+    warranty claims 5 × 6 min = 0.5 h → 22 − 40 = −$18: does not pay back, ranked last."""
+    out, _ = published
+    roadmap = read_json(out / "hudson-roofing" / MONTH)["roadmap"]
+    ranked = [(c["key"], c["payback_rank"]) for c in roadmap["candidates"]]
+    assert ranked == [("invoice-reminders", 1), ("supplier-orders", 2), ("warranty-claims", 3)]
+    first, second, last = roadmap["candidates"]
+    assert first["est_net_value"] == pytest.approx(200 * 4 / 60 * 44 - 30)
+    assert first["est_payback_months"] == pytest.approx(880 / (200 * 4 / 60 * 44 - 30))
+    assert second["est_payback_months"] == pytest.approx(1760 / 390)
+    assert last["est_net_value"] == pytest.approx(-18) and last["est_payback_months"] is None
+    # quote chasing became quote-followup (live since Nov 2025): estimate against actual
+    [delivered] = roadmap["delivered"]
+    assert (delivered["key"], delivered["workflow_key"], delivered["state"]) == (
+        "quote-chasing",
+        "quote-followup",
+        "live",
+    )
+    actual = next(w for w in read_json(out / "hudson-roofing" / MONTH)["workflows"] if w["key"] == "quote-followup")
+    assert delivered["actual_tasks_automated"] == actual["tasks_automated"]
+    assert delivered["actual_net_value"] == pytest.approx(actual["net_value"])
+    assert delivered["est_net_value"] == pytest.approx(150 * 3 / 60 * 44 - 25)
+    html = (out / "hudson-roofing" / MONTH / "report.html").read_text(encoding="utf-8")
+    assert (
+        "Roadmap: what to automate next" in html and "does not pay back" in html and "Estimate against actual" in html
+    )
 
 
 # -- safety ----------------------------------------------------------------------------------
@@ -366,7 +482,7 @@ SCRIPT = "<script>alert(1)</script>"
 
 def test_user_controlled_names_are_escaped(sample_pipeline, tmp_path):
     warehouse = mutable_copy(sample_pipeline, tmp_path)
-    for table in ("dim_workflows", "fct_workflow_months"):
+    for table in ("dim_workflows", "fct_workflow_months", "fct_inventory_months"):
         execute(
             warehouse,
             f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",
@@ -389,6 +505,8 @@ def test_user_controlled_names_are_escaped(sample_pipeline, tmp_path):
     assert "Harbour &#34;Legal&#34; &lt;b&gt;LLP&lt;/b&gt;" in html
     tasks = (result.directory / "tasks.csv").read_text(encoding="utf-8")
     assert "'=HYPERLINK" in tasks and ",=HYPERLINK" not in tasks  # no spreadsheet formula
+    inventory = (result.directory / "inventory.csv").read_text(encoding="utf-8")
+    assert "'=HYPERLINK" in inventory and ",=HYPERLINK" not in inventory
     assert SCRIPT in {w["name"] for w in read_json(result.directory)["workflows"]}  # data stays data in JSON
 
 
@@ -405,7 +523,7 @@ def _pdf_text(path: Path) -> str | None:
 def test_one_clients_data_appears_in_no_other_clients_report(sample_pipeline, tmp_path):
     warehouse = mutable_copy(sample_pipeline, tmp_path)
     planted = "harbour-legal"
-    for table in ("dim_workflows", "fct_workflow_months"):
+    for table in ("dim_workflows", "fct_workflow_months", "fct_inventory_months"):
         execute(
             warehouse,
             f"update marts.{table} set workflow_name = ? where client_id = ? and workflow_key = ?",

@@ -101,3 +101,33 @@ def test_the_portfolio_is_byte_identical_on_rerun(sample_pipeline, portfolio, tm
     before = {p.name: p.read_bytes() for p in path.parent.iterdir()}
     render_portfolio(sample_pipeline.warehouse, MONTH, out, statuses, consultancy=CONSULTANCY)
     assert {p.name: p.read_bytes() for p in path.parent.iterdir()} == before
+
+
+def test_the_consultancys_hours_against_its_fees_are_ordered_by_what_needs_attention(sample_pipeline, portfolio):
+    """docs/method.md section 8. October 2026 of the sample: hudson held back; bondi and rheinwerk
+    earned less an hour than in September; harbour nothing to flag (its September fee was credited,
+    so September's rate was 0 and October's rises)."""
+    _, path, doc = portfolio
+    economics = {e["client_id"]: e for e in doc["economics"]}
+    assert [e["client_id"] for e in doc["economics"]] == [
+        "hudson-roofing",  # report held back outranks a falling rate
+        "bondi-physio",  # falling rate, then by name
+        "rheinwerk-logistik",
+        "harbour-legal",
+    ]
+    assert economics["hudson-roofing"]["attention"] == ["report held back"]
+    assert economics["harbour-legal"]["attention"] == []
+    with closing(duckdb.connect(str(sample_pipeline.warehouse), read_only=True)) as con:
+        rows = con.execute(
+            "select client_id, report_month, fee_charged, consultancy_build_hours + consultancy_operate_hours "
+            "+ consultancy_expand_hours + consultancy_other_hours from marts.fct_client_months "
+            "where strftime(report_month, '%Y-%m') in ('2026-09', '2026-10') order by all"
+        ).fetchall()
+    rate = {(cid, f"{m:%Y-%m}"): fee / hours for cid, m, fee, hours in rows if hours}
+    for cid, e in economics.items():
+        assert e["effective_hourly_rate"] == pytest.approx(rate[(cid, "2026-10")])
+        assert e["previous_effective_hourly_rate"] == pytest.approx(rate[(cid, "2026-09")])
+        assert e["is_hourly_rate_falling"] == (rate[(cid, "2026-10")] < rate[(cid, "2026-09")])
+    assert economics["harbour-legal"]["previous_effective_hourly_rate"] == 0  # credited September
+    html = path.read_text(encoding="utf-8")
+    assert "Our economics: hours against fees" in html and "hourly rate falling" in html

@@ -59,6 +59,8 @@ def test_examples_cover_each_documented_feature():
     assert any(v.filters for v in volumes) and any(v.timestamp_property for v in volumes)
     assert any(w.baseline.window_days for w in workflows)
     assert any(w.on_demand for w in workflows)
+    assert any(w.data_touched and w.llm_model and w.last_review for w in workflows), "governance fields"
+    assert any(c.workflow_key for cl in clients for c in cl.candidates), "a candidate that went live"
     assert any(c.ignored_workflow_ids for c in clients)
 
 
@@ -147,6 +149,22 @@ def test_each_kind_of_bad_field_is_named(tmp_path, mutate, field, fragment):
         (lambda d: d.update(ignored_workflow_ids=["1012"]), "'1012' is registered to 'lead-triage'"),
         (lambda d: d.update(ignored_workflow_ids=["x1", "x1"]), "ignored_workflow_ids: lists the same id twice: 'x1'"),
         (lambda d: d["workflows"][0].update(on_demand=True), "cannot both run daily (runs_daily) and on demand"),
+        # governance and roadmap (docs/method.md section 8)
+        (lambda d: d["workflows"][0].update(paused_on="2026-03-01"), "paused_on is set but status is 'active'"),
+        (
+            lambda d: d["workflows"][0].update(status="paused", paused_on="2025-01-01"),
+            "paused_on must be on or after go_live",
+        ),
+        (
+            lambda d: d["workflows"][0].update(data_touched=["email", "email"]),
+            "data_touched: lists the same kind of data twice: 'email'",
+        ),
+        (lambda d: d["candidates"][0].update(workflow_key="no-such-flow"), "no workflow with key 'no-such-flow'"),
+        (lambda d: d["candidates"][0].update(key="invoice-chasing"), "already the key of candidates[0]"),
+        (
+            lambda d: d["candidates"][0].update(workflow_key="invoice-chasing"),
+            "workflow 'invoice-chasing' is already the outcome of candidates[0]",
+        ),
     ],
 )
 def test_business_rules_reject_with_a_reason(tmp_path, mutate, fragment):
@@ -192,6 +210,49 @@ def test_a_broken_rule_names_the_field_it_is_about(tmp_path, mutate, field):
     with pytest.raises(ConfigFileError) as info:
         load_client_file(path)
     assert re.search(rf"{re.escape(str(path))}: line \d+: field {re.escape(field)}: ", str(info.value))
+
+
+@pytest.mark.parametrize(
+    ("mutate", "field"),
+    [
+        (lambda d: d["workflows"][0].update(human_approval="maybe"), "workflows[0] (lead-triage).human_approval"),
+        (lambda d: d["workflows"][0].update(review_every_months=0), "workflows[0] (lead-triage).review_every_months"),
+        (
+            lambda d: d["candidates"][0].update(est_build_hours=-1),
+            "candidates[0] (recall-reminders-v2).est_build_hours",
+        ),
+        (
+            lambda d: d["candidates"][0].pop("est_tasks_per_month"),
+            "candidates[0] (recall-reminders-v2).est_tasks_per_month",
+        ),
+        (
+            lambda d: d["candidates"][0].update(est_tooling_costs=5),
+            "candidates[0] (recall-reminders-v2).est_tooling_costs",
+        ),
+    ],
+)
+def test_bad_governance_and_roadmap_fields_are_named(tmp_path, mutate, field):
+    data = example()
+    mutate(data)
+    assert [f for f, _m in errors_of(write(tmp_path, data))] == [field]
+
+
+def test_governance_fields_are_optional_and_default_to_not_stated(tmp_path):
+    data = example()
+    data.pop("candidates")
+    for wf in data["workflows"]:
+        for name in ("data_touched", "human_approval", "llm_vendor", "llm_model", "last_review", "review_every_months"):
+            wf.pop(name, None)
+    client = load_client_file(write(tmp_path, data))
+    assert client.candidates == []
+    wf = client.workflows[0]
+    assert (wf.data_touched, wf.human_approval, wf.llm_model, wf.last_review, wf.review_every_months) == (
+        [],
+        None,
+        None,
+        None,
+        12,
+    )
 
 
 def test_successor_workflow_after_retirement_month_is_allowed(tmp_path):

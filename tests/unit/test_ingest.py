@@ -555,3 +555,99 @@ def test_a_semicolon_export_loads_and_colliding_headers_fail_naming_both(setup):
     assert "'Hours' and 'Hours (decimal)' both read as 'hours'" in outcomes["twice.csv"].error
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select hours, notes from raw.harvest_time_entries").fetchall() == [(0.75, "a, b")]
+
+
+def _raw_tables(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every raw table's rows, sorted (row order inside a table is not part of the contract)."""
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        tables = [
+            r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
+        ]
+        return {t: sorted(con.execute(f"select * from raw.{t}").fetchall(), key=repr) for t in tables}
+
+
+def test_files_are_written_in_batches_and_the_batch_size_changes_nothing(tmp_path, monkeypatch):
+    """Parsed files are written together; whether one file or all of a client's files share a
+    transaction, and whether they are parsed here or in worker processes, the raw layer holds
+    the same rows, and a re-run with a changed file replaces exactly its rows."""
+    import roi_pipeline.ingest as ingest_module
+
+    results = []
+    for batch_rows, workers in ((1, "1"), (3, "1"), (1_000_000, "1"), (3, "2"), (1_000_000, "2")):
+        monkeypatch.setattr(ingest_module, "BATCH_ROWS", batch_rows)
+        monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)  # any two files go to the pool
+        monkeypatch.setenv("ROI_INGEST_WORKERS", workers)
+        batch_rows = f"{batch_rows}-{workers}"
+        landing, warehouse = tmp_path / f"b{batch_rows}" / "landing", tmp_path / f"b{batch_rows}" / "wh.duckdb"
+        client = make_client(tmp_path / f"b{batch_rows}" / "clients")
+        folder = landing / client.client_id / "n8n_executions"
+        for name, ids in (("a.json", "12"), ("b.json", "345"), ("c.json", "6")):
+            write_json(folder / name, {"data": [execution(i) for i in ids]})
+        write_harvest(landing / client.client_id / "harvest_time_entries" / "2025-12.csv", [harvest_row()] * 2)
+        ingest(landing, warehouse, [client], now=T0)
+        write_json(folder / "b.json", {"data": [execution("3"), execution("7")]})
+        report = ingest(landing, warehouse, [client], now=T0)
+        assert sorted((f.source_file.rsplit("/", 1)[-1], f.action) for f in report.files) == [
+            ("2025-12.csv", "unchanged"),
+            ("a.json", "unchanged"),
+            ("b.json", "replaced"),
+            ("c.json", "unchanged"),
+        ]
+        results.append(_raw_tables(warehouse))
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            ids = [r[0] for r in con.execute("select id from raw.n8n_executions order by id").fetchall()]
+            log = con.execute("select action, count(*) from raw._ingest_log group by all order by all").fetchall()
+        assert ids == ["1", "2", "3", "6", "7"]
+        assert log == [("loaded", 4), ("replaced", 1), ("unchanged", 3)]
+    assert all(result == results[0] for result in results[1:])
+
+
+def test_a_file_the_database_refuses_fails_alone_and_loads_once_fixed(setup, monkeypatch):
+    """A batch the database refuses (here: a parser producing a value its column cannot hold)
+    is written again file by file: that file fails with the database's message and nothing of
+    it is recorded; its siblings load; the next run, with the parser fixed, loads it."""
+    from roi_pipeline.formats.runs import N8nExecutions
+
+    landing, warehouse, client = setup
+    folder = landing / client.client_id / "n8n_executions"
+    write_json(folder / "a.json", {"data": [execution("1")]})
+    write_json(folder / "b.json", {"data": [execution("2"), execution("3")]})
+    write_json(folder / "c.json", {"data": [execution("4")]})
+    original = N8nExecutions.parse
+
+    def faulty(self, record, ctx):
+        parsed = original(self, record, ctx)
+        if ctx.source_file.endswith("b.json"):
+            parsed.row["items"] = "twelve"
+        return parsed
+
+    monkeypatch.setattr(N8nExecutions, "parse", faulty)
+    report = ingest(landing, warehouse, [client], now=T0)
+    outcomes = {f.source_file.rsplit("/", 1)[-1]: f for f in report.files}
+    assert {name: f.action for name, f in outcomes.items()} == {
+        "a.json": "loaded",
+        "b.json": "failed",
+        "c.json": "loaded",
+    }
+    assert "Conversion Error" in outcomes["b.json"].error
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 2
+    assert count(warehouse, "select count(*) from raw._landed_files where source_file like '%b.json'") == 0
+    monkeypatch.setattr(N8nExecutions, "parse", original)
+    again = ingest(landing, warehouse, [client], now=T0)
+    assert sorted((f.source_file.rsplit("/", 1)[-1], f.action) for f in again.files) == [
+        ("a.json", "unchanged"),
+        ("b.json", "loaded"),
+        ("c.json", "unchanged"),
+    ]
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 4
+
+
+def test_the_number_of_parsing_processes_is_checked():
+    from roi_pipeline.ingest import ingest_workers
+
+    assert ingest_workers({"ROI_INGEST_WORKERS": "3"}) == 3
+    assert ingest_workers({}) >= 1
+    with pytest.raises(ValueError, match="whole number of processes, not 'two'"):
+        ingest_workers({"ROI_INGEST_WORKERS": "two"})
+    with pytest.raises(ValueError, match="at least 1, not 0"):
+        ingest_workers({"ROI_INGEST_WORKERS": "0"})

@@ -60,44 +60,51 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def latest_past(ctx: ParseContext) -> tuple[datetime, str] | None:
-    """The latest instant (naive UTC) a record of the file may carry, and how to say it.
+def _latest_past(ctx: ParseContext) -> datetime | None:
+    """The latest instant (naive UTC) a record of the file may carry.
 
     The file's extraction time when it has an extraction record; else the moment of
     ingestion plus :data:`FUTURE_TOLERANCE`; None when the context knows neither (parsing
     outside ingestion: nothing to compare against).
     """
     if ctx.extracted_at is not None:
-        return ctx.extracted_at, f"the file's extraction time {_iso(ctx.extracted_at)}"
+        return ctx.extracted_at
     if ctx.ingested_at is not None:
-        return ctx.ingested_at + FUTURE_TOLERANCE, "more than 1 day after ingestion"
+        return ctx.ingested_at + FUTURE_TOLERANCE
     return None
+
+
+def _said(ctx: ParseContext) -> str:
+    """How a rejection names that bound."""
+    if ctx.extracted_at is not None:
+        return f"the file's extraction time {_iso(ctx.extracted_at)}"
+    return "more than 1 day after ingestion"
 
 
 def not_future(ctx: ParseContext, *fields: tuple[str, datetime | date | None]) -> None:
     """Reject a record whose past times (``(field name, naive UTC instant or local date)``) lie ahead.
 
     A local date counts as the local midnight that starts it (as the file's "as of" does).
+    Called for every record: the words of the reason are made only for a record it rejects.
     """
-    limit = latest_past(ctx)
-    if limit is None:
+    bound = _latest_past(ctx)
+    if bound is None:
         return
-    bound, said = limit
     for what, value in fields:
         if value is None:
             continue
         if isinstance(value, datetime):
-            moment, shown = value, _iso(value)
+            moment = value
         else:
             try:
                 moment = localize(datetime(value.year, value.month, value.day), ctx.tz).replace(tzinfo=None)
             except BadTimestamp:  # midnight in a DST gap: the day starts an hour later
                 moment = localize(datetime(value.year, value.month, value.day, 1), ctx.tz).replace(tzinfo=None)
-            shown = value.isoformat()
         if moment > bound:
+            shown = _iso(value) if isinstance(value, datetime) else value.isoformat()
             if ctx.extracted_at is not None:
-                raise Rejected(f"{FUTURE}: {what} {shown} is after {said}")
-            raise Rejected(f"{FUTURE}: {what} {shown} is {said}")
+                raise Rejected(f"{FUTURE}: {what} {shown} is after {_said(ctx)}")
+            raise Rejected(f"{FUTURE}: {what} {shown} is {_said(ctx)}")
 
 
 def run_duration(started: datetime | None, stopped: datetime | None, what: str) -> None:

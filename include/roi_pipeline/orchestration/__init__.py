@@ -4,6 +4,7 @@
 - :mod:`.steps`: per-client steps (extract, ingest, gates, render, e-mail) and the run summary;
 - :mod:`.watch`: the daily guarantee watch's read of the month in progress;
 - :mod:`.onboarding`: checks a new client's configuration and data before a backfill;
-- :mod:`.dbt`: the Cosmos task group and the pre-built manifest it renders from;
+- :mod:`.dbt`: the Cosmos dbt build task and the pre-built manifest;
+- :mod:`.groups`: the task wiring both scheduled DAGs share (imports Airflow: DAG files only);
 - :mod:`.defaults`: pool, DAG ids, owner, retries, settle period.
 """

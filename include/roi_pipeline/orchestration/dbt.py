@@ -1,22 +1,17 @@
 """dbt in Airflow through astronomer-cosmos: the month's ``dbt build`` as Airflow tasks.
 
-:func:`dbt_stage` is what the DAG files call. Two renderings, chosen by ``ROI_DBT_TASKS``:
+:func:`dbt_stage` is what the DAG files call: one Cosmos ``DbtBuildLocalOperator`` task runs
+the production ``dbt build`` of the month in a subprocess (``ROI_REPORT_MONTH`` in its
+environment; every model and the client-scoped data tests, ``transform.PRODUCTION_BUILD_FLAGS``),
+as ``roi build --month`` runs it in-process. dbt runs each model's tests right after it and skips the
+descendants of a failure; the task log lists every node. One dbt start-up per run (~20 s for
+the sample month on 2 cores). One task per model (a Cosmos ``DbtTaskGroup``) is not offered:
+with DuckDB's single writer those tasks would run one at a time through the pool anyway,
+each paying a dbt start-up and parse.
 
-- ``build`` (default): one Cosmos ``DbtBuildLocalOperator`` task runs ``dbt build --vars
-  {report_month: ...}`` for the whole project, as ``roi build --month`` does. dbt runs each
-  model's tests right after it and skips the descendants of a failure; the task log lists
-  every node. One dbt start-up per run (~20 s for the sample month on 2 cores).
-- ``models``: a Cosmos ``DbtTaskGroup`` with one task per model and its tests
-  (``TestBehavior.AFTER_EACH``), rendered from the pre-built ``manifest.json``
-  (``LoadMode.DBT_MANIFEST``, ~0.2 s; dbt never runs at parse time). Per-model retries and
-  graph, at one dbt start-up and parse per task (37 models: minutes per run, serialised by
-  the one-slot pool). Cosmos' watcher mode, which would avoid that, is experimental and
-  never finished under ``airflow dags test`` here (its model sensors waited on a producer
-  the single-task executor could not run), so it is not used.
-
-The manifest is produced by ``dbt parse`` (:func:`build_manifest`, ``python -m
-roi_pipeline.orchestration.dbt``, run by ``make setup`` and CI) at
-``dbt_project/target/manifest.json`` (git-ignored; ``ROI_DBT_MANIFEST`` moves it).
+The manifest (for the structure tests and the docs) is produced by ``dbt parse``
+(:func:`build_manifest`, ``python -m roi_pipeline.orchestration.dbt``, run by ``make setup``
+and CI) at ``dbt_project/target/manifest.json`` (git-ignored; ``ROI_DBT_MANIFEST`` moves it).
 dbt runs in a subprocess, so the DuckDB file is released when it ends, and every dbt task
 runs in the one-slot ``duckdb_writer`` pool.
 """
@@ -33,16 +28,6 @@ from roi_pipeline.settings import PROJECT_DIR
 
 DBT_DIR = PROJECT_DIR / "dbt_project"
 PROFILE_NAME = "roi"
-MODES = ("build", "models")
-
-
-def dbt_tasks_mode(environ: dict[str, str] | None = None) -> str:
-    """``ROI_DBT_TASKS``: ``build`` (one task, default) or ``models`` (one task per model)."""
-    env = os.environ if environ is None else environ
-    mode = env.get("ROI_DBT_TASKS", "build").strip().lower() or "build"
-    if mode not in MODES:
-        raise ValueError(f"ROI_DBT_TASKS must be one of {', '.join(MODES)}, got {mode!r}")
-    return mode
 
 
 def manifest_path() -> Path:
@@ -93,34 +78,30 @@ def _profile_config():
     )
 
 
-#: dbt unit tests check the SQL on fixed fixtures: they belong to CI (``roi build`` in the test
-#: suite runs them), not to every production build, as dbt's documentation advises.
-PRODUCTION_FLAGS = ["--exclude-resource-type", "unit_test"]
-
-
-def _operator_args(report_month: str, warehouse: str) -> dict[str, Any]:
-    from roi_pipeline.transform import PRODUCTION_VARS
+def _operator_args(report_month: str, warehouse: str, *, flags: list[str]) -> dict[str, Any]:
+    from roi_pipeline.transform import PRODUCTION_VARS, dbt_env
 
     return {
-        "dbt_cmd_flags": list(PRODUCTION_FLAGS),
+        "dbt_cmd_flags": list(flags),
         "pool": WAREHOUSE_POOL,
-        "vars": {"report_month": report_month, **PRODUCTION_VARS},
-        "env": {"ROI_WAREHOUSE": warehouse},
+        # the month goes in the environment (as roi build passes it), not in --vars: a changed
+        # --vars value makes dbt re-parse the whole project on every run
+        "vars": dict(PRODUCTION_VARS),
+        "env": {"ROI_WAREHOUSE": warehouse, **dbt_env(report_month=report_month)},
         "append_env": True,
     }
 
 
-def dbt_stage(task_id: str, *, report_month: str, warehouse: str, mode: str | None = None):
-    """The month's dbt build: a Cosmos task (``build``) or task group (``models``).
+def dbt_stage(task_id: str, *, report_month: str, warehouse: str):
+    """The month's dbt build: one Cosmos task.
 
     ``report_month`` and ``warehouse`` are Jinja templates rendered at run time (an XCom of
     the planning task), so nothing about the run is fixed when the file is parsed.
     """
-    mode = mode or dbt_tasks_mode()
-    if mode == "models":
-        return dbt_task_group(task_id, report_month=report_month, warehouse=warehouse)
     from cosmos.constants import InvocationMode
     from cosmos.operators.local import DbtBuildLocalOperator
+
+    from roi_pipeline.transform import PRODUCTION_BUILD_FLAGS
 
     return DbtBuildLocalOperator(
         task_id=task_id,
@@ -129,36 +110,7 @@ def dbt_stage(task_id: str, *, report_month: str, warehouse: str, mode: str | No
         invocation_mode=InvocationMode.SUBPROCESS,
         dbt_executable_path=str(dbt_executable()),
         install_deps=False,  # the project has no packages
-        **_operator_args(report_month, warehouse),
-    )
-
-
-def dbt_task_group(group_id: str, *, report_month: str, warehouse: str, **task_group_kwargs: Any):
-    """A Cosmos ``DbtTaskGroup``: one task per model and its tests, from the pre-built manifest."""
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
-
-    path = manifest_path()
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"no dbt manifest at {path}: run `make setup` or `python -m roi_pipeline.orchestration.dbt`"
-        )
-    return DbtTaskGroup(
-        group_id=group_id,
-        project_config=ProjectConfig(
-            dbt_project_path=DBT_DIR, manifest_path=path, install_dbt_deps=False, partial_parse=True
-        ),
-        profile_config=_profile_config(),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH, emit_datasets=False
-        ),
-        execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
-            invocation_mode=InvocationMode.SUBPROCESS,
-            dbt_executable_path=dbt_executable(),
-        ),
-        operator_args=_operator_args(report_month, warehouse),
-        **task_group_kwargs,
+        **_operator_args(report_month, warehouse, flags=PRODUCTION_BUILD_FLAGS),
     )
 
 

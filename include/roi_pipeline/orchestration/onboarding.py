@@ -5,8 +5,9 @@
 (or the ``roi_onboard_client`` DAG with the same three parameters). Three checks, each
 saying exactly what is missing:
 
-1. ``roi validate CLIENT``: the client file loads (field-level errors otherwise) and the
-   landing folder has every source its configuration needs (``MISSING <folder>/: ...``);
+1. what ``roi validate CLIENT`` checks, through the same functions: the client file loads
+   (field-level errors otherwise) and the landing folder has every source its configuration
+   needs (``MISSING <folder>/: ...``);
 2. the months asked for are within the engagement (none before ``engagement_start``);
 3. the client's landing files are ingested and the **raw quality gate** runs for every
    month: a month whose inputs are incomplete (no timesheets, failed files, ...) is listed
@@ -24,8 +25,6 @@ months are built as a full build builds them, even in a warehouse that holds oth
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import sys
 from collections.abc import Sequence
@@ -45,14 +44,22 @@ def backfill_command(client_id: str, first: str, last: str) -> str:
     )
 
 
-def validate_output(client_id: str) -> tuple[int, list[str]]:
-    """Run ``roi validate CLIENT`` in-process: (exit status, printed lines)."""
-    from roi_pipeline.cli import main as roi
+def validate_client(client_id: str, loc: Locations) -> tuple[Any, list[str], list[str]]:
+    """What ``roi validate CLIENT`` checks, by the same functions: (the client or None,
+    the lines it prints, the problems among them: ``CONFIG ERROR ...``, ``MISSING ...``)."""
+    from roi_pipeline.config import load_clients
+    from roi_pipeline.ingest import files_by_folder, landing_summary, missing_sources
 
-    buffer = io.StringIO()  # stderr too: an unknown client is a one-line usage error there
-    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-        status = roi(["validate", client_id])
-    return status, buffer.getvalue().splitlines()
+    loaded = load_clients(loc.clients_dir, only=[client_id])
+    problems = [f"CONFIG ERROR {error}" for error in loaded.errors]
+    lines = list(problems)
+    client = loaded.clients[0] if loaded.clients else None
+    if client is not None:
+        by_folder = files_by_folder(loc.landing_dir, client_id)
+        missing = missing_sources(client, by_folder)
+        lines += landing_summary(client, by_folder, missing)
+        problems += [f"MISSING {problem}" for problem in missing]
+    return client, lines, problems
 
 
 def missing_run_logs(client: Any, month: str, loc: Locations) -> list[str]:
@@ -96,17 +103,9 @@ def check_client(
         }
     if not months:
         problems.append(f"--from {first} is after --to {last}")
-    status, lines = validate_output(client_id)
-    problems += [line.strip() for line in lines if line.strip().startswith(("CONFIG ERROR", "MISSING"))]
-    if status != 0 and not problems:
-        problems.append(f"roi validate {client_id} failed: " + " / ".join(lines[-3:]))
+    client, lines, found = validate_client(client_id, loc)
+    problems += found
     per_month: dict[str, list[str]] = {}
-    client = None
-    if status == 0 or not any(p.startswith("CONFIG ERROR") for p in problems):
-        from roi_pipeline.config import load_clients
-
-        loaded = load_clients(loc.clients_dir, only=[client_id])
-        client = loaded.clients[0] if loaded.clients else None
     if client is not None:
         start = format_month(parse_month(format_month(client.engagement_start)))
         early = [m for m in months if m < start]

@@ -105,5 +105,19 @@ def guarantee_watch(
     return result
 
 
+def latest_watch(reports_dir: Path, month: str, day: date) -> dict[str, Any] | None:
+    """The watch's latest result for ``month`` written on or before ``day`` (``None``: none yet).
+
+    The alerts DAG reads it to tell a person who is at risk (``roi_pipeline.alerts``).
+    """
+    folder = Path(reports_dir) / WATCH_DIR / month
+    days = sorted(
+        p for p in (folder.glob("*.json") if folder.is_dir() else []) if p.stem <= day.isoformat() and len(p.stem) == 10
+    )
+    if not days:
+        return None
+    return json.loads(days[-1].read_text(encoding="utf-8"))
+
+
 def _num(value: Any) -> float | None:
     return None if value is None else round(float(value), 2)

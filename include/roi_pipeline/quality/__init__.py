@@ -4,8 +4,9 @@ Two gates run per client-month: :func:`run_raw_gate` on the raw inputs before th
 :func:`run_mart_gate` on the marts before any report is rendered. Expectations are either
 *blocking* (the report is held back, the reason recorded) or *warnings* (the report is
 published with a data-quality note); :func:`gate_status` is the decision a report reads.
-Results go to the warehouse (schema ``quality``) and to GX Data Docs under
-``expectations/uncommitted/data_docs``. See ``expectations/README.md``.
+Results go to the warehouse (schema ``quality``); GX's validation results and Data Docs to
+``gx/`` beside the warehouse (:func:`roi_pipeline.settings.gx_output_dir`). See
+``expectations/README.md``.
 
 Importing this package is cheap: GX and pandas are imported only when a gate runs.
 """

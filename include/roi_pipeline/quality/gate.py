@@ -21,6 +21,7 @@ from typing import Any
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.quality.results import Finding, GateResult
 from roi_pipeline.quality.suites import BLOCKING, EXPECTATIONS_DIR, INFO, Suite, suites_for
+from roi_pipeline.settings import gx_output_dir
 
 #: Unexpected rows quoted in a message / kept in the observed value.
 SAMPLE_ROWS = 3
@@ -55,16 +56,33 @@ def run_mart_gate(
     return _run_gate("mart", mart_frames, warehouse, clients, month, context_root, build_docs)
 
 
-def load_context(context_root: Path | None = None):
-    """The committed GX file data context (never created here: a missing one is an error)."""
+def load_context(context_root: Path | None = None, output_dir: Path | None = None):
+    """The committed GX file data context (never created here: a missing one is an error).
+
+    ``output_dir``: where its validation results (``validations/``) and Data Docs
+    (``data_docs/``) go instead of the context's ``uncommitted/`` (the gates pass the folder
+    beside the warehouse, :func:`roi_pipeline.settings.gx_output_dir`). The committed
+    definitions are read from ``context_root`` either way, and nothing is written there.
+    """
     import great_expectations as gx
+    import yaml
 
     root = Path(context_root or EXPECTATIONS_DIR)
-    if not (root / "great_expectations.yml").is_file():
+    config_file = root / "great_expectations.yml"
+    if not config_file.is_file():
         raise FileNotFoundError(
             f"no GX data context at {root} (run `python -m roi_pipeline.quality.suites` to generate it)"
         )
-    return gx.get_context(mode="file", context_root_dir=str(root))
+    if output_dir is None:
+        return gx.get_context(mode="file", context_root_dir=str(root))
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8"))
+    out = Path(output_dir).resolve()
+    config["stores"][config["validation_results_store_name"]]["store_backend"]["base_directory"] = str(
+        out / "validations"
+    )
+    for site in config.get("data_docs_sites", {}).values():
+        site["store_backend"]["base_directory"] = str(out / "data_docs")
+    return gx.get_context(mode="file", project_config=config, context_root_dir=str(root))
 
 
 def _run_gate(
@@ -107,7 +125,7 @@ def _run_gate(
         finally:
             con.close()
 
-    context = load_context(context_root)
+    context = load_context(context_root, gx_output_dir(warehouse))
     checkpoints = {spec.name: context.checkpoints.get(spec.name) for spec in suites_for(gate)}
     validated_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)  # bookkeeping only
     results: list[GateResult] = []

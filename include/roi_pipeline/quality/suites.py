@@ -12,7 +12,8 @@ expectation carries ``meta = {"severity", "defect", "description"}``:
 :func:`generate_suites` (re)writes the committed GX file data context rooted at
 ``expectations/`` through the GX API: one pandas data source with one dataframe asset per
 frame, one suite + validation definition + checkpoint per frame. The written files are
-committed as GX writes them; ``expectations/uncommitted/`` (results, Data Docs) is not.
+committed as GX writes them; the gates write their results and Data Docs beside the
+warehouse, not here (``expectations/uncommitted/`` stays git-ignored for GX's own use).
 Run ``python -m roi_pipeline.quality.suites`` after changing a definition below; a unit
 test fails while the committed files and these definitions disagree.
 

@@ -43,6 +43,15 @@ CLIENT_QUERIES: dict[str, str] = {
         "where client_id = ? and run_month = cast(? as date) and workflow_key is not null "
         "order by started_at, run_key"
     ),
+    # Governance (docs/method.md section 8): the register as it stood in the month, the roadmap.
+    "fct_inventory_months": (
+        "select * from marts.fct_inventory_months where client_id = ? and report_month = cast(? as date) "
+        "order by workflow_name, workflow_key"
+    ),
+    "fct_roadmap_candidate_months": (
+        "select * from marts.fct_roadmap_candidate_months where client_id = ? and report_month = cast(? as date) "
+        "order by payback_rank nulls last, candidate_key"
+    ),
 }
 
 #: Lineage of the client's landed files; ``loaded_at`` is the wall clock of the load and is
@@ -138,6 +147,8 @@ class ClientMonthData:
     credits: list[dict[str, Any]]
     runs: list[dict[str, Any]]
     landed_files: list[dict[str, Any]]
+    inventory: list[dict[str, Any]] = field(default_factory=list)
+    candidates: list[dict[str, Any]] = field(default_factory=list)
     snapshot_sha256: str = ""
     row_counts: dict[str, int] = field(default_factory=dict)
 
@@ -171,6 +182,8 @@ def load_client_month(warehouse: Path, client_id: str, month: str) -> ClientMont
         credits=tables["fct_billing_credits"],
         runs=tables["fct_automation_runs"],
         landed_files=landed,
+        inventory=tables["fct_inventory_months"],
+        candidates=tables["fct_roadmap_candidate_months"],
     )
     data.snapshot_sha256 = snapshot_sha256(tables)
     data.row_counts = {name: len(rows) for name, rows in tables.items()}

@@ -23,7 +23,9 @@ from roi_pipeline.report.status import Consultancy, QualityStatus
 #: 1.1: every rate has its numerator and denominator beside it (the counts it was computed
 #: from, read from the marts), so a reader can recompute it; earlier reports are 1.0, and a
 #: re-run over one compares only the figures both define (no restatement for the new counts).
-SCHEMA_VERSION = "1.1"
+#: 1.2: the AI inventory (``inventory``) and the roadmap (``roadmap``) blocks, and
+#: inventory.csv in the lineage (docs/method.md section 8).
+SCHEMA_VERSION = "1.2"
 
 #: Every rate of report.json -> (numerator, denominator), fields of the same object that hold
 #: the counts the mart computed it from (rate = numerator / denominator; null when the
@@ -164,6 +166,8 @@ def build_document(
         doc["kpis"] = _kpis(current)
         doc["reliability"] = _reliability(current, data)
         doc["delivery"] = _delivery(current)
+    doc["inventory"] = _inventory(data)
+    doc["roadmap"] = _roadmap(data)
     doc["data_quality"] = _data_quality(current, data, quality)
     doc["methodology"] = _methodology(data)
     doc["history"] = _history(data)
@@ -188,6 +192,7 @@ def build_document(
         "quality_status": quality.label,
         "code": code,
         "tasks_csv": None,
+        "inventory_csv": None,
     }
     return doc
 
@@ -358,6 +363,95 @@ def _reliability(cm: dict[str, Any], data: ClientMonthData) -> dict[str, Any]:
 def _delivery(cm: dict[str, Any]) -> dict[str, Any]:
     phases = {p: _num(cm[f"consultancy_{p}_hours"]) for p in ("build", "operate", "expand", "other")}
     return {f"{p}_hours": v for p, v in phases.items()} | {"total_hours": sum(v or 0 for v in phases.values())}
+
+
+def _inventory(data: ClientMonthData) -> dict[str, Any]:
+    """The register as it stood in the month (fct_inventory_months), with its two flags."""
+    rows = [
+        {
+            "key": r["workflow_key"],
+            "name": r["workflow_name"],
+            "platform": r["platform"],
+            "owner": r["workflow_owner"],
+            "risk_class": r["risk_class"],
+            "process": r["process_name"],
+            "data_touched": r["data_touched"].split("; ") if r["data_touched"] else [],
+            "human_approval": None if r["has_human_approval"] is None else bool(r["has_human_approval"]),
+            "llm_vendor": r["llm_vendor"],
+            "llm_model": r["llm_model"],
+            "lifecycle": r["lifecycle_state"],
+            "live_in_month": bool(r["is_live_in_month"]),
+            "changes": [
+                name
+                for name, flag in (
+                    ("new", r["is_new_in_month"]),
+                    ("retired", r["is_retired_in_month"]),
+                    ("paused", r["is_paused_in_month"]),
+                )
+                if flag
+            ],
+            "go_live_date": iso_date(r["go_live_date"]),
+            "retired_on": iso_date(r["retired_on_date"]),
+            "paused_on": iso_date(r["paused_on_date"]),
+            "run_cost": _num(r["run_cost"]),
+            "last_review_date": iso_date(r["last_review_date"]),
+            "review_every_months": _int(r["review_every_months"]),
+            "review_due_date": iso_date(r["review_due_date"]),
+            "is_review_overdue": bool(r["is_review_overdue"]),
+            "is_high_risk_without_checkpoint": bool(r["is_high_risk_without_checkpoint"]),
+        }
+        for r in data.inventory
+    ]
+    return {
+        "workflows": rows,
+        "new": [w["key"] for w in rows if "new" in w["changes"]],
+        "retired": [w["key"] for w in rows if "retired" in w["changes"]],
+        "paused": [w["key"] for w in rows if "paused" in w["changes"]],
+        "high_risk_without_checkpoint": [w["key"] for w in rows if w["is_high_risk_without_checkpoint"]],
+        "review_overdue": [w["key"] for w in rows if w["is_review_overdue"]],
+        "run_cost": sum(w["run_cost"] or 0 for w in rows),
+    }
+
+
+def _roadmap(data: ClientMonthData) -> dict[str, Any]:
+    """Candidates ranked by estimated payback; those gone live with estimate against actual."""
+
+    def row(c: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "key": c["candidate_key"],
+            "name": c["candidate_name"],
+            "process": c["process_name"],
+            "state": c["candidate_state"],
+            "workflow_key": c["workflow_key"],
+            "go_live_date": iso_date(c["go_live_date"]),
+            "payback_rank": _int(c["payback_rank"]),
+            "est_tasks_per_month": _num(c["est_tasks_per_month"]),
+            "est_minutes_per_task": _num(c["est_minutes_per_task"]),
+            "est_build_hours": _num(c["est_build_hours"]),
+            "est_tooling_cost": _num(c["est_tooling_cost"]),
+            "hourly_cost": _num(c["hourly_cost"]),
+            "est_hours_saved": _num(c["est_hours_saved"]),
+            "est_net_value": _num(c["est_net_value"]),
+            "est_build_cost": _num(c["est_build_cost"]),
+            "est_payback_months": _num(c["est_payback_months"]),
+            "actual_live_days": _int(c["actual_live_days"]),
+            "actual_tasks_automated": _int(c["actual_tasks_automated"]),
+            "actual_minutes_per_task": _num(c["actual_minutes_per_task"]),
+            "actual_hours_saved": _num(c["actual_hours_saved"]),
+            "is_actual_hours_unknown": None
+            if c["is_actual_hours_unknown"] is None
+            else bool(c["is_actual_hours_unknown"]),
+            "actual_run_cost": _num(c["actual_run_cost"]),
+            "actual_net_value": _num(c["actual_net_value"]),
+            "tasks_vs_estimate": _num(c["tasks_vs_estimate"]),
+            "net_value_vs_estimate": _num(c["net_value_vs_estimate"]),
+        }
+
+    rows = [row(c) for c in data.candidates]
+    return {
+        "candidates": [r for r in rows if r["state"] == "candidate"],
+        "delivered": [r for r in rows if r["state"] != "candidate"],
+    }
 
 
 def _data_quality(cm: dict[str, Any] | None, data: ClientMonthData, quality: QualityStatus) -> dict[str, Any]:

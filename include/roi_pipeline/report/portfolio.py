@@ -20,7 +20,12 @@ from roi_pipeline.report.status import Consultancy, QualityStatus, load_consulta
 
 PORTFOLIO_DIR = "_portfolio"
 #: portfolio.json's own schema version (report.json has its own, document.SCHEMA_VERSION).
-SCHEMA_VERSION = "1.0"
+#: 1.1: the ``economics`` block (the consultancy's hours against its fees, docs/method.md section 8).
+SCHEMA_VERSION = "1.1"
+
+#: What needs attention, most urgent first (docs/method.md section 8): clients are ordered by
+#: these flags in turn, then by name.
+ATTENTION = ("guarantee missed", "guarantee at risk", "report held back", "workflows failing", "hourly rate falling")
 
 
 def _f(value: Any) -> float | None:
@@ -138,6 +143,7 @@ def build_portfolio(
         for u in data.unregistered
     ]
     every = [c for g in currencies for c in g["clients"]]
+    economics = _economics(data.clients, rows, {c["client_id"]: c for c in every})
     return {
         "schema_version": SCHEMA_VERSION,
         "kind": "portfolio",
@@ -161,8 +167,60 @@ def build_portfolio(
         "held_back": held_back,
         "workflows_to_fix": to_fix,
         "unregistered_workflows": unregistered,
+        "economics": economics,
         "lineage": {"mart_snapshot_sha256": data.snapshot_sha256, "code": code_version()},
     }
+
+
+def attention_reasons(entry: dict[str, Any], row: dict[str, Any] | None) -> list[str]:
+    """The client's reasons for attention this month, in :data:`ATTENTION` order."""
+    flags = {
+        "guarantee missed": entry.get("guarantee_verdict") == "missed",
+        "guarantee at risk": bool(entry.get("is_guarantee_at_risk")),
+        "report held back": entry["report_status"] == "held_back",
+        "workflows failing": bool(entry.get("workflows_to_fix")),
+        "hourly rate falling": bool(row and row["is_hourly_rate_falling"]),
+    }
+    return [reason for reason in ATTENTION if flags[reason]]
+
+
+def _economics(
+    clients: list[dict[str, Any]], rows: dict[str, dict[str, Any]], entries: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The consultancy's hours against its fee per client, most in need of attention first."""
+    out = []
+    for client in clients:
+        cid = client["client_id"]
+        row, entry = rows.get(cid), entries[cid]
+        rate, previous = (
+            (_f(row["effective_hourly_rate"]), _f(row["previous_effective_hourly_rate"])) if row else (None, None)
+        )
+        out.append(
+            {
+                "client_id": cid,
+                "client_name": client["client_name"],
+                "currency": client["currency"],
+                "attention": attention_reasons(entry, row),
+                "build_hours": _f(row["consultancy_build_hours"]) if row else None,
+                "operate_hours": _f(row["consultancy_operate_hours"]) if row else None,
+                "expand_hours": _f(row["consultancy_expand_hours"]) if row else None,
+                "other_hours": _f(row["consultancy_other_hours"]) if row else None,
+                "consultancy_hours": _f(row["consultancy_hours"]) if row else None,
+                "fee_charged": _f(row["fee_charged"]) if row else None,
+                "effective_hourly_rate": rate,
+                "previous_effective_hourly_rate": previous,
+                "rate_change": None if rate is None or previous is None else rate - previous,
+                "is_hourly_rate_falling": bool(row and row["is_hourly_rate_falling"]),
+            }
+        )
+    return sorted(
+        out,
+        key=lambda e: (
+            tuple(reason not in e["attention"] for reason in ATTENTION),
+            e["client_name"].casefold(),
+            e["client_id"],
+        ),
+    )
 
 
 def render_portfolio_html(doc: dict[str, Any]) -> str:

@@ -1,4 +1,4 @@
-"""Render one client's monthly report: report.html, report.pdf, report.json and tasks.csv.
+"""Render one client's monthly report: report.html, report.pdf, report.json, tasks.csv, inventory.csv.
 
     render_client_month(warehouse, "harbour-legal", "2026-10", reports_dir, quality=status)
 
@@ -34,7 +34,7 @@ from roi_pipeline.report.fmt import Formatter
 from roi_pipeline.report.publish import locked, publish_dir, recover
 from roi_pipeline.report.status import Consultancy, QualityStatus, load_consultancy
 
-FILES = ("report.html", "report.pdf", "report.json", "tasks.csv")
+FILES = ("report.html", "report.pdf", "report.json", "tasks.csv", "inventory.csv")
 PREVIOUS = "report.previous.json"
 #: Drafts live apart from the published tree: <reports>/_drafts/<client>/<month>/report.draft.*
 DRAFTS_DIR = "_drafts"
@@ -128,6 +128,7 @@ class RenderedReport:
     html: str
     tasks_csv: bytes
     json_bytes: bytes
+    inventory_csv: bytes = b""
 
 
 # -- tasks.csv -------------------------------------------------------------------------------
@@ -205,6 +206,81 @@ def tasks_csv(data: ClientMonthData) -> tuple[bytes, int]:
             ]
         )
     return out.getvalue().encode("utf-8"), len(data.runs)
+
+
+# -- inventory.csv ---------------------------------------------------------------------------
+
+INVENTORY_COLUMNS = (
+    "month",
+    "workflow_key",
+    "workflow_name",
+    "platform",
+    "owner",
+    "risk_class",
+    "process_replaced",
+    "data_touched",
+    "human_approval",
+    "llm_vendor",
+    "llm_model",
+    "state_at_month_end",
+    "live_in_month",
+    "changed_this_month",
+    "go_live_date",
+    "retired_on",
+    "paused_on",
+    "run_cost_this_month",
+    "currency",
+    "last_review_date",
+    "review_due_date",
+    "review_overdue",
+    "high_risk_without_human_checkpoint",
+)
+
+
+def inventory_csv(doc: dict[str, Any]) -> tuple[bytes, int]:
+    """The AI inventory of the month (report.json ``inventory``) as a CSV for an auditor.
+
+    One row per workflow in the register; values as in report.json (money unrounded, in the
+    client's currency); ``human_approval`` is ``yes`` / ``no`` / ``not stated``; lists are
+    joined with ``; ``. Text a spreadsheet would run as a formula is quoted, as in tasks.csv.
+    """
+    approval = {True: "yes", False: "no", None: "not stated"}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(INVENTORY_COLUMNS)
+    rows = doc["inventory"]["workflows"]
+    for w in rows:
+        writer.writerow(
+            [
+                _cell(v)
+                for v in (
+                    doc["month"],
+                    w["key"],
+                    w["name"],
+                    w["platform"],
+                    w["owner"],
+                    w["risk_class"],
+                    w["process"],
+                    "; ".join(w["data_touched"]),
+                    approval[w["human_approval"]],
+                    w["llm_vendor"],
+                    w["llm_model"],
+                    w["lifecycle"],
+                    w["live_in_month"],
+                    "; ".join(w["changes"]),
+                    w["go_live_date"],
+                    w["retired_on"],
+                    w["paused_on"],
+                    w["run_cost"],
+                    doc["client"]["currency"],
+                    w["last_review_date"],
+                    w["review_due_date"],
+                    w["is_review_overdue"],
+                    w["is_high_risk_without_checkpoint"],
+                )
+            ]
+        )
+    return out.getvalue().encode("utf-8"), len(rows)
 
 
 # -- HTML ------------------------------------------------------------------------------------
@@ -381,6 +457,9 @@ def render_html(doc: dict[str, Any]) -> str:
     return environment().get_template("client_report.html.j2").render(template_context(doc))
 
 
+#: The screen-only stylesheet (report_templates/report.screen.css: phones) as the templates
+#: include it; the PDF is rendered without it, so its bytes never depend on screen layout.
+_SCREEN_STYLE = re.compile(r'<style media="screen">\n.*?</style>\n', flags=re.S)
 _CREATED_META = re.compile(r'<meta name="dcterms\.created" content="([^"]+)"')
 _PDF_LOCK = threading.Lock()
 
@@ -401,6 +480,8 @@ def html_to_pdf(html: str) -> bytes:
 
     - creation/modification dates come from the document's "as of" (``dcterms.created`` /
       ``dcterms.modified`` meta);
+    - the screen-only stylesheet (``<style media="screen">``) is left out: print never applies
+      it, and the PDF's bytes then do not change with the screen layout;
     - the PDF file identifier is derived from the HTML instead of being generated;
     - the embedded font subsets: fontTools stamps each font it rewrites with the wall-clock
       time (the ``head.modified`` field) unless ``SOURCE_DATE_EPOCH`` is set, so the same
@@ -409,6 +490,7 @@ def html_to_pdf(html: str) -> bytes:
     """
     import weasyprint
 
+    html = _SCREEN_STYLE.sub("", html)
     identifier = hashlib.sha256(html.encode("utf-8")).hexdigest()[:32].encode("ascii")
     with _PDF_LOCK:
         saved = os.environ.get("SOURCE_DATE_EPOCH")
@@ -452,6 +534,11 @@ def build_report(
         doc["draft"] = True
     csv_bytes, csv_rows = tasks_csv(data)
     doc["lineage"]["tasks_csv"] = {"sha256": hashlib.sha256(csv_bytes).hexdigest(), "rows": csv_rows}
+    inventory_bytes, inventory_rows = inventory_csv(doc)
+    doc["lineage"]["inventory_csv"] = {
+        "sha256": hashlib.sha256(inventory_bytes).hexdigest(),
+        "rows": inventory_rows,
+    }
     keep_previous: bytes | None = None
     if previous is not None:
         try:
@@ -474,7 +561,7 @@ def build_report(
                 doc["restatement"] = earlier.get("restatement")
     validate(doc)
     html = render_html(doc)
-    return RenderedReport(doc, html, csv_bytes, dump_json(doc)), keep_previous
+    return RenderedReport(doc, html, csv_bytes, dump_json(doc), inventory_bytes), keep_previous
 
 
 def render_client_month(
@@ -519,6 +606,7 @@ def render_client_month(
             "report.pdf": html_to_pdf(rendered.html),
             "report.json": rendered.json_bytes,
             "tasks.csv": rendered.tasks_csv,
+            "inventory.csv": rendered.inventory_csv,
         }
         if keep_previous is not None:
             files[PREVIOUS] = keep_previous

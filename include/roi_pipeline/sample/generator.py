@@ -163,6 +163,13 @@ BASE_CLIENTS: list[dict] = [
                 "minutes": 8.0,
                 "residual": 3.0,
                 "tooling": [(0, 45)],
+                "gov": {
+                    "data_touched": ["contact details", "enquiry text"],
+                    "human_approval": False,
+                    "llm_vendor": "Anthropic",
+                    "llm_model": "claude-3-5-haiku",
+                    "review_after": 6,
+                },
             },
             {
                 "key": "intake-docs",
@@ -223,6 +230,47 @@ BASE_CLIENTS: list[dict] = [
             "inbound_p": 0.2,
             "followup": {"staff_pre": 22.0, "staff_post": 6.0, "auto_post": 16.0, "wf": "callback-agent"},
         },
+        # the roadmap: one candidate became quote-followup (went live in the sample months),
+        # one never pays back (its tools cost more than the hours are worth)
+        "candidates": [
+            {
+                "key": "quote-chasing",
+                "name": "Quote chasing",
+                "process": "Quote follow-up",
+                "est_tasks_per_month": 150,
+                "est_minutes_per_task": 3,
+                "est_build_hours": 16,
+                "est_tooling_cost": 25,
+                "workflow_key": "quote-followup",
+            },
+            {
+                "key": "invoice-reminders",
+                "name": "Invoice reminders",
+                "process": "Invoicing",
+                "est_tasks_per_month": 200,
+                "est_minutes_per_task": 4,
+                "est_build_hours": 20,
+                "est_tooling_cost": 30,
+            },
+            {
+                "key": "supplier-orders",
+                "name": "Supplier order entry",
+                "process": "Supplier orders",
+                "est_tasks_per_month": 60,
+                "est_minutes_per_task": 10,
+                "est_build_hours": 40,
+                "est_tooling_cost": 50,
+            },
+            {
+                "key": "warranty-claims",
+                "name": "Warranty claim intake",
+                "process": "Warranty claims",
+                "est_tasks_per_month": 5,
+                "est_minutes_per_task": 6,
+                "est_build_hours": 30,
+                "est_tooling_cost": 40,
+            },
+        ],
         "workflows": [
             {
                 "key": "callback-agent",
@@ -248,6 +296,16 @@ BASE_CLIENTS: list[dict] = [
                 "minutes": 5.5,
                 "residual": 6.0,
                 "tooling": [(0, 150)],
+                # high risk, nobody approves its calls, last reviewed a month after go-live with
+                # a 6-month cycle: both governance flags in the later months
+                "gov": {
+                    "data_touched": ["call recordings", "contact details"],
+                    "human_approval": False,
+                    "llm_vendor": "OpenAI",
+                    "llm_model": "gpt-4o-mini",
+                    "review_after": 1,
+                    "review_every": 6,
+                },
             },
             {
                 "key": "quote-followup",
@@ -402,6 +460,11 @@ BASE_CLIENTS: list[dict] = [
                 "residual": 8.0,
                 "spikes": {7: 24.0, 8: 22.0},
                 "tooling": [(0, 35)],
+                "gov": {
+                    "data_touched": ["customs declarations", "invoices"],
+                    "human_approval": True,
+                    "review_after": 9,
+                },
                 "override": [(0, 52.0)],
             },
         ],
@@ -716,6 +779,14 @@ def _client_yaml(spec: dict, start: date, seed: int) -> str:
         entry["tooling_cost"] = eff(wf["tooling"], anchor)
         if wf.get("override"):
             entry["hourly_cost_override"] = eff(wf["override"], anchor)
+        gov = wf.get("gov") or {}
+        for name in ("data_touched", "human_approval", "llm_vendor", "llm_model"):
+            if name in gov:
+                entry[name] = gov[name]
+        if "review_after" in gov:
+            entry["last_review"] = _add_months(wf["go_live"].replace(day=1), gov["review_after"]).replace(day=10)
+        if "review_every" in gov:
+            entry["review_every_months"] = gov["review_every"]
         b = wf["baseline"]
         baseline: dict = {"method": b["method"]}
         if b.get("volume"):
@@ -749,6 +820,8 @@ def _client_yaml(spec: dict, start: date, seed: int) -> str:
     }
     data["report_contacts"] = [f"ops@{spec['id']}.example"]
     data["workflows"] = workflows
+    if spec.get("candidates"):
+        data["candidates"] = spec["candidates"]
     header = (
         f"# GENERATED SAMPLE DATA (roi_pipeline.sample.generator, seed={seed}): a fictional client.\n"
         "# Re-running the generator overwrites this file; edit the generator, not this file.\n"

@@ -1,7 +1,7 @@
 {#- One row per client and calendar month (in the client's zone) from the engagement
-    start month to the month being reported (var report_month; without it the latest month
-    with runs of any client), or the client's last month with runs when later, or var
-    through_month, whether or not any data arrived (docs/method.md: a month with no runs
+    start month to the month being reported (ROI_REPORT_MONTH; without it the latest month
+    with runs of any client), or the client's last month with runs when later, or
+    ROI_THROUGH_MONTH, whether or not any data arrived (docs/method.md: a month with no runs
     at all is a month with zero tasks, judged and credited like any other), with the month's
     bounds as UTC instants and whether the month is closed (its settle period has passed
     as of the data). -#}
@@ -32,7 +32,7 @@ last_run_month as (
 ),
 
 reported_month as (
-    -- the month being reported: var report_month, else (a full build) the latest month
+    -- the month being reported: ROI_REPORT_MONTH, else (a full build) the latest month
     -- holding any run of any client
     select coalesce({{ month_var('report_month') }}, max(run_month)) as reported_month
     from runs

@@ -37,7 +37,7 @@ live as (
     inner join workflows on client_months.client_id = workflows.client_id
     inner join clients on client_months.client_id = clients.client_id
     where workflows.go_live_date <= client_months.month_end_date
-        -- retired on the 1st of M: its last live day is in M-1, so no row in M (part 3)
+        -- retired on the 1st of M: its last live day is in M-1, so no row in M (docs/method.md §2)
         and (workflows.retired_on_date is null or workflows.retired_on_date > client_months.report_month)
 ),
 

@@ -1,22 +1,15 @@
 {#- One row per (CRM activity, associated contact): emails, calls and meetings with who
     performed them, whether they count as a lead response and whether an automation
-    performed them. Associations are read from both sides (activity -> contact and
-    contact -> activity) and deduplicated; archived activities are left out.
+    performed them. Engagements come through hubspot_engagements (latest version, archived
+    ones left out); associations are read from both sides (activity -> contact and
+    contact -> activity) and deduplicated.
     A table, not a view: both KPI marts read it five times, and as a view PostgreSQL
     misestimates its joins (one row instead of tens of thousands) and plans nested loops
     that take minutes. -#}
 {{ config(materialized='table') }}
 
-with emails as (
-    select * from {{ ref('stg_hubspot__emails') }}
-),
-
-calls as (
-    select * from {{ ref('stg_hubspot__calls') }}
-),
-
-meetings as (
-    select * from {{ ref('stg_hubspot__meetings') }}
+with engagements as (
+    {{ hubspot_engagements() }}
 ),
 
 associations as (
@@ -31,62 +24,8 @@ config_lists as (
     select * from {{ ref('stg_config__lists') }}
 ),
 
-activities_landed as (
-    select
-        client_id,
-        activity_id,
-        activity_type,
-        occurred_at,
-        owner_user_id,
-        direction,
-        direction = 'EMAIL' as is_outbound_response,
-        is_archived,
-        updated_at,
-        loaded_at,
-        source_file
-    from emails
-
-    union all
-
-    select
-        client_id,
-        activity_id,
-        activity_type,
-        occurred_at,
-        owner_user_id,
-        direction,
-        direction = 'OUTBOUND' as is_outbound_response,
-        is_archived,
-        updated_at,
-        loaded_at,
-        source_file
-    from calls
-
-    union all
-
-    select
-        client_id,
-        activity_id,
-        activity_type,
-        occurred_at,
-        owner_user_id,
-        meeting_outcome as direction,
-        true as is_outbound_response,
-        is_archived,
-        updated_at,
-        loaded_at,
-        source_file
-    from meetings
-),
-
--- The same record landed in overlapping files counts once: keep its latest version.
-activities_ranked as (
-    select
-        activities_landed.*,
-        {{ latest_version_rank('client_id, activity_type, activity_id') }} as version_rank
-    from activities_landed
-),
-
+-- A response is an outbound email, an outbound call or any meeting; a meeting's
+-- direction column carries its outcome.
 activities as (
     select
         client_id,
@@ -94,41 +33,36 @@ activities as (
         activity_type,
         occurred_at,
         owner_user_id,
-        direction,
-        coalesce(is_outbound_response, false) as is_outbound_response
-    from activities_ranked
-    where version_rank = 1
-        and not is_archived
+        case when activity_type = 'meeting' then meeting_outcome else direction end as direction,
+        coalesce(
+            case activity_type
+                when 'email' then direction = 'EMAIL'
+                when 'call' then direction = 'OUTBOUND'
+                when 'meeting' then true
+            end,
+            false
+        ) as is_outbound_response
+    from engagements
 ),
 
--- HubSpot object types are plural in the landed associations ('emails'); accept the
--- singular too so a differently shaped export does not silently lose its associations.
 associations_from_activity as (
     select
         client_id,
-        case
-            when lower(from_object_type) in ('emails', 'email') then 'email'
-            when lower(from_object_type) in ('calls', 'call') then 'call'
-            when lower(from_object_type) in ('meetings', 'meeting') then 'meeting'
-        end as activity_type,
+        {{ hubspot_activity_type('from_object_type') }} as activity_type,
         from_object_id as activity_id,
         to_object_id as contact_id
     from associations
-    where lower(to_object_type) in ('contacts', 'contact')
+    where {{ hubspot_is_contact('to_object_type') }}
 ),
 
 associations_from_contact as (
     select
         client_id,
-        case
-            when lower(to_object_type) in ('emails', 'email') then 'email'
-            when lower(to_object_type) in ('calls', 'call') then 'call'
-            when lower(to_object_type) in ('meetings', 'meeting') then 'meeting'
-        end as activity_type,
+        {{ hubspot_activity_type('to_object_type') }} as activity_type,
         to_object_id as activity_id,
         from_object_id as contact_id
     from associations
-    where lower(from_object_type) in ('contacts', 'contact')
+    where {{ hubspot_is_contact('from_object_type') }}
 ),
 
 -- `union` (not `union all`): a pair stored from both sides, or landed twice, counts once.

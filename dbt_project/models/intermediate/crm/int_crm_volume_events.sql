@@ -6,33 +6,24 @@ with contacts as (
     select * from {{ ref('stg_hubspot__contacts') }}
 ),
 
-calls as (
-    select * from {{ ref('stg_hubspot__calls') }}
-),
-
-emails as (
-    select * from {{ ref('stg_hubspot__emails') }}
-),
-
-meetings as (
-    select * from {{ ref('stg_hubspot__meetings') }}
-),
-
 deals as (
     select * from {{ ref('stg_hubspot__deals') }}
+),
+
+engagements as (
+    {{ hubspot_engagements() }}
 ),
 
 clients as (
     select * from {{ ref('stg_config__clients') }}
 ),
 
-unioned as (
+objects_landed as (
     select
         client_id,
         'contacts' as volume_object,
         contact_id as object_id,
         contact_created_at as occurred_at,
-        cast(null as varchar) as direction,
         owner_user_id,
         properties_json,
         is_archived,
@@ -43,52 +34,9 @@ unioned as (
     union all
     select
         client_id,
-        'calls' as volume_object,
-        activity_id as object_id,
-        occurred_at,
-        direction,
-        owner_user_id,
-        properties_json,
-        is_archived,
-        updated_at,
-        loaded_at,
-        source_file
-    from calls
-    union all
-    select
-        client_id,
-        'emails' as volume_object,
-        activity_id as object_id,
-        occurred_at,
-        direction,
-        owner_user_id,
-        properties_json,
-        is_archived,
-        updated_at,
-        loaded_at,
-        source_file
-    from emails
-    union all
-    select
-        client_id,
-        'meetings' as volume_object,
-        activity_id as object_id,
-        occurred_at,
-        cast(null as varchar) as direction,
-        owner_user_id,
-        properties_json,
-        is_archived,
-        updated_at,
-        loaded_at,
-        source_file
-    from meetings
-    union all
-    select
-        client_id,
         'deals' as volume_object,
         deal_id as object_id,
         deal_created_at as occurred_at,
-        cast(null as varchar) as direction,
         owner_user_id,
         properties_json,
         is_archived,
@@ -98,12 +46,38 @@ unioned as (
     from deals
 ),
 
-versions as (
+objects_ranked as (
     -- the same record landed in several files counts once, in its latest version
     select
         *,
         {{ latest_version_rank('client_id, volume_object, object_id') }} as version_rank
-    from unioned
+    from objects_landed
+),
+
+-- engagements are already one row each in their latest version, archived ones left out
+versions as (
+    select
+        client_id,
+        volume_object,
+        object_id,
+        occurred_at,
+        cast(null as varchar) as direction,
+        owner_user_id,
+        properties_json
+    from objects_ranked
+    where version_rank = 1
+        and not is_archived
+    union all
+    select
+        client_id,
+        -- the volume object is the plural of the activity type: calls, emails, meetings
+        {{ dbt.concat(['activity_type', "'s'"]) }} as volume_object,
+        activity_id as object_id,
+        occurred_at,
+        direction,
+        owner_user_id,
+        properties_json
+    from engagements
 ),
 
 latest as (
@@ -118,9 +92,7 @@ latest as (
         {{ local_date('versions.occurred_at', 'clients.timezone') }} as occurred_local_date
     from versions
     inner join clients on versions.client_id = clients.client_id
-    where versions.version_rank = 1
-        and not versions.is_archived
-        and versions.occurred_at is not null
+    where versions.occurred_at is not null
 )
 
 select

@@ -6,7 +6,7 @@
     manual work). Measured minutes per task = 60 x staff hours on the process in the window
     / volume events in the window; valid with >= 28 days and >= 20 events.
 
-    Volume events (part 3): records of the volume object, narrowed by direction, owner ids
+    Volume events (docs/method.md §2, Minutes per task): records of the volume object, narrowed by direction, owner ids
     and property filters (every filtered property must hold one of its listed values, exact
     text as landed; a record without the property does not count), placed by the local date
     of the volume's timestamp property (null: the object's own time). A record whose

@@ -1,7 +1,7 @@
 {#- Grain: one row per client and local month whose runs must be rebuilt because a run-log
     file with runs in that month is pending (int_run_files_pending): every month from the
     first to the last local month of the file's rows now, and of its rows when last built.
-    The incremental runs models rebuild these months besides var report_month. -#}
+    The incremental runs models rebuild these months besides the report month (ROI_REPORT_MONTH). -#}
 with pending_files as (
     select * from {{ ref('int_run_files_pending') }}
 ),

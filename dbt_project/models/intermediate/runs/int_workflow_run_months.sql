@@ -1,6 +1,6 @@
 {#- One row per workflow and local month with runs: the run counts and sums behind the
     workflow-month mart. Only runs on a live day of the workflow count (earlier runs are
-    build/testing). Incremental like fct_automation_runs: with var report_month it
+    build/testing). Incremental like fct_automation_runs: with a report month (month_setting) it
     replaces exactly that month (and the client-months int_run_months_pending names: landed
     runs not built yet), so its cost follows the month's runs, not all history; its first
     build (and a full refresh) takes every month. -#}
@@ -9,7 +9,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='fail',
-        pre_hook="{{ delete_partition(this, ('(run_month = ' ~ month_var('report_month') ~ ')' ~ or_pending_months('client_id', 'run_month')) if var('report_month') else '1 = 1') }}"
+        pre_hook="{{ delete_partition(this, ('(run_month = ' ~ month_var('report_month') ~ ')' ~ or_pending_months('client_id', 'run_month')) if month_setting('report_month') else '1 = 1') }}"
     )
 }}
 
@@ -19,7 +19,7 @@ with runs as (
     select * from {{ ref('fct_automation_runs') }}
     where workflow_key is not null
         and is_on_live_day
-        {% if var('report_month') and is_incremental() -%}
+        {% if is_incremental() and month_setting('report_month') -%}
         and (run_month = {{ month_var('report_month') }}
             {{- or_pending_months('client_id', 'run_month') }})
         {%- endif %}

@@ -17,6 +17,31 @@ to_fix as (
     from workflow_months
     where recommendation = 'fix'
     group by client_id, report_month
+),
+
+-- the consultancy's own economics (docs/method.md section 8): its hours against the fee
+economics as (
+    select
+        client_id,
+        report_month,
+        consultancy_build_hours + consultancy_operate_hours + consultancy_expand_hours + consultancy_other_hours
+            as consultancy_hours,
+        case
+            when consultancy_build_hours + consultancy_operate_hours + consultancy_expand_hours
+                + consultancy_other_hours > 0
+                then fee_charged / (
+                    consultancy_build_hours + consultancy_operate_hours + consultancy_expand_hours
+                    + consultancy_other_hours
+                )
+        end as effective_hourly_rate
+    from client_months
+),
+
+economics_trend as (
+    select
+        *,
+        lag(effective_hourly_rate) over (partition by client_id order by report_month) as previous_effective_hourly_rate
+    from economics
 )
 
 select
@@ -39,8 +64,21 @@ select
     client_months.failed_runs,
     client_months.silent_days,
     client_months.workflows_to_fix,
-    to_fix.workflows_to_fix_names
+    to_fix.workflows_to_fix_names,
+    client_months.fee_charged,
+    client_months.consultancy_build_hours,
+    client_months.consultancy_operate_hours,
+    client_months.consultancy_expand_hours,
+    client_months.consultancy_other_hours,
+    economics_trend.consultancy_hours,
+    economics_trend.effective_hourly_rate,
+    economics_trend.previous_effective_hourly_rate,
+    coalesce(economics_trend.effective_hourly_rate < economics_trend.previous_effective_hourly_rate, false)
+        as is_hourly_rate_falling
 from client_months
 left join to_fix
     on client_months.client_id = to_fix.client_id
     and client_months.report_month = to_fix.report_month
+left join economics_trend
+    on client_months.client_id = economics_trend.client_id
+    and client_months.report_month = economics_trend.report_month

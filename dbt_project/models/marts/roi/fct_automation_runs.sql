@@ -1,6 +1,6 @@
 {#- Grain: one row per automation run (client, platform, run id), deduplicated.
 
-    Incremental by partition replacement: a run with var report_month deletes and rebuilds
+    Incremental by partition replacement: a run with a report month (ROI_REPORT_MONTH) deletes and rebuilds
     exactly the runs started inside run_window_start()..run_window_end(), so a monthly
     run's cost follows that month's data, and re-running a month gives the same rows.
     Retry lookups reach 31 days before the window (a retry of an older run is classified

@@ -1,5 +1,5 @@
 {#- Grain: one row per workflow and calendar month (client's zone) in which the workflow
-    is live. Every figure follows docs/method.md "Definitions" and "Exact rules"; unrounded. -#}
+    is live. Every figure follows docs/method.md §1 and §2; unrounded. -#}
 
 with workflow_months as (
     select * from {{ ref('int_workflow_months_spined') }}

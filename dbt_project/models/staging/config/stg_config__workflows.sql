@@ -20,5 +20,11 @@ select
     volume_direction,
     volume_timestamp_property,
     baseline_days,
-    declared_source
+    declared_source,
+    human_approval as has_human_approval,
+    llm_vendor,
+    llm_model,
+    last_review as last_review_date,
+    coalesce(review_every_months, 12) as review_every_months,
+    paused_on as paused_on_date
 from source
