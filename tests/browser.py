@@ -16,6 +16,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -86,6 +87,7 @@ class Browser:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             env={**os.environ, "TMPDIR": str(scratch)},
+            start_new_session=True,  # its helper processes share the group: close() ends them all
         )
         port_file = Path(self._profile.name) / "DevToolsActivePort"
         deadline = time.monotonic() + 60
@@ -166,7 +168,16 @@ class Browser:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
-        self._profile.cleanup()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self._proc.pid, signal.SIGKILL)  # renderers still writing into the profile
+        for attempt in range(50):  # a helper may still be flushing its last file as it exits
+            try:
+                self._profile.cleanup()
+                break
+            except OSError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
 
     def __enter__(self) -> Browser:
         return self
