@@ -491,9 +491,9 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
 
 def default_workers() -> int:
     """Processes for the per-client work of a month (reports): one per core."""
-    import os
+    from roi_pipeline.processes import cores
 
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    return cores()
 
 
 def _map_clients(fn: Callable[..., tuple[str, Any]], jobs: list[tuple], workers: int):
@@ -504,12 +504,13 @@ def _map_clients(fn: Callable[..., tuple[str, Any]], jobs: list[tuple], workers:
         yield from (fn(*job) for job in jobs)
         return
     import multiprocessing
+    import os
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn: a clean interpreter per worker (no copy of this process's threads or open databases)
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker,
-                             initargs=(_out.verbose,)) as pool:  # fmt: skip
+                             initargs=(_out.verbose, os.getpid())) as pool:  # fmt: skip
         futures = [pool.submit(fn, *job) for job in jobs]
         for future in futures:
             try:
@@ -518,7 +519,10 @@ def _map_clients(fn: Callable[..., tuple[str, Any]], jobs: list[tuple], workers:
                 yield "error", f"{type(exc).__name__}: {exc}"
 
 
-def _quiet_worker(verbose: bool) -> None:
+def _quiet_worker(verbose: bool, parent: int) -> None:
+    from roi_pipeline.processes import die_with_parent
+
+    die_with_parent(parent)  # a killed `roi report` leaves no worker rendering on
     if not verbose:
         logging.getLogger("weasyprint").setLevel(logging.ERROR)
 

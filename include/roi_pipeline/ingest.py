@@ -45,6 +45,7 @@ from roi_pipeline.config import ClientConfig
 from roi_pipeline.config_tables import write_config_tables
 from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
 from roi_pipeline.formats.base import Coverage
+from roi_pipeline.processes import cores, die_with_parent
 from roi_pipeline.timeutil import BadTimestamp, localize, parse_instant
 from roi_pipeline.warehouse_lock import hold_warehouse
 
@@ -791,7 +792,7 @@ def ingest_workers(environ: dict[str, str] | None = None) -> int:
     """Processes that parse files: ``ROI_INGEST_WORKERS``, default one per core."""
     value = (os.environ if environ is None else environ).get("ROI_INGEST_WORKERS", "").strip()
     if not value:
-        return os.cpu_count() or 1
+        return cores()
     try:
         workers = int(value)
     except ValueError:
@@ -824,7 +825,12 @@ class _Parser:
                 yield _parse_or_error(job)
             return
         if self.pool is None:
-            self.pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("fork"))
+            self.pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=die_with_parent,
+                initargs=(os.getpid(),),
+            )
         pending: deque = deque()
         queued = iter(jobs)
         for job in itertools.islice(queued, 2 * self.workers):

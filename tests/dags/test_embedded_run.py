@@ -11,6 +11,7 @@ import pendulum
 import pytest
 
 from roi_pipeline.orchestration.standalone import EMBEDDED_DEFAULTS, EmbeddedAirflow, logical_date, task_progress
+from roi_pipeline.report.render import FILES
 from tests.dags.harness import AIRFLOW_HOME, Sample, migrate_metadata_db, tree_digest
 
 
@@ -115,7 +116,7 @@ def test_roi_demo_through_airflow_gives_the_reports_of_roi_run_byte_for_byte(tmp
     for client in ("harbour-legal", "hudson-roofing"):
         assert f"{client:<28} publishable" in out
         folder = tmp_path / "airflow_run" / "reports" / client / "2026-10"
-        assert f"{folder}/  (report.html, report.json, report.pdf, tasks.csv)" in out
+        assert f"{folder}/  ({', '.join(sorted(FILES))})" in out  # every published file of the report
 
     plain = _demo(tmp_path / "plain_run", "--without-airflow")
     assert plain.returncode == 0, plain.stdout[-4000:]

@@ -42,7 +42,8 @@ class Roi:
 
     def __init__(self, sample: Sample, *args: str, **extra_env: str):
         keep = {k: v for k, v in os.environ.items() if not k.startswith(("ROI_", "FORCE_COLOR", "NO_COLOR"))}
-        env = keep | sample.env() | {"PYTHONUNBUFFERED": "1", "NO_COLOR": "1", **extra_env}
+        # the docs page is not what these faults are about (and costs tens of seconds a build)
+        env = keep | sample.env() | {"PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "ROI_DOCS_SITE": "off", **extra_env}
         self.args = args
         self.proc = subprocess.Popen(
             [str(ROI), *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True

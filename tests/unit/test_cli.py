@@ -129,7 +129,7 @@ DBT_NODE_LINE = re.compile(r"^\S*\s*\d+ of \d+ (START|OK|PASS) ", re.MULTILINE)
 def _env(base: Path, **extra: str) -> dict[str, str]:
     """The environment of a person running roi on ``base``: no colour forcing inherited from CI."""
     drop = ("ROI_", "FORCE_COLOR", "NO_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE", "CLICOLOR")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(drop) or k == "ROI_DOCS_SITE"}  # conftest.py
     return env | {
         "ROI_LANDING_DIR": str(base / "landing"),
         "ROI_CLIENTS_DIR": str(base / "clients"),

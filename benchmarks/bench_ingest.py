@@ -1,0 +1,148 @@
+"""Benchmark: `roi ingest` beside DuckDB's own readers over the same landing files.
+
+    .venv/bin/python benchmarks/bench_ingest.py                       # 5 clients x 24 months
+    .venv/bin/python benchmarks/bench_ingest.py --clients 2 --months 6  # quick
+
+The sample generator writes ``--clients`` x ``--months`` of landing files in the vendors'
+formats (n8n, Make, Zapier, generic run logs, HubSpot, Harvest, Toggl). Then, each in a
+fresh process, measured in the same run:
+
+- ``roi ingest`` (the command a user runs) into an empty warehouse: every record parsed,
+  checked, loaded with lineage or quarantined with its reason;
+- the limit: DuckDB's ``read_json`` / ``read_csv`` reading the same files (many per
+  statement) into tables, with no check at all;
+- ``roi ingest`` again on the same files: nothing changed, nothing re-read.
+
+Prints one table: records, seconds, records per second, and ingest / limit as a ratio.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ROI = [sys.executable, "-m", "roi_pipeline.cli"]
+
+#: The JSON envelope of each JSON landing folder (formats/*.py ``records``); the rest are CSV.
+JSON_ENVELOPES = {
+    "n8n_executions": "data",
+    "zapier_zap_runs": "data",
+    "make_scenario_logs": "scenarioLogs",
+    "hubspot_contacts": "results",
+    "hubspot_calls": "results",
+    "hubspot_emails": "results",
+    "hubspot_meetings": "results",
+    "hubspot_deals": "results",
+}
+CSV_FOLDERS = ("generic_runs", "harvest_time_entries", "toggl_time_entries")
+
+#: DuckDB reading every folder's files into a table, many files per statement (run in a
+#: fresh process, like `roi ingest`).
+READERS = textwrap.dedent(
+    """
+    import json, sys, time
+    import duckdb
+    landing, envelopes, csv_folders = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
+    con = duckdb.connect()
+    started = time.perf_counter()
+    rows = 0
+    for folder, key in envelopes.items():
+        files = f"{landing}/*/{folder}/[0-9]*.json"
+        try:
+            con.execute(
+                f"create or replace table t as select unnest({key}, recursive := true) "
+                f"from read_json('{files}', maximum_object_size=268435456, filename=true)"
+            )
+        except duckdb.IOException:  # no such files in this sample
+            continue
+        rows += con.execute("select count(*) from t").fetchone()[0]
+    for folder in csv_folders:
+        files = f"{landing}/*/{folder}/[0-9]*.csv"
+        try:
+            con.execute(f"create or replace table t as select * from read_csv('{files}', union_by_name=true, filename=true)")
+        except duckdb.IOException:
+            continue
+        rows += con.execute("select count(*) from t").fetchone()[0]
+    print(json.dumps({"rows": rows, "seconds": time.perf_counter() - started}))
+    """
+)
+
+
+def run(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd[:4])} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return seconds, done.stdout
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=5)
+    parser.add_argument("--months", type=int, default=24)
+    parser.add_argument("--end-month", default="2026-10")
+    parser.add_argument("--workdir", type=Path, default=None, help="kept between runs (default: a temporary dir)")
+    args = parser.parse_args(argv)
+
+    import json
+
+    import duckdb
+
+    from roi_pipeline.sample.generator import generate
+
+    with tempfile.TemporaryDirectory(prefix="roi-bench-ingest-") as scratch:
+        work = (args.workdir or Path(scratch)).resolve()
+        landing, clients = (
+            work / f"landing-{args.clients}x{args.months}",
+            work / f"clients-{args.clients}x{args.months}",
+        )
+        if not landing.is_dir():
+            started = time.perf_counter()
+            summary = generate(landing, clients, clients=args.clients, months=args.months, end_month=args.end_month)
+            print(f"generated {summary.files:,} files in {time.perf_counter() - started:.0f}s", flush=True)
+        size = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file())
+        warehouse = work / "bench-ingest.duckdb"
+        for leftover in (warehouse, warehouse.with_name(warehouse.name + ".wal")):
+            leftover.unlink(missing_ok=True)
+        env = {
+            **os.environ,
+            "ROI_LANDING_DIR": str(landing),
+            "ROI_CLIENTS_DIR": str(clients),
+            "ROI_WAREHOUSE": str(warehouse),
+            "ROI_REPORTS_DIR": str(work / "reports"),
+            "PYTHONPATH": str(ROOT / "include"),
+        }
+        ingest_s, _ = run([*ROI, "ingest"], env)
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            rows, files = con.execute("select sum(rows_read), count(*) from raw._landed_files").fetchone()
+        again_s, _ = run([*ROI, "ingest"], env)
+        _, out = run(
+            [sys.executable, "-c", READERS, str(landing), json.dumps(JSON_ENVELOPES), json.dumps(CSV_FOLDERS)], env
+        )
+        limit = json.loads(out)
+
+    workers = os.environ.get("ROI_INGEST_WORKERS") or f"{os.cpu_count()} (one per core)"
+    print()
+    print(f"{args.clients} clients x {args.months} months: {files:,} files, {size / 2**20:.1f} MiB; "
+          f"ROI_INGEST_WORKERS={workers}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
+    print(f"{'what':<44} {'records':>10} {'seconds':>8} {'records/s':>10}")
+    print(f"{'roi ingest (empty warehouse)':<44} {rows:>10,} {ingest_s:>8.1f} {rows / ingest_s:>10,.0f}")
+    print(f"{'limit: DuckDB read_json/read_csv, no checks':<44} {limit['rows']:>10,} {limit['seconds']:>8.1f} "
+          f"{limit['rows'] / limit['seconds']:>10,.0f}")  # fmt: skip
+    print(f"{'roi ingest again (nothing changed)':<44} {rows:>10,} {again_s:>8.1f} {'':>10}")
+    print(f"ingest / limit throughput: {(rows / ingest_s) / (limit['rows'] / limit['seconds']):.2f} (aim: >= 0.50)")
+    if limit["rows"] != rows:
+        print(f"note: DuckDB read {limit['rows']:,} records, roi ingest {rows:,} (the readers' row count differs)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
