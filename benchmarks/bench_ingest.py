@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         limit = json.loads(out)
 
-    workers = os.environ.get("ROI_INGEST_WORKERS") or f"{os.cpu_count()} (one per core)"
+    workers = os.environ.get("ROI_INGEST_WORKERS") or "1 (default)"
     print()
     print(f"{args.clients} clients x {args.months} months: {files:,} files, {size / 2**20:.1f} MiB; "
           f"ROI_INGEST_WORKERS={workers}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip

@@ -45,7 +45,7 @@ from roi_pipeline.config import ClientConfig
 from roi_pipeline.config_tables import write_config_tables
 from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
 from roi_pipeline.formats.base import Coverage
-from roi_pipeline.processes import cores, die_with_parent
+from roi_pipeline.processes import die_with_parent
 from roi_pipeline.timeutil import BadTimestamp, localize, parse_instant
 from roi_pipeline.warehouse_lock import hold_warehouse
 
@@ -789,10 +789,15 @@ def _failed(client: ClientConfig, folder: str, path: Path, landing_dir: Path, ex
 
 
 def ingest_workers(environ: dict[str, str] | None = None) -> int:
-    """Processes that parse files: ``ROI_INGEST_WORKERS``, default one per core."""
+    """Processes that parse files: ``ROI_INGEST_WORKERS``, default 1 (this process).
+
+    Measured (benchmarks/bench_ingest.py, 5 clients x 24 months): two workers were no faster
+    than one (12.6 s vs 11.3 s), as the parsed rows cross a pipe as Python objects; the pool
+    stays for machines with more cores, off by default.
+    """
     value = (os.environ if environ is None else environ).get("ROI_INGEST_WORKERS", "").strip()
     if not value:
-        return cores()
+        return 1
     try:
         workers = int(value)
     except ValueError:
