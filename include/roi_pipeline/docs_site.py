@@ -20,9 +20,9 @@ It runs after the marts snapshot in ``roi build`` / ``roi run`` and in the month
 ``docs_site`` task, holding the warehouse's lock (re-entrant inside ``roi build``).
 
 Generating costs tens of seconds (dbt compiles every node), while the page changes only when
-the project or the warehouse's relations do: the digest of both (:func:`docs_inputs`) is kept
-beside the page (``site.json``), and a build whose inputs match the published page's leaves
-it as it is. ``ROI_DOCS_SITE=off`` skips the page altogether (the test suite does, but for
+the project or the warehouse's relations do: the digest of both (:func:`docs_inputs`) and of
+the page is kept with dbt's artefacts (``<warehouse dir>/dbt/docs/site.json``, not among the
+published files), and a build whose inputs match while the page is the one written leaves it. ``ROI_DOCS_SITE=off`` skips the page altogether (the test suite does, but for
 the tests of the page itself).
 """
 
@@ -51,7 +51,8 @@ class DocsSiteFailed(RuntimeError):
 
 #: The variable that turns the page off (``off``); anything else, or unset, publishes it.
 SWITCH = "ROI_DOCS_SITE"
-#: Beside the page: the digest of what it was generated from, and its counts.
+#: In dbt's docs target directory: the digest of what the page was generated from, the page's
+#: own digest and path, and its counts.
 STAMP = "site.json"
 
 
@@ -94,6 +95,11 @@ def docs_inputs(warehouse: Path) -> str:
     return digest.hexdigest()
 
 
+def docs_stamp_path(warehouse: Path) -> Path:
+    """Where the record of the last generated page is kept (with dbt's docs artefacts)."""
+    return Path(warehouse).resolve().parent / "dbt" / "docs" / STAMP
+
+
 def docs_site_path(reports_dir: Path) -> Path:
     """Where the page is published: ``<reports>/_docs/index.html``."""
     return Path(reports_dir) / DOCS_DIR / "index.html"
@@ -111,7 +117,8 @@ def publish_docs_site(
 
     warehouse = Path(warehouse).resolve()
     out = docs_site_path(reports_dir)
-    stamp_path = out.with_name(STAMP)
+    target = warehouse.parent / "dbt" / "docs"
+    stamp_path = docs_stamp_path(warehouse)
     try:
         inputs = docs_inputs(warehouse)
     except Exception as exc:  # not readable (another target, a locked file): generate as before
@@ -120,9 +127,14 @@ def publish_docs_site(
         stamp = json.loads(stamp_path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         stamp = {}
-    if out.is_file() and stamp.get("inputs") == inputs and not inputs.startswith("unknown"):
+    if (
+        not inputs.startswith("unknown")
+        and stamp.get("inputs") == inputs
+        and stamp.get("page") == str(out.resolve())
+        and out.is_file()
+        and hashlib.sha256(out.read_bytes()).hexdigest() == stamp.get("page_sha256")
+    ):
         return DocsSite(out, models=stamp.get("models", 0), exposures=stamp.get("exposures", 0), unchanged=True)
-    target = warehouse.parent / "dbt" / "docs"
     result = run_dbt(["docs", "generate"], warehouse, quiet=quiet, use_colors=use_colors, target_dir=target)
     if not result.success:
         raise DocsSiteFailed("dbt docs generate failed: " + "; ".join(result.failures or ["see dbt's log"]))
@@ -139,7 +151,14 @@ def publish_docs_site(
     out.parent.mkdir(parents=True, exist_ok=True)
     models = sum(1 for key in manifest.get("nodes", {}) if key.startswith("model."))
     exposures = len(manifest.get("exposures", {}))
-    stamp = json.dumps({"inputs": inputs, "models": models, "exposures": exposures}, sort_keys=True) + "\n"
+    written = {
+        "inputs": inputs,
+        "page": str(out.resolve()),
+        "page_sha256": hashlib.sha256(page.encode("utf-8")).hexdigest(),
+        "models": models,
+        "exposures": exposures,
+    }
+    stamp = json.dumps(written, sort_keys=True) + "\n"
     for path, text in ((out, page), (stamp_path, stamp)):  # the stamp last: it vouches for the page
         temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         try:

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from roi_pipeline.cli import main as roi
-from roi_pipeline.docs_site import SWITCH, docs_inputs, docs_site_enabled, docs_site_path
+from roi_pipeline.docs_site import SWITCH, docs_inputs, docs_site_enabled, docs_site_path, docs_stamp_path
 from roi_pipeline.orchestration import watch
 from roi_pipeline.report import data
 from roi_pipeline.settings import PROJECT_DIR
@@ -66,7 +66,8 @@ def test_the_build_publishes_the_docs_beside_the_reports_the_same_bytes_every_ti
     for name in ("model.roi.fct_client_months", "exposure.roi.portfolio_page", "exposure.roi.guarantee_watch"):
         assert f'"{name}"' in text, name
     assert str(built.base) not in text and str(PROJECT_DIR) not in text  # no machine path
-    stamp = page.with_name("site.json")
+    stamp = docs_stamp_path(built.warehouse)
+    assert not (page.parent / "site.json").exists()  # the record is not among the published files
     with environment({**built.env(), SWITCH: "on"}):
         assert roi(["build"]) == 0  # same project, same relations: the page is left as it is
         assert re.search(r"dbt docs site: done in [^(]*\(unchanged: ", capsys.readouterr().out)

@@ -254,13 +254,16 @@ def test_a_broken_report_json_fails_the_schema(published):
             validate(broken)
 
 
-def test_the_guarantee_verdict_and_its_invoice_consequence_are_stated(published):
+def test_the_guarantee_verdict_and_its_invoice_consequence_are_stated(published, sample_pipeline):
     out, _ = published
     html = (out / "harbour-legal" / MONTH / "report.html").read_text(encoding="utf-8")
     assert "Guarantee met" in html and "November 2026 invoice is charged as normal" in html
     rheinwerk = (out / "rheinwerk-logistik" / MONTH / "report.html").read_text(encoding="utf-8")
     assert "No hours guarantee" in rheinwerk
-    assert "54,3 h" in rheinwerk and "€" in rheinwerk  # de_DE numbers, euro
+    config = next(c for c in sample_pipeline.clients if c.client_id == "rheinwerk-logistik")
+    month = date.fromisoformat(MONTH + "-01")  # the hours, from the landing files by the reference
+    hours = roi_reference.compute_client(config, sample_pipeline.landing_dir, [month]).client_months[month].hours_saved
+    assert f"{hours:.1f} h".replace(".", ",") in rheinwerk and "€" in rheinwerk  # de_DE numbers, euro
     bondi = (out / "bondi-physio" / MONTH / "report.html").read_text(encoding="utf-8")
     assert "A$" in bondi
 
@@ -272,11 +275,13 @@ def test_a_missed_month_says_the_next_fee_is_credited(sample_pipeline, tmp_path)
     assert doc["headline"]["guarantee_verdict"] == "missed"
     config = next(c for c in sample_pipeline.clients if c.client_id == "harbour-legal")
     september_fee = value_for_month(config.monthly_fee, date(2026, 9, 1))  # the fee the credit waives
+    august = date(2026, 8, 1)  # the shortfall, from the landing files by the plain-Python reference
+    hours = roi_reference.compute_client(config, sample_pipeline.landing_dir, [august]).client_months[august]
     assert doc["headline"]["next_invoice"] == {
         "month": "2026-09",
         "fee_credited": True,
         "credit_amount": september_fee,
-        "shortfall_hours": pytest.approx(12.510252, abs=1e-6),
+        "shortfall_hours": pytest.approx(config.guarantee_hours - hours.hours_saved, abs=1e-6),
     }
     assert "Guarantee missed" in html and "September 2026 fee" in html and f"£{september_fee:,.2f}" in html
 
