@@ -265,6 +265,8 @@ class Processes:
 def deployment_env(home: Path, sample: Sample, *, port: int, executor: str, extra: dict | None = None) -> dict:
     """Environment for a multi-process Airflow on this machine (same values for every component)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW__", "AIRFLOW_CONN_", "ROI_"))}
+    if "ROI_DOCS_SITE" in os.environ:  # the suite's choice (tests/conftest.py): reports compared without it
+        env["ROI_DOCS_SITE"] = os.environ["ROI_DOCS_SITE"]
     env.update(sample.env())
     env.update(
         AIRFLOW_HOME=str(home),
