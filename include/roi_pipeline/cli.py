@@ -456,7 +456,9 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
     _say(f"Rendering {len(loaded.clients)} client report(s) for {args.month} into {locations.reports_dir}")
     status = 0 if loaded.ok else 1
     written = held = 0
-    workers = min(getattr(args, "workers", None) or default_workers(), len(loaded.clients))
+    from roi_pipeline.processes import cores
+
+    workers = min(getattr(args, "workers", None) or cores(), len(loaded.clients))
     jobs = [
         (locations.warehouse, c.client_id, args.month, locations.reports_dir, statuses[c.client_id], consultancy)
         for c in loaded.clients
@@ -487,13 +489,6 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
         outcome = f"{written} written, {held} held back" + (", portfolio page" if portfolio else "")
         (step.done if status == 0 else step.failed)(outcome)
     return status
-
-
-def default_workers() -> int:
-    """Processes for the per-client work of a month (reports): one per core."""
-    from roi_pipeline.processes import cores
-
-    return cores()
 
 
 def _map_clients(fn: Callable[..., tuple[str, Any]], jobs: list[tuple], workers: int):

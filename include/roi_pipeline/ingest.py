@@ -572,18 +572,6 @@ class _Loader:
             self.flush()
         return parsed.outcome
 
-    def load_file(
-        self,
-        client: ClientConfig,
-        folder: str,
-        path: Path,
-        extracted: datetime | None,
-        stated: Coverage | None = None,
-    ) -> FileOutcome:
-        """Check, parse and stage one file in this process."""
-        job = self.check(client, folder, path, extracted, stated)
-        return job if isinstance(job, FileOutcome) else self.take(parse_file(job))
-
     def flush(self) -> None:
         """Write the staged files and the unchanged files' bookkeeping, one transaction."""
         staged, unchanged = self.staged, self.unchanged
