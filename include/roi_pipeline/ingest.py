@@ -39,13 +39,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pandas as pd
+import pyarrow as pa
 
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.config_tables import write_config_tables
 from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
 from roi_pipeline.formats.base import Coverage
 from roi_pipeline.processes import die_with_parent
+from roi_pipeline.raw_batches import arrow_table, insert
 from roi_pipeline.timeutil import BadTimestamp, localize, parse_instant
 from roi_pipeline.warehouse_lock import hold_warehouse
 
@@ -108,6 +109,8 @@ QUARANTINE_COLUMNS = (
     Column("record", "varchar"),
     Column("loaded_at", "timestamp"),
 )
+#: What an unchanged file's bookkeeping updates in ``_landed_files`` (with its key).
+_STAMPED = ("client_id", "source_file", "extracted_at", "file_size", "file_mtime_ns")
 INGEST_LOG_COLUMNS = (
     *LANDED_FILES_COLUMNS,
     Column("action", "varchar", "loaded / replaced / unchanged / failed"),
@@ -368,12 +371,12 @@ class _Staged:
     config_hash: str
     extracted: datetime | None
     replaces: bool  # earlier rows of the file are in the raw tables
-    rows: dict[str, list[dict[str, Any]]]
-    quarantined: list[dict[str, Any]]
+    #: raw table (``_quarantine`` too) -> the file's rows with their lineage, in chunks
+    tables: dict[str, list[pa.Table]]
 
     @property
     def row_count(self) -> int:
-        return sum(len(rows) for rows in self.rows.values()) + len(self.quarantined)
+        return sum(part.num_rows for parts in self.tables.values() for part in parts)
 
 
 @dataclass(frozen=True)
@@ -404,66 +407,127 @@ class _Unreadable:
 
 
 def parse_file(job: _FileJob) -> _Staged | _Unreadable:
-    """Parse one landing file into its rows and quarantined records (no database work)."""
+    """Parse one landing file into its rows and quarantined records (no database work).
+
+    Records stream from the file (:meth:`LandingFormat.records`); every :data:`CHUNK_ROWS`
+    parsed rows become Arrow tables, so a large export is held as columns, not as a Python
+    object per value, until the file is complete and can be written as a whole.
+    """
     client, folder, source_file, checksum = job.client, job.folder, job.source_file, job.checksum
     fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
     # The file's extraction time, else the moment of ingestion, bounds its records' times
     # (formats/plausibility.py): a record from the future is quarantined, not loaded.
     ctx = ParseContext(client=client, source_file=source_file, extracted_at=job.extracted, ingested_at=job.loaded_at)
-    rows: dict[str, list[dict[str, Any]]] = {t: [] for t in table_columns(FORMATS[folder])}
-    quarantined: list[dict[str, Any]] = []
+    chunks = _Chunks(job, fmt)
     fields = fmt.field_tally()
     read = 0
     try:
         for row_number, record in fmt.records(job.path, ctx):
             read += 1
             fields.add(record)
-            lineage = {
-                "_client_id": client.client_id,
-                "_source_file": source_file,
-                "_row_number": row_number,
-                "_file_sha256": checksum,
-                "_loaded_at": job.loaded_at,
-            }
             try:
                 parsed = fmt.parse(record, ctx)
             except Rejected as exc:
-                quarantined.append(
-                    {
-                        "client_id": client.client_id,
-                        "format": folder,
-                        "source_file": source_file,
-                        "row_number": row_number,
-                        "file_sha256": checksum,
-                        "reason": str(exc),
-                        "record": json.dumps(record, sort_keys=True, ensure_ascii=False, default=str),
-                        "loaded_at": job.loaded_at,
-                    }
-                )
+                chunks.quarantine(row_number, str(exc), record)
                 continue
-            rows[fmt.table].append({**parsed.row, **lineage})
-            for child, child_rows in parsed.children.items():
-                rows[child].extend({**r, **lineage} for r in child_rows)
+            chunks.add(row_number, parsed.row, parsed.children)
     except UnreadableFile as exc:
         outcome = FileOutcome(client.client_id, folder, source_file, "failed", error=str(exc))
         outcome.file_size, outcome.file_mtime_ns = job.stat
         return _Unreadable(outcome, checksum, job.config_hash, job.extracted)
+    chunks.close()
     outcome = FileOutcome(
         client.client_id,
         folder,
         source_file,
         "replaced" if job.replaces else "loaded",
         read,
-        len(rows[fmt.table]),
-        len(quarantined),
-        coverage=fmt.coverage(job.path, job.stated, rows[fmt.table]),
-        latest_record_at=latest_record_time(fmt, rows[fmt.table], client.timezone),
+        chunks.loaded,
+        chunks.quarantined,
+        coverage=chunks.coverage,
+        latest_record_at=chunks.latest,
         fields_present=fields.fields(),
         fields_by_workflow=fields.by_scope(),
         file_size=job.stat[0],
         file_mtime_ns=job.stat[1],
     )
-    return _Staged(outcome, checksum, job.config_hash, job.extracted, job.replaces, rows, quarantined)
+    return _Staged(outcome, checksum, job.config_hash, job.extracted, job.replaces, chunks.tables)
+
+
+#: Parsed rows of a file held as Python objects before they become Arrow tables.
+CHUNK_ROWS = 50_000
+
+
+class _Chunks:
+    """A file's parsed rows, turned into Arrow tables a chunk at a time (see :func:`parse_file`).
+
+    What the file's outcome reads from its rows is gathered chunk by chunk too: the dates it
+    covers (:meth:`LandingFormat.coverage`: the stated range, else the first to the last
+    entry) and its latest record time.
+    """
+
+    def __init__(self, job: _FileJob, fmt: LandingFormat) -> None:
+        self.job, self.fmt = job, fmt
+        self.columns = table_columns(type(fmt))
+        self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in self.columns}
+        self.numbers: dict[str, list[int]] = {t: [] for t in self.columns}  # each row's record number
+        self.held: list[dict[str, Any]] = []  # quarantined records
+        self.tables: dict[str, list[pa.Table]] = {t: [] for t in (*self.columns, "_quarantine")}
+        self.loaded = self.quarantined = 0
+        self.coverage: Coverage | None = None
+        self.latest: datetime | None = None
+        self.lineage = {
+            "_client_id": job.client.client_id,
+            "_source_file": job.source_file,
+            "_file_sha256": job.checksum,
+            "_loaded_at": job.loaded_at,
+        }
+
+    def add(self, row_number: int, row: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> None:
+        main = self.rows[self.fmt.table]
+        main.append(row)
+        self.numbers[self.fmt.table].append(row_number)
+        for child, child_rows in children.items():
+            self.rows[child].extend(child_rows)
+            self.numbers[child].extend([row_number] * len(child_rows))
+        if len(main) >= CHUNK_ROWS:
+            self._convert()
+
+    def quarantine(self, row_number: int, reason: str, record: Any) -> None:
+        text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)
+        self.held.append({"row_number": row_number, "reason": reason, "record": text})
+        if len(self.held) >= CHUNK_ROWS:
+            self._convert()
+
+    def close(self) -> None:
+        self._convert()
+
+    def _convert(self) -> None:
+        main = self.rows[self.fmt.table]
+        self.loaded += len(main)
+        covers = self.fmt.coverage(self.job.path, self.job.stated, main)
+        if covers is not None and (main or self.coverage is None):  # an empty chunk adds no entries
+            if self.coverage is not None and covers.basis == "entries":
+                covers = Coverage(
+                    min(covers.first, self.coverage.first), max(covers.last, self.coverage.last), "entries"
+                )
+            self.coverage = covers
+        latest = latest_record_time(self.fmt, main, self.job.client.timezone)
+        if latest is not None and (self.latest is None or latest > self.latest):
+            self.latest = latest
+        for table, columns in self.columns.items():
+            if self.rows[table]:
+                self.tables[table].append(
+                    arrow_table(columns, self.rows[table], self.lineage, _row_number=self.numbers[table])
+                )
+            self.rows[table], self.numbers[table] = [], []
+        self.quarantined += len(self.held)
+        if self.held:
+            client, job = self.job.client, self.job
+            kept = {"client_id": client.client_id, "format": self.fmt.folder, "source_file": job.source_file}
+            kept |= {"file_sha256": job.checksum, "loaded_at": job.loaded_at}
+            self.tables["_quarantine"].append(arrow_table(QUARANTINE_COLUMNS, self.held, kept))
+        self.held = []
 
 
 class _Loader:
@@ -597,14 +661,8 @@ class _Loader:
         try:
             replaced = [s for s in staged if s.replaces]
             if replaced:  # a first load has nothing to replace: skip scanning the tables
-                keys = pd.DataFrame(
-                    {
-                        "client_id": pd.Series([s.outcome.client_id for s in replaced], dtype=object),
-                        "source_file": pd.Series([s.outcome.source_file for s in replaced], dtype=object),
-                    }
-                )
-                self.con.register("_ingest_replaced", keys)
-                tables = {t for s in replaced for t in s.rows}
+                self._register_keys("_ingest_replaced", [s.outcome for s in replaced])
+                tables = {t for s in replaced for t in s.tables if t != "_quarantine"}
                 for table in sorted(tables):
                     self.con.execute(
                         f"delete from {RAW_SCHEMA}.{table} using _ingest_replaced k "
@@ -615,26 +673,24 @@ class _Loader:
                     "where _quarantine.client_id = k.client_id and _quarantine.source_file = k.source_file"
                 )
                 self.con.unregister("_ingest_replaced")
-            by_table: dict[str, list[dict[str, Any]]] = {}
-            columns: dict[str, tuple[Column, ...]] = {}
+            by_table: dict[str, list[pa.Table]] = {}
+            columns: dict[str, tuple[Column, ...]] = {"_quarantine": QUARANTINE_COLUMNS}
             for s in staged:
                 columns.update(table_columns(FORMATS[s.outcome.format]))
-                for table, rows in s.rows.items():
-                    by_table.setdefault(table, []).extend(rows)
-            for table, rows in by_table.items():
-                self._insert(table, columns[table], rows)
-            self._insert("_quarantine", QUARANTINE_COLUMNS, [q for s in staged for q in s.quarantined])
+                for table, parts in s.tables.items():
+                    by_table.setdefault(table, []).extend(parts)
+            for table, parts in by_table.items():
+                insert(self.con, f"{RAW_SCHEMA}.{table}", columns[table], parts)
             landed = [self._landed_row(s.outcome, s.checksum, s.config_hash, "loaded", s.extracted) for s in staged]
             self._replace_landed(landed)
             if unchanged:
-                stamps = pd.DataFrame(
-                    {
-                        "client_id": pd.Series([u[0].client_id for u in unchanged], dtype=object),
-                        "source_file": pd.Series([u[0].source_file for u in unchanged], dtype=object),
-                        "extracted_at": pd.Series([u[3] for u in unchanged], dtype=object),
-                        "file_size": pd.Series([u[0].file_size for u in unchanged], dtype=object),
-                        "file_mtime_ns": pd.Series([u[0].file_mtime_ns for u in unchanged], dtype=object),
-                    }
+                stamps = arrow_table(
+                    [c for c in LANDED_FILES_COLUMNS if c.name in _STAMPED],
+                    [
+                        {"client_id": o.client_id, "source_file": o.source_file, "extracted_at": extracted}
+                        | {"file_size": o.file_size, "file_mtime_ns": o.file_mtime_ns}
+                        for o, _checksum, _config_hash, extracted in unchanged
+                    ],
                 )
                 self.con.register("_ingest_unchanged", stamps)
                 self.con.execute(
@@ -651,7 +707,7 @@ class _Loader:
                 {**self._landed_row(o, checksum, config_hash, "loaded", extracted), "action": o.action}
                 for o, checksum, config_hash, extracted in unchanged
             ]
-            self._insert("_ingest_log", INGEST_LOG_COLUMNS, log)
+            insert(self.con, f"{RAW_SCHEMA}._ingest_log", INGEST_LOG_COLUMNS, [arrow_table(INGEST_LOG_COLUMNS, log)])
             self.con.execute("commit")
         except Exception:
             self.con.execute("rollback")
@@ -671,7 +727,8 @@ class _Loader:
             else:
                 self._replace_landed([self._landed_row(outcome, checksum, config_hash, "failed", extracted)])
             row = self._landed_row(outcome, checksum, config_hash, "failed", extracted)
-            self._insert("_ingest_log", INGEST_LOG_COLUMNS, [{**row, "action": outcome.action}])
+            log = [{**row, "action": outcome.action}]
+            insert(self.con, f"{RAW_SCHEMA}._ingest_log", INGEST_LOG_COLUMNS, [arrow_table(INGEST_LOG_COLUMNS, log)])
             self.con.execute("commit")
         except Exception:
             self.con.execute("rollback")
@@ -680,35 +737,19 @@ class _Loader:
     def _replace_landed(self, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
-        keys = pd.DataFrame(
-            {
-                "client_id": pd.Series([r["client_id"] for r in rows], dtype=object),
-                "source_file": pd.Series([r["source_file"] for r in rows], dtype=object),
-            }
-        )
-        self.con.register("_ingest_landed", keys)
+        self._register_keys("_ingest_landed", rows)
         self.con.execute(
             f"delete from {RAW_SCHEMA}._landed_files using _ingest_landed k "
             "where _landed_files.client_id = k.client_id and _landed_files.source_file = k.source_file"
         )
         self.con.unregister("_ingest_landed")
-        self._insert("_landed_files", LANDED_FILES_COLUMNS, rows)
+        insert(self.con, f"{RAW_SCHEMA}._landed_files", LANDED_FILES_COLUMNS, [arrow_table(LANDED_FILES_COLUMNS, rows)])
 
-    def _insert(self, table: str, columns: tuple[Column, ...], rows: list[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        names = [c.name for c in columns]
-        for start in range(0, len(rows), BATCH_ROWS):
-            chunk = rows[start : start + BATCH_ROWS]
-            # Column-wise object series keep None as NULL (no NaN/NaT round trip) and are
-            # ~2.5x faster to build than from_records.
-            frame = pd.DataFrame({n: pd.Series([r.get(n) for r in chunk], dtype=object) for n in names})
-            self.con.register("_ingest_batch", frame)
-            select = ", ".join(f"cast({n} as {c.type}) as {n}" for n, c in zip(names, columns, strict=True))
-            self.con.execute(
-                f"insert into {RAW_SCHEMA}.{table} ({', '.join(names)}) select {select} from _ingest_batch"
-            )
-            self.con.unregister("_ingest_batch")
+    def _register_keys(self, name: str, files: list[Any]) -> None:
+        """Register ``(client_id, source_file)`` of ``files`` (outcomes or landed rows) as view ``name``."""
+        keys = [f if isinstance(f, dict) else {"client_id": f.client_id, "source_file": f.source_file} for f in files]
+        key_columns = [c for c in LANDED_FILES_COLUMNS if c.name in ("client_id", "source_file")]
+        self.con.register(name, arrow_table(key_columns, keys))
 
     def _landed_row(self, outcome: FileOutcome, checksum: str, config_hash: str, status: str, extracted):
         return {

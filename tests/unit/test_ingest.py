@@ -574,32 +574,50 @@ def _raw_tables(warehouse: Path) -> dict[str, list[tuple]]:
 
 def test_files_are_written_in_batches_and_the_batch_size_changes_nothing(tmp_path, monkeypatch):
     """Parsed files are written together; whether one file or all of a client's files share a
-    transaction, and whether they are parsed here or in worker processes, the raw layer holds
-    the same rows, and a re-run with a changed file replaces exactly its rows."""
+    transaction, whether a file's rows become Arrow tables in one chunk or many, and whether
+    they are parsed here or in worker processes, the raw layer holds the same rows (and the
+    same covered dates), and a re-run with a changed file replaces exactly its rows."""
     import roi_pipeline.ingest as ingest_module
 
     results = []
-    for batch_rows, workers in ((1, "1"), (3, "1"), (1_000_000, "1"), (3, "2"), (1_000_000, "2")):
+    runs = ((1, "1", 50_000), (3, "1", 1), (1_000_000, "1", 2), (3, "2", 50_000), (1_000_000, "2", 1))
+    for batch_rows, workers, chunk_rows in runs:
         monkeypatch.setattr(ingest_module, "BATCH_ROWS", batch_rows)
+        monkeypatch.setattr(ingest_module, "CHUNK_ROWS", chunk_rows)
         monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)  # any two files go to the pool
         monkeypatch.setenv("ROI_INGEST_WORKERS", workers)
-        batch_rows = f"{batch_rows}-{workers}"
+        batch_rows = f"{batch_rows}-{workers}-{chunk_rows}"
         landing, warehouse = tmp_path / f"b{batch_rows}" / "landing", tmp_path / f"b{batch_rows}" / "wh.duckdb"
         client = make_client(tmp_path / f"b{batch_rows}" / "clients")
         folder = landing / client.client_id / "n8n_executions"
         for name, ids in (("a.json", "12"), ("b.json", "345"), ("c.json", "6")):
-            write_json(folder / name, {"data": [execution(i) for i in ids]})
-        write_harvest(landing / client.client_id / "harvest_time_entries" / "2025-12.csv", [harvest_row()] * 2)
+            write_json(folder / name, {"data": [execution(i) for i in ids] + [execution("")]})  # "": quarantined
+        entries = [
+            harvest_row("2025-12-03"),
+            harvest_row("2025-12-01"),
+            harvest_row(hours="x"),
+            harvest_row("2025-12-09"),
+        ]
+        write_harvest(landing / client.client_id / "harvest_time_entries" / "export.csv", entries)
         ingest(landing, warehouse, [client], now=T0)
         write_json(folder / "b.json", {"data": [execution("3"), execution("7")]})
         report = ingest(landing, warehouse, [client], now=T0)
         assert sorted((f.source_file.rsplit("/", 1)[-1], f.action) for f in report.files) == [
-            ("2025-12.csv", "unchanged"),
             ("a.json", "unchanged"),
             ("b.json", "replaced"),
             ("c.json", "unchanged"),
+            ("export.csv", "unchanged"),
         ]
         results.append(_raw_tables(warehouse))
+        assert covers(warehouse)["export.csv"] == ("2025-12-01", "2025-12-09", "entries")
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            held = con.execute("select source_file, rows_read, rows_loaded, rows_quarantined from raw._landed_files")
+            assert sorted((f.rsplit("/", 1)[-1], *n) for f, *n in held.fetchall()) == [
+                ("a.json", 3, 2, 1),
+                ("b.json", 2, 2, 0),
+                ("c.json", 2, 1, 1),
+                ("export.csv", 4, 3, 1),
+            ]
         with duckdb.connect(str(warehouse), read_only=True) as con:
             ids = [r[0] for r in con.execute("select id from raw.n8n_executions order by id").fetchall()]
             log = con.execute("select action, count(*) from raw._ingest_log group by all order by all").fetchall()
