@@ -1563,3 +1563,41 @@ def test_registry_tables_and_columns():
             # a child table shared by several formats must have one definition
             assert child_defs.setdefault(child, columns) == columns
         assert cls.suffixes and all(s.startswith(".") and s == s.lower() for s in cls.suffixes)
+
+
+# The standard library's canonical JSON, spelled out here: the reference `_record` must match.
+def _canonical(record):
+    return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        1e-05,  # orjson: 0.00001
+        0.0001,
+        1.5e-07,
+        1e16,  # orjson: 1e16, Python: 1e+16
+        9999999999999998.0,
+        123.456,
+        -0.0,
+        10**30,  # beyond 64 bits: orjson refuses it
+        "é \u2028 \x1f \x08 v2e 1e5",
+        "\udce9",  # a byte that was not UTF-8 (surrogateescape)
+        None,
+        True,
+        [1, 2.5, {"b": 1, "a": 2}],
+    ],
+)
+def test_record_json_is_the_standard_librarys_canonical_json(value):
+    from roi_pipeline.formats.base import record_json
+
+    record = {"z": value, "a": {"nested": value}, "m": [value]}
+    assert record_json(record) == _canonical(record)
+
+
+def test_record_json_keeps_non_finite_numbers_a_json_file_held():
+    from roi_pipeline.formats.base import load_json, record_json
+
+    record = load_json('{"b": NaN, "a": Infinity, "c": -Infinity, "d": 1.0}')
+    assert record_json(record) == '{"a":Infinity,"b":NaN,"c":-Infinity,"d":1.0}'
+    assert record["b"] != record["b"]  # still a float NaN for the parsers

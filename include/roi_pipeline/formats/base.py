@@ -20,6 +20,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+import orjson
+
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.timeutil import BadTimestamp, parse_instant
 
@@ -316,29 +318,14 @@ def iter_json_objects(path: Path, envelope_key: str) -> Iterator[tuple[int, Any]
 
     Accepts one page ``{envelope_key: [...], ...}``, a JSON array of pages, a JSON array of
     objects, or JSON Lines (one object or page per line). An empty file holds no records.
+    JSON Lines are streamed, a line at a time, so an export of any size fits in memory; one
+    JSON document (an API page) is read whole.
     """
-    text = read_text(path)
-    if not text.strip():
-        return
-    try:
-        documents = [json.loads(text)]
-    except ValueError as whole_error:  # JSONDecodeError, or e.g. an integer too long to convert
-        documents = []
-        for line_no, line in enumerate(json_lines(text), start=1):
-            if not line.strip():
-                continue
-            try:
-                documents.append(json.loads(line))
-            except ValueError:
-                where = (
-                    f"{whole_error.msg} at line {whole_error.lineno} column {whole_error.colno}"
-                    if isinstance(whole_error, json.JSONDecodeError)
-                    else str(whole_error)
-                )
-                raise UnreadableFile(
-                    f"malformed JSON: {where}"
-                    + (f" (and line {line_no} is not a JSON Lines record)" if line_no > 1 else "")
-                ) from whole_error
+    streamed = _json_lines_stream(path)
+    if streamed is not None:
+        documents: Iterable[Any] = streamed
+    else:
+        documents = _json_documents(read_text(path))
     number = 0
     for doc in documents:
         items = doc if isinstance(doc, list) else [doc]
@@ -350,6 +337,92 @@ def iter_json_objects(path: Path, envelope_key: str) -> Iterator[tuple[int, Any]
             else:
                 number += 1
                 yield number, item
+
+
+def _json_documents(text: str) -> list[Any]:
+    """The documents of a whole JSON text: one document, else one per JSON Lines line."""
+    if not text.strip():
+        return []
+    try:
+        return [load_json(text)]
+    except ValueError as whole_error:  # JSONDecodeError, or e.g. an integer too long to convert
+        documents = []
+        for line_no, line in enumerate(json_lines(text), start=1):
+            if not line.strip():
+                continue
+            try:
+                documents.append(load_json(line))
+            except ValueError:
+                where = (
+                    f"{whole_error.msg} at line {whole_error.lineno} column {whole_error.colno}"
+                    if isinstance(whole_error, json.JSONDecodeError)
+                    else str(whole_error)
+                )
+                raise UnreadableFile(_malformed(where, line_no)) from whole_error
+        return documents
+
+
+def _malformed(where: str, line_no: int) -> str:
+    """Why a JSON file is unreadable: where parsing it whole failed, and its first bad line."""
+    return f"malformed JSON: {where}" + (f" (and line {line_no} is not a JSON Lines record)" if line_no > 1 else "")
+
+
+def _physical_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """A text file's lines as :func:`read_text` and :func:`json_lines` number them, streamed.
+
+    Ends of line are ``\n``, ``\r\n`` and a lone ``\r``; a leading byte-order mark is
+    dropped; bytes that are not UTF-8 raise :class:`UnreadableFile` with where they are.
+    """
+    number = 0
+    with path.open("rb") as handle:
+        for index, chunk in enumerate(handle):  # split at b"\n" only
+            if index == 0:
+                chunk = chunk.removeprefix(b"\xef\xbb\xbf")
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                where = f"at line {index + 1}, column {exc.start + 1}"
+                raise UnreadableFile(_not_utf8(chunk[exc.start], where)) from exc
+            text = text.removesuffix("\n").removesuffix("\r") if text.endswith("\n") else text
+            for piece in text.split("\r"):
+                number += 1
+                yield number, piece
+
+
+def _json_lines_stream(path: Path) -> Iterator[Any] | None:
+    """The documents of a JSON Lines file, streamed; None when the file is not JSON Lines.
+
+    JSON Lines here: the first line that is not blank is a JSON value by itself, and another
+    line that is not blank follows (the whole file, then, is not one document). The result is
+    :func:`_json_documents`' exactly, the error for a bad line included, without holding the
+    file.
+    """
+    lines = _physical_lines(path)
+    first = next(((n, line) for n, line in lines if line.strip()), None)
+    if first is None:
+        return None
+    try:
+        head = load_json(first[1])
+    except ValueError:
+        return None  # a document over several lines (or a broken file): read whole
+    second = next(((n, line) for n, line in lines if line.strip()), None)
+    if second is None:
+        return None  # one line: one document
+
+    def documents() -> Iterator[Any]:
+        # parsed whole, the text stops being one document at the second line's first character
+        column = len(second[1]) - len(second[1].lstrip(" \t")) + 1
+        whole_error = f"Extra data at line {second[0]} column {column}"
+        yield head
+        for line_no, line in itertools.chain([second], lines):
+            if not line.strip():
+                continue
+            try:
+                yield load_json(line)
+            except ValueError:
+                raise UnreadableFile(_malformed(whole_error, line_no)) from None
+
+    return documents()
 
 
 def snake(header: str) -> str:
@@ -563,8 +636,41 @@ def boolean(value: Any) -> bool | None:
     return None
 
 
+class NonFinite(float):
+    """``NaN`` / ``Infinity`` / ``-Infinity`` in a JSON file (not JSON, but Python reads them).
+
+    A float in every way, except that :func:`record_json` sees it and writes it as read.
+    """
+
+
+def load_json(text: str) -> Any:
+    """A JSON document; its non-finite numbers come as :class:`NonFinite`."""
+    return json.loads(text, parse_constant=NonFinite)
+
+
+#: orjson spells some floats differently from Python: ``1e16`` and ``0.00001`` for ``1e+16``
+#: and ``1e-05``. A record whose orjson text has a digit before an ``e``, or ``0.0000``, takes
+#: the standard library's encoder (text such as ``"v2e"`` does too: slower, never wrong).
+#: Digits are mapped to ``0`` first: two substring searches cost less than a regex.
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+
 def record_json(record: Any) -> str:
-    """The landed record as canonical JSON text, kept in ``_record`` so nothing is lost."""
+    """The landed record as canonical JSON text, kept in ``_record`` so nothing is lost.
+
+    Keys sorted, no spaces, text as UTF-8: the standard library's
+    ``json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)``,
+    byte for byte, written by orjson (five to ten times faster) where the two agree. They do
+    not for integers beyond 64 bits, non-finite numbers, lone surrogates and the float spellings
+    above: those records take ``json.dumps``.
+    """
+    try:
+        text = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        pass
+    else:
+        if b"0.0000" not in text and b"0e" not in text.translate(_DIGITS_AS_ZERO):
+            return text.decode()
     return json.dumps(record, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
 
 

@@ -25,6 +25,7 @@ from roi_pipeline.formats.base import (
     iter_csv_rows,
     iter_json_objects,
     iter_text_lines,
+    load_json,
     number,
     optional_str,
     record_json,
@@ -267,7 +268,7 @@ class GenericRuns(LandingFormat):
             if not line.strip():
                 continue
             try:
-                yield number_, json.loads(line)
+                yield number_, load_json(line)
             except json.JSONDecodeError as exc:
                 yield number_, {"__bad_json__": f"line {number_} is not JSON: {exc.msg}", "__line__": line}
 
