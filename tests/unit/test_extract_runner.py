@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
 import sys
 import types
 from datetime import UTC, datetime
@@ -139,3 +141,43 @@ def test_extract_settings_default_to_files_and_validate(tmp_path):
     write_settings(tmp_path, "x", {"toggl": {"mode": "api", "workspace_id": 0}})
     with pytest.raises(ExtractSettingsError, match="toggl.workspace_id"):
         load_extract_settings(tmp_path, "x")
+
+
+#: Connection values in every form AIRFLOW_CONN_* takes (docs/connecting.md).
+CONNECTION_FORMS = [
+    '{"conn_type": "http", "host": "https://n8n.acme.example", "password": "s3cret", "extra": {"workspace_id": 7}}',
+    '{"conn_type": "http", "host": "api.hubapi.com", "port": "8443", "extra": "{\\"portal\\": \\"1\\"}"}',
+    '{"conn_type": "postgresql", "login": "u", "password": "p", "schema": "db"}',
+    "http://12345:tok%2Fen@127.0.0.1:8080/http?account_id=12345",
+    "http://https://api.harvestapp.com?account_id=9",
+    "https://:pat-123@api.hubapi.com",
+    "http://user@Host.Example:99/some%2Fschema?__extra__=%7B%22token%22%3A+%22x%22%7D&ignored=1",
+    "my-conn-type://login:pass%40word@example.com",
+    "postgresql://u:p@127.0.0.1:5432/roi",
+    "http://",
+]
+
+
+def test_env_connections_read_as_airflow_reads_them(tmp_path):
+    """Our parser against Airflow's own Connection.from_json / from_uri, value by value.
+
+    Airflow is run in a child process: importing it here would replace this process's logging.
+    """
+    script = (
+        "import json, sys\n"
+        "from airflow.sdk.definitions.connection import Connection\n"
+        "out = []\n"
+        "for value in json.loads(sys.stdin.read()):\n"
+        "    c = Connection.from_json(value, 'c') if value.startswith('{') else Connection.from_uri(value, 'c')\n"
+        "    out.append([c.host or None, c.login or None, c.password or None, c.port, c.schema or None,\n"
+        "                c.conn_type, json.loads(c.extra) if c.extra else {}])\n"
+        "print(json.dumps(out))\n"
+    )
+    env = {**os.environ, "AIRFLOW_HOME": str(tmp_path), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    done = subprocess.run([sys.executable, "-c", script], input=json.dumps(CONNECTION_FORMS), env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    airflow = json.loads(done.stdout.strip().splitlines()[-1])
+    ours = [parse_connection("c", value) for value in CONNECTION_FORMS]
+    ours = [[c.host, c.login, c.secret, c.port, c.schema, c.conn_type, dict(c.extra)] for c in ours]
+    for value, mine, theirs in zip(CONNECTION_FORMS, ours, airflow, strict=True):
+        assert mine == theirs, value

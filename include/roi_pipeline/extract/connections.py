@@ -85,55 +85,87 @@ def redact(text: str, secrets: list[str] | tuple[str, ...]) -> str:
 
 
 def parse_connection(conn_id: str, value: str) -> Credentials:
-    """Parse an ``AIRFLOW_CONN_*`` value: JSON (Airflow >= 2.3) or URI, as Airflow does."""
+    """Parse an ``AIRFLOW_CONN_*`` value: JSON (Airflow >= 2.3) or URI, by Airflow's rules.
+
+    The same reading as ``airflow.sdk`` ``Connection.from_json`` / ``from_uri``
+    (tests/unit/test_extract_runner.py checks the two agree on every form), written here
+    because importing any part of Airflow initialises its configuration (writing
+    ``$AIRFLOW_HOME/airflow.cfg``) and replaces the process's logging: ``roi extract`` outside
+    Airflow would change its output for a parse. Inside Airflow, Airflow's own is used
+    (:func:`_from_airflow`). An error never quotes the value: it holds the secret.
+    """
     value = value.strip()
     if value.startswith("{"):
         try:
             data = json.loads(value)
-        except json.JSONDecodeError as exc:
+            extra = data.get("extra") or {}
+            if isinstance(extra, str):
+                extra = json.loads(extra) if extra.strip() else {}
+        except (json.JSONDecodeError, AttributeError) as exc:
             # the message must not quote the value: it holds the secret
             raise ValueError(f"connection {conn_id!r}: {env_var_name(conn_id)} is not valid JSON") from exc
-        extra = data.get("extra") or {}
-        if isinstance(extra, str):
-            extra = json.loads(extra) if extra.strip() else {}
         port = data.get("port")
+        try:
+            port = int(port) if port else None
+        except ValueError:
+            raise ValueError(f"connection {conn_id!r}: the port in {env_var_name(conn_id)} is not a number") from None
         return Credentials(
             conn_id=conn_id,
             host=data.get("host"),
             login=data.get("login"),
             secret=data.get("password"),
-            port=int(port) if port else None,
+            port=port,
             schema=data.get("schema"),
-            conn_type=data.get("conn_type"),
+            conn_type=_conn_type(data.get("conn_type")),
             extra=dict(extra),
         )
     return _parse_uri(conn_id, value)
 
 
+def _conn_type(conn_type: str | None) -> str | None:
+    """Airflow's spelling of a connection type: ``postgresql`` is ``postgres``, ``-`` is ``_``."""
+    if not conn_type:
+        return conn_type
+    return "postgres" if conn_type == "postgresql" else conn_type.replace("-", "_")
+
+
 def _parse_uri(conn_id: str, uri: str) -> Credentials:
-    if "://" not in uri:
+    schemes = uri.count("://")
+    if schemes == 0:
         raise ValueError(f"connection {conn_id!r}: {env_var_name(conn_id)} is neither JSON nor a URI")
+    if schemes > 2:
+        raise ValueError(f"connection {conn_id!r}: {env_var_name(conn_id)} is not a valid connection URI")
     conn_type, rest = uri.split("://", 1)
     host_protocol = None
-    if "://" in rest:  # "http://https://host": the host keeps its own protocol (Airflow's rule)
+    if schemes == 2:  # "http://https://host": the host keeps its own protocol (Airflow's rule)
         host_protocol, rest = rest.split("://", 1)
+        if "@" in host_protocol or ":" in host_protocol:
+            raise ValueError(f"connection {conn_id!r}: {env_var_name(conn_id)} is not a valid connection URI")
     parts = urlsplit("//" + rest)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    extra: dict[str, Any] = {}
-    if "__extra__" in query:
-        extra = json.loads(query.pop("__extra__") or "{}")
-    extra.update(query)
-    host = parts.hostname
+    # Airflow: the JSON in ``__extra__`` is the whole extra; without it, the query parameters are
+    try:
+        extra: dict[str, Any] = json.loads(query["__extra__"] or "{}") if "__extra__" in query else query
+    except json.JSONDecodeError:
+        raise ValueError(f"connection {conn_id!r}: __extra__ in {env_var_name(conn_id)} is not valid JSON") from None
+    host = unquote(parts.hostname or "")
+    if "/" in host:  # a quoted path in the host: urlsplit lower-cases and cuts it, Airflow keeps it
+        host = parts.netloc.rsplit("@", 1)[-1].split(":", 1)[0]
+        host = unquote(host)
     if host and host_protocol:
         host = f"{host_protocol}://{host}"
+    try:
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"connection {conn_id!r}: the port in {env_var_name(conn_id)} is not a number") from None
     return Credentials(
         conn_id=conn_id,
-        host=host,
+        host=host or None,
         login=unquote(parts.username) if parts.username else None,
         secret=unquote(parts.password) if parts.password else None,
-        port=parts.port,
+        port=port,
         schema=unquote(parts.path[1:]) if parts.path[1:] else None,
-        conn_type=conn_type.replace("-", "_"),
+        conn_type=_conn_type(conn_type),
         extra=extra,
     )
 
