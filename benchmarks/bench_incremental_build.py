@@ -33,6 +33,8 @@ from pathlib import Path
 import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from results import record  # noqa: E402
 
 
 def sh(line: str) -> None:
@@ -199,6 +201,13 @@ def main() -> None:
         f"month / full build:    {inc_s / full_s:.1%} (aim <= 15%; {counts['clients']} clients x {args.months} months, "
         f"{runs:,} runs)"
     )
+    record(args.workdir, "build", f"{counts['clients']} clients x {args.months} months, {runs:,} runs", [
+        {"what": "roi build (full)", "figure": f"{full_s:.1f} s, peak {full_mb / 1024:.2f} GiB",
+         "limit": f"SQL pass {sql_s:.1f} s", "ratio": f"{full_s / sql_s:.1f}x", "aim": "<= 3x; peak <= 2 GiB"},
+        {"what": f"roi build --month {args.end_month}", "figure": f"{inc_s:.1f} s, peak {inc_mb / 1024:.2f} GiB",
+         "limit": f"full build {full_s:.1f} s", "ratio": f"{inc_s / full_s:.0%}", "aim": "<= 15%"},
+        {"what": "the same month again", "figure": f"{inc2_s:.1f} s", "limit": "", "ratio": "", "aim": ""},
+    ])  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from results import record  # noqa: E402
+
 ROI = [sys.executable, "-m", "roi_pipeline.cli"]
 
 #: The JSON envelope of each JSON landing folder (formats/*.py ``records``); the rest are CSV.
@@ -51,6 +54,7 @@ READERS = textwrap.dedent(
     import duckdb
     landing, envelopes, csv_folders = sys.argv[1], json.loads(sys.argv[2]), json.loads(sys.argv[3])
     con = duckdb.connect()
+    con.execute("set enable_progress_bar = false")  # its bar would mix into stdout
     started = time.perf_counter()
     rows = 0
     for folder, key in envelopes.items():
@@ -141,6 +145,29 @@ def main(argv: list[str] | None = None) -> int:
     print(f"ingest / limit throughput: {(rows / ingest_s) / (limit['rows'] / limit['seconds']):.2f} (aim: >= 0.50)")
     if limit["rows"] != rows:
         print(f"note: DuckDB read {limit['rows']:,} records, roi ingest {rows:,} (the readers' row count differs)")
+    if args.workdir is not None:
+        limit_rate = limit["rows"] / limit["seconds"]
+        record(
+            args.workdir,
+            "ingest",
+            f"{args.clients} clients x {args.months} months, {rows:,} records, ROI_INGEST_WORKERS={workers}",
+            [
+                {
+                    "what": "roi ingest, empty warehouse",
+                    "figure": f"{ingest_s:.1f} s = {rows / ingest_s:,.0f} records/s",
+                    "limit": f"DuckDB readers {limit['seconds']:.1f} s = {limit_rate:,.0f} records/s",
+                    "ratio": f"{(rows / ingest_s) / limit_rate:.2f}",
+                    "aim": ">= 0.50",
+                },
+                {
+                    "what": "roi ingest again, nothing changed",
+                    "figure": f"{again_s:.1f} s",
+                    "limit": "",
+                    "ratio": "",
+                    "aim": "",
+                },
+            ],
+        )
     return 0
 
 
