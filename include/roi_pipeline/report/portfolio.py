@@ -15,8 +15,9 @@ from roi_pipeline.report.data import load_portfolio, month_start
 from roi_pipeline.report.document import code_version, iso_month, iso_utc
 from roi_pipeline.report.fmt import Formatter
 from roi_pipeline.report.publish import locked, publish_dir, recover
-from roi_pipeline.report.render import dump_json, environment, validate
+from roi_pipeline.report.schema import dump_json, validate
 from roi_pipeline.report.status import Consultancy, QualityStatus, load_consultancy
+from roi_pipeline.report.templates import environment
 
 PORTFOLIO_DIR = "_portfolio"
 #: portfolio.json's own schema version (report.json has its own, document.SCHEMA_VERSION).
