@@ -103,7 +103,8 @@ def main() -> int:
     args = parser.parse_args()
 
     from roi_pipeline.report import Consultancy, render_client_month
-    from roi_pipeline.report.render import build_report, html_to_pdf
+    from roi_pipeline.report.pdf import html_to_pdf
+    from roi_pipeline.report.render import build_report
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-render-"))
     workdir.mkdir(parents=True, exist_ok=True)

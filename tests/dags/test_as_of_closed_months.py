@@ -26,7 +26,7 @@ import pytest
 
 from roi_pipeline.cli import main as roi
 from roi_pipeline.config import load_clients
-from roi_pipeline.report.render import html_to_pdf
+from roi_pipeline.report.pdf import html_to_pdf
 from tests.dags.harness import Sample, environment, make_sample, run_dag, tree_digest
 
 pytestmark = pytest.mark.slow

@@ -28,7 +28,7 @@ from roi_pipeline.report import (
 from roi_pipeline.report import publish as publish_module
 from roi_pipeline.report.document import RATE_COUNTS
 from roi_pipeline.report.fmt import Formatter
-from roi_pipeline.report.render import schema
+from roi_pipeline.report.schema import schema
 from tests.integration import roi_reference
 
 MONTH = "2026-10"

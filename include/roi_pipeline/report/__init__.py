@@ -13,8 +13,10 @@ Templates, the report.json / portfolio.json schemas and their documentation live
 """
 
 from roi_pipeline.report.data import UnknownClientError
+from roi_pipeline.report.pdf import html_to_pdf
 from roi_pipeline.report.portfolio import render_portfolio
-from roi_pipeline.report.render import FILES, ReportResult, build_report, html_to_pdf, render_client_month, validate
+from roi_pipeline.report.render import FILES, ReportResult, build_report, render_client_month
+from roi_pipeline.report.schema import validate
 from roi_pipeline.report.status import (
     Consultancy,
     ConsultancyConfigError,

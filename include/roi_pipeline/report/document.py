@@ -68,6 +68,22 @@ def iso_utc(value: dt.datetime | None) -> str | None:
     return value.replace(tzinfo=None).isoformat() + "Z"
 
 
+# The inverses of the three above: report.json's strings back to dates (``None`` stays ``None``).
+
+
+def parse_month(iso: str | None) -> dt.date | None:
+    return None if iso is None else dt.date.fromisoformat(iso + "-01")
+
+
+def parse_date(iso: str | None) -> dt.date | None:
+    return None if iso is None else dt.date.fromisoformat(iso)
+
+
+def parse_utc(iso: str | None) -> dt.datetime | None:
+    """An RFC 3339 timestamp with a Z (``iso_utc``) as a naive-UTC datetime."""
+    return None if iso is None else dt.datetime.fromisoformat(iso.rstrip("Z"))
+
+
 def _num(value: Any) -> float | int | None:
     """Marts' numbers as JSON numbers: ints stay ints, everything else a float, null stays null."""
     if value is None:

@@ -7,16 +7,16 @@ A client whose quality status is not publishable is listed as held back with the
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
 from roi_pipeline.report.data import load_portfolio, month_start
-from roi_pipeline.report.document import code_version, iso_month, iso_utc
+from roi_pipeline.report.document import code_version, iso_month, iso_utc, parse_month, parse_utc
 from roi_pipeline.report.fmt import Formatter
 from roi_pipeline.report.publish import locked, publish_dir, recover
-from roi_pipeline.report.render import dump_json, environment, validate
+from roi_pipeline.report.schema import dump_json, validate
 from roi_pipeline.report.status import Consultancy, QualityStatus, load_consultancy
+from roi_pipeline.report.templates import environment
 
 PORTFOLIO_DIR = "_portfolio"
 #: portfolio.json's own schema version (report.json has its own, document.SCHEMA_VERSION).
@@ -226,7 +226,7 @@ def _economics(
 def render_portfolio_html(doc: dict[str, Any]) -> str:
     first = doc["currencies"][0]["currency"] if doc["currencies"] else "EUR"
     f = Formatter("en_GB", first)
-    month = dt.date.fromisoformat(doc["month"] + "-01")
+    month = parse_month(doc["month"])
 
     def money(value: float | None, currency: str) -> str:
         return Formatter("en_GB", currency).money(value, cents=False)
@@ -239,7 +239,7 @@ def render_portfolio_html(doc: dict[str, Any]) -> str:
             f=f,
             money=money,
             month_label=f.month(month),
-            as_of=lambda iso: f.as_of(None if iso is None else dt.datetime.fromisoformat(iso.rstrip("Z"))),
+            as_of=lambda iso: f.as_of(parse_utc(iso)),
         )
     )
 
