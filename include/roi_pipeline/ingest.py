@@ -820,9 +820,10 @@ def _failed(client: ClientConfig, folder: str, path: Path, landing_dir: Path, ex
 def ingest_workers(environ: dict[str, str] | None = None) -> int:
     """Processes that parse files: ``ROI_INGEST_WORKERS``, default 1 (this process).
 
-    Measured (benchmarks/bench_ingest.py, 5 clients x 24 months): two workers were no faster
-    than one (12.6 s vs 11.3 s), as the parsed rows cross a pipe as Python objects; the pool
-    stays for machines with more cores, off by default.
+    Measured (benchmarks/bench_ingest.py, 5 clients x 24 months, on 2 cores with other work
+    running): two workers were slower than one (25.6 s vs 21.8 s), though parsed files cross
+    as Arrow buffers: this process writes while they parse, and the cores are shared. The
+    pool stays for machines with more cores, off by default.
     """
     value = (os.environ if environ is None else environ).get("ROI_INGEST_WORKERS", "").strip()
     if not value:

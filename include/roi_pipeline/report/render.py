@@ -34,7 +34,6 @@ FILES = ("report.html", "report.pdf", "report.json", "tasks.csv", "inventory.csv
 PREVIOUS = "report.previous.json"
 #: Drafts live apart from the published tree: <reports>/_drafts/<client>/<month>/report.draft.*
 DRAFTS_DIR = "_drafts"
-DRAFT_FILES = ("report.draft.html", "report.draft.pdf", "report.draft.json")
 
 
 @dataclass
