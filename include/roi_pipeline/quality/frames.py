@@ -676,65 +676,61 @@ _TOTALS = (
 )
 
 
-MART_TABLES = (
-    "fct_workflow_months",
-    "fct_client_months",
-    "fct_automation_runs",
-    "rpt_unregistered_workflow_months",
-)
+#: The models the mart gate reads, by schema.
+MODEL_TABLES = {
+    "marts": ("fct_workflow_months", "fct_client_months", "fct_automation_runs", "rpt_unregistered_workflow_months"),
+    "intermediate": ("int_workflow_months_spined",),
+}
 
 
 def _workflow_activity_frame(con, client: ClientConfig, month_start: date) -> pd.DataFrame:
-    """Per workflow live in the month: live days to as-of, every run and the production runs.
+    """Per workflow live in the month (per the register): live days to as-of, its runs and production runs.
 
     docs/method.md: a registered live workflow with no run at all in M holds the report
     (a wrong id, a broken export), unless the register marks it paused or on demand, or it
-    was live for fewer than ``SILENT_MIN_LIVE_DAYS`` days of M: then it is a note. Live days
-    count to the data's as-of (the month's last day once it is closed).
+    was live for fewer than ``SILENT_MIN_LIVE_DAYS`` days of M: then it is a note.
 
     Silence (runs, but no production run) only means something for a workflow that normally
     runs: daily per the register, or ``SILENT_MIN_PREVIOUS_RUNS`` production runs the month
-    before. Production runs are the marts' (fct_automation_runs.is_production, on live days).
+    before, and live on every elapsed day of M.
+
+    Every count and day is the models': live days to the data's as-of
+    (``int_workflow_months_spined.live_days_elapsed``, the base of the marts' silent days),
+    the month's elapsed days (``fct_client_months.elapsed_days``), production runs
+    (``fct_workflow_months.production_runs``: ``fct_automation_runs.is_production`` on live
+    days) and every run of the workflow (``fct_automation_runs``). The rows are the
+    register's live workflows (a missing row is the ``mart_workflow_months`` suite's defect).
+    """
+    sql = """
+        with runs as (
+            select workflow_key, count(*) as runs from marts.fct_automation_runs
+            where client_id = $client and run_month = $month and workflow_key is not null
+            group by workflow_key
+        )
+        select live.workflow_key, live.live_days_elapsed, coalesce(this.production_runs, 0),
+               coalesce(previous.production_runs, 0), coalesce(runs.runs, 0), client_months.elapsed_days
+        from intermediate.int_workflow_months_spined live
+        left join marts.fct_workflow_months this
+          on this.client_id = live.client_id and this.workflow_key = live.workflow_key
+          and this.report_month = live.report_month
+        left join marts.fct_workflow_months previous
+          on previous.client_id = live.client_id and previous.workflow_key = live.workflow_key
+          and previous.report_month = $previous
+        left join runs on runs.workflow_key = live.workflow_key
+        left join marts.fct_client_months client_months
+          on client_months.client_id = live.client_id and client_months.report_month = live.report_month
+        where live.client_id = $client and live.report_month = $month
     """
     params = {"client": client.client_id, "month": month_start, "previous": add_months(month_start, -1)}
-    runs = dict(
-        _run(
-            con,
-            "select workflow_key, count(*) from marts.fct_automation_runs "
-            "where client_id = $client and run_month = $month and workflow_key is not null group by 1",
-            params,
-        ).fetchall()
-    )
-    production = {
-        (key, month): int(n or 0)
-        for key, month, n in _run(
-            con,
-            "select workflow_key, report_month, production_runs from marts.fct_workflow_months "
-            "where client_id = $client and report_month in ($month, $previous)",
-            params,
-        ).fetchall()
-    }
-    as_of_rows = _run(
-        con,
-        "select as_of_at from marts.fct_client_months where client_id = $client and report_month = $month",
-        params,
-    ).fetchall()
-    as_of_at = as_of_rows[0][0] if as_of_rows else None
-    last_day = _elapsed_last_day(month_start, to_local(as_of_at, client.timezone) if as_of_at else None)
+    models = {key: tuple(values) for key, *values in _run(con, sql, params).fetchall()}
     rows = []
     for key in live_workflow_keys(client, month_start):
         wf = client.workflow(key)
-        live_days = _live_days(client, key, month_start, last_day)
-        count = int(runs.get(key, 0))
-        this_month = production.get((key, month_start), 0)
-        previous = production.get((key, add_months(month_start, -1)), 0)
+        live_days, this_month, previous, count, elapsed_days = models.get(key, (0, 0, 0, 0, None))
         expected = runs_expected(client, key, live_days)
         normally_runs = wf.runs_daily or previous >= SILENT_MIN_PREVIOUS_RUNS
         silent_eligible = (
-            count > 0
-            and normally_runs
-            and live_days >= SILENT_MIN_LIVE_DAYS
-            and _live_all_days(client, key, month_start, last_day)
+            count > 0 and normally_runs and live_days >= SILENT_MIN_LIVE_DAYS and live_days == elapsed_days
         )
         rows.append(
             {
@@ -844,7 +840,7 @@ def live_workflow_keys(client: ClientConfig, month_start: date) -> list[str]:
 def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str) -> ClientMonth:
     """Frames and parameters of the mart gate for one client-month."""
     month_start = parse_month(month)
-    if not set(MART_TABLES) <= _tables(con, "marts"):
+    if any(not set(tables) <= _tables(con, schema) for schema, tables in MODEL_TABLES.items()):
         raise RuntimeError("the marts are not built (run `roi build` first)")
     params = {"client": client.client_id, "month": month_start}
     workflow_months = _df(
