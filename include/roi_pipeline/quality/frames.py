@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -112,18 +112,6 @@ def _elapsed_last_day(month_start: date, as_of_local: datetime | None) -> date:
     if as_of_local is None:
         return last
     return min(last, as_of_local.date())
-
-
-def _live_days(client: ClientConfig, key: str, first: date, last: date) -> int:
-    """Days in [first, last] on which the workflow is live (go-live on/before, not yet retired)."""
-    wf = client.workflow(key)
-    start = max(first, wf.go_live)
-    end = last if wf.retired_on is None else min(last, wf.retired_on - timedelta(days=1))
-    return max((end - start).days + 1, 0)
-
-
-def _live_all_days(client: ClientConfig, key: str, first: date, last: date) -> bool:
-    return _live_days(client, key, first, last) == (last - first).days + 1
 
 
 # --------------------------------------------------------------------------- raw frames
@@ -351,10 +339,11 @@ def _volume_frame(
     previous = add_months(month_start, -1)
     elapsed_share = ((last_day - month_start).days + 1) / ((month_end(month_start) - month_start).days + 1)
     refs = _workflow_refs(client)
+    both_months = (month_end(month_start) - previous).days + 1
     steady = {
         wf.key
         for wf in client.workflows
-        if wf.status != "paused" and _live_all_days(client, wf.key, previous, month_end(month_start))
+        if wf.status != "paused" and wf.live_days(previous, month_end(month_start)) == both_months
     }
     runs = copies_two_months.drop_duplicates("run_key")
     runs = runs[runs["workflow_ref"].map(refs).isin(steady)]
@@ -825,7 +814,7 @@ def workflows_without_landed_runs(con: duckdb.DuckDBPyConnection, client: Client
     for key in live_workflow_keys(client, month_start):
         wf = client.workflow(key)
         refs = {f"{wf.platform}:{pid}" for pid in wf.platform_workflow_ids}
-        if runs_expected(client, key, _live_days(client, key, month_start, last_day)) and not refs & landed:
+        if runs_expected(client, key, wf.live_days(month_start, last_day)) and not refs & landed:
             missing.append(
                 f"no run log for workflow {key} in {month}: none of its runs ({', '.join(sorted(refs))}) "
                 "is in the landed files"
