@@ -180,18 +180,18 @@ def _landed_files_frame(con, client: ClientConfig) -> pd.DataFrame:
 
 
 #: Per raw table: the timestamp that places a record in a month, and whether it may lie in the future.
-_RECORD_TIMES: tuple[tuple[str, str, str, bool], ...] = (
-    # format/table, expression giving a local timestamp, kind, may be in the future
-    ("n8n_executions", _local_expr("started_at"), "utc", False),
-    ("generic_runs", _local_expr("started_at"), "utc", False),
-    ("hubspot_contacts", _local_expr("createdate"), "utc", False),
-    ("hubspot_calls", _local_expr("hs_timestamp"), "utc", False),
-    ("hubspot_emails", _local_expr("hs_timestamp"), "utc", False),
-    ("hubspot_meetings", _local_expr("hs_timestamp"), "utc", True),  # booked meetings lie ahead
-    ("hubspot_deals", _local_expr("createdate"), "utc", False),
-    ("harvest_time_entries", "cast(spent_date as timestamp)", "local", False),
-    ("toggl_time_entries", "cast(start_date as timestamp)", "local", False),
-)
+_RECORD_TIMES: dict[str, tuple[str, bool]] = {
+    # format/table: (expression giving a local timestamp, may be in the future)
+    "n8n_executions": (_local_expr("started_at"), False),
+    "generic_runs": (_local_expr("started_at"), False),
+    "hubspot_contacts": (_local_expr("createdate"), False),
+    "hubspot_calls": (_local_expr("hs_timestamp"), False),
+    "hubspot_emails": (_local_expr("hs_timestamp"), False),
+    "hubspot_meetings": (_local_expr("hs_timestamp"), True),  # booked meetings lie ahead
+    "hubspot_deals": (_local_expr("createdate"), False),
+    "harvest_time_entries": ("cast(spent_date as timestamp)", False),
+    "toggl_time_entries": ("cast(start_date as timestamp)", False),
+}
 
 
 _FORMAT_OF = {"generic_runs": "split_part(_source_file, '/', 2)"}
@@ -199,7 +199,7 @@ _FORMAT_OF = {"generic_runs": "split_part(_source_file, '/', 2)"}
 
 def _records_sql(tables: set[str]) -> str:
     parts = []
-    for table, expr, _kind, may_be_future in _RECORD_TIMES:
+    for table, (expr, may_be_future) in _RECORD_TIMES.items():
         if table in tables:
             parts.append(
                 # raw.generic_runs holds several formats: the landing folder (client/folder/file) names it
@@ -305,7 +305,7 @@ def _quarantine_frame(con, client: ClientConfig, month_start: date, tables: set[
         keep.append(month)
     for format_, source_file in sorted(unresolved_files):
         months: set[date] = set()
-        expr = next((e for t, e, _k, _f in _RECORD_TIMES if t == format_), None)
+        expr = _RECORD_TIMES.get(format_, (None, False))[0]
         if expr is not None and format_ in tables:
             found = _run(
                 con,
@@ -369,15 +369,11 @@ def _volume_frame(
             f"from raw.hubspot_contacts where _client_id = $client and {_local_expr('createdate')} >= $prev "
             f"and {_local_expr('createdate')} < $until group by 1"
         )
-    entries = []
-    if "harvest_time_entries" in tables:
-        entries.append("select entry_key, spent_date as d from raw.harvest_time_entries where _client_id = $client")
-    if "toggl_time_entries" in tables:
-        entries.append("select entry_key, start_date as d from raw.toggl_time_entries where _client_id = $client")
+    entries = _time_entries_sql(tables)
     if entries:
         counts["timesheet_entries"] = by_month(
-            f"select cast(date_trunc('month', d) as date) m, count(distinct entry_key) "
-            f"from ({' union all '.join(entries)}) where d >= $prev and d < $until group by 1"
+            f"select cast(date_trunc('month', work_date) as date) m, count(distinct entry_key) "
+            f"from ({entries}) where work_date >= $prev and work_date < $until group by 1"
         )
     rows = []
     for source, (before, now) in counts.items():
@@ -557,22 +553,26 @@ def _field_shares_frame(copies_two_months: pd.DataFrame, month_start: date) -> p
     return frame
 
 
+#: Per timesheet export: its distinct raw entries as (entry_key, person, work_date, hours).
+_TIME_ENTRIES = {
+    "harvest_time_entries": "select distinct entry_key, person, spent_date as work_date, hours "
+    "from raw.harvest_time_entries where _client_id = $client",
+    "toggl_time_entries": "select distinct entry_key, user_name as person, start_date as work_date, duration_seconds / 3600.0 as hours "
+    "from raw.toggl_time_entries where _client_id = $client",
+}
+
+
+def _time_entries_sql(tables: set[str]) -> str | None:
+    parts = [sql for table, sql in _TIME_ENTRIES.items() if table in tables]
+    return " union all ".join(parts) if parts else None
+
+
 def _timesheets_frame(con, client: ClientConfig, first: date, until: date, tables: set[str]) -> pd.DataFrame:
-    parts = []
-    if "harvest_time_entries" in tables:
-        parts.append(
-            "select distinct entry_key, person, spent_date as work_date, hours "
-            "from raw.harvest_time_entries where _client_id = $client"
-        )
-    if "toggl_time_entries" in tables:
-        parts.append(
-            "select distinct entry_key, user_name, start_date, duration_seconds / 3600.0 "
-            "from raw.toggl_time_entries where _client_id = $client"
-        )
-    if not parts:
+    entries = _time_entries_sql(tables)
+    if not entries:
         return pd.DataFrame({"person": [], "work_date": [], "hours": [], "min_entry_hours": [], "entries": []})
     sql = f"""
-        with entries as ({" union all ".join(parts)})
+        with entries as ({entries})
         select person, work_date, sum(hours) as hours, min(hours) as min_entry_hours, count(*) as entries
         from entries where work_date >= $first and work_date < $until
         group by person, work_date order by person, work_date
