@@ -18,7 +18,13 @@ One definition per rule: what a *production* run is (and how retries count) live
 dbt model ``fct_automation_runs.is_production``; nothing here re-derives it. The checks
 that need it (a registered workflow without runs, silent workflows, runs of unregistered
 workflows) are therefore mart-gate checks reading the marts, and the raw gate's volume
-check counts every landed run (a truncated extract shows in all of them).
+check counts every landed run (a truncated extract shows in all of them). Likewise a
+workflow-month's live days to as-of and the month's elapsed days are the models'
+(``int_workflow_months_spined.live_days_elapsed``, ``fct_client_months.elapsed_days``).
+
+The raw gate runs after ingestion and before any build (the monthly DAG): no model exists
+yet, or only last build's, so its frames read ``raw.*`` and the register only; a rule it
+shares with the models (a workflow's live days: ``Workflow.live_days``) is the register's.
 """
 
 from __future__ import annotations
