@@ -901,19 +901,9 @@ def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str
     return out
 
 
-def _num_or_none(value: Any) -> float | None:
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return float(value)
-
-
 def _num(value: Any) -> float:
-    return _num_or_none(value) or 0.0
+    """A total or a sum of parts as a float: NULL (a sum over no row) and NaN are 0."""
+    return 0.0 if value is None or pd.isna(value) else float(value)
 
 
 def _check_complete(out: ClientMonth, gate: str) -> None:
