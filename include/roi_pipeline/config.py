@@ -305,6 +305,16 @@ class Workflow(_GovernanceFields):
             return False
         return self.retired_on is None or self.retired_on > first
 
+    def live_days(self, first: date, last: date) -> int:
+        """Days in [first, last] on which the workflow is live: on or after go-live, before ``retired_on``.
+
+        The rule of the models' ``int_workflow_months_spined`` (live_days, live_days_elapsed),
+        for the checks that run on the raw layer before any build (the raw gate, onboarding).
+        """
+        start = max(first, self.go_live)
+        end = last if self.retired_on is None else min(last, self.retired_on - timedelta(days=1))
+        return max((end - start).days + 1, 0)
+
     @model_validator(mode="after")
     def _consistent(self) -> Workflow:
         if self.status == "retired" and self.retired_on is None:

@@ -525,6 +525,17 @@ def test_live_in_month_follows_the_exact_rules():
     assert not triage.is_live_in(date(2025, 10, 1))
 
 
+def test_live_days_count_go_live_on_and_retired_on_off():
+    client = load_client_file(EXAMPLES / "northwind-dental.yaml")
+    retired = client.workflow("recall-reminders")  # go-live 2025-11-01, retired_on 2026-06-15
+    assert retired.live_days(date(2026, 6, 1), date(2026, 6, 30)) == 14, "1st to 14th: retired_on is not live"
+    assert retired.live_days(date(2026, 7, 1), date(2026, 7, 31)) == 0
+    assert retired.live_days(date(2025, 10, 1), date(2025, 11, 30)) == 30, "from go-live on"
+    triage = client.workflow("lead-triage")  # go-live 2025-11-10, not retired
+    assert triage.live_days(date(2025, 11, 1), date(2025, 11, 30)) == 21
+    assert triage.live_days(date(2025, 11, 1), date(2025, 11, 5)) == 0, "an as-of before go-live: no live day"
+
+
 def test_process_names_match_trimmed_and_case_insensitively():
     assert normalise_process("  Lead   Triage ") == normalise_process("lead triage")
     assert normalise_process("Lead triage") != normalise_process("Lead triage v2")

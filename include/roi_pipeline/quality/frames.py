@@ -18,7 +18,13 @@ One definition per rule: what a *production* run is (and how retries count) live
 dbt model ``fct_automation_runs.is_production``; nothing here re-derives it. The checks
 that need it (a registered workflow without runs, silent workflows, runs of unregistered
 workflows) are therefore mart-gate checks reading the marts, and the raw gate's volume
-check counts every landed run (a truncated extract shows in all of them).
+check counts every landed run (a truncated extract shows in all of them). Likewise a
+workflow-month's live days to as-of and the month's elapsed days are the models'
+(``int_workflow_months_spined.live_days_elapsed``, ``fct_client_months.elapsed_days``).
+
+The raw gate runs after ingestion and before any build (the monthly DAG): no model exists
+yet, or only last build's, so its frames read ``raw.*`` and the register only; a rule it
+shares with the models (a workflow's live days: ``Workflow.live_days``) is the register's.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import duckdb
@@ -114,18 +120,6 @@ def _elapsed_last_day(month_start: date, as_of_local: datetime | None) -> date:
     return min(last, as_of_local.date())
 
 
-def _live_days(client: ClientConfig, key: str, first: date, last: date) -> int:
-    """Days in [first, last] on which the workflow is live (go-live on/before, not yet retired)."""
-    wf = client.workflow(key)
-    start = max(first, wf.go_live)
-    end = last if wf.retired_on is None else min(last, wf.retired_on - timedelta(days=1))
-    return max((end - start).days + 1, 0)
-
-
-def _live_all_days(client: ClientConfig, key: str, first: date, last: date) -> bool:
-    return _live_days(client, key, first, last) == (last - first).days + 1
-
-
 # --------------------------------------------------------------------------- raw frames
 
 _RUN_COPIES = """
@@ -192,18 +186,18 @@ def _landed_files_frame(con, client: ClientConfig) -> pd.DataFrame:
 
 
 #: Per raw table: the timestamp that places a record in a month, and whether it may lie in the future.
-_RECORD_TIMES: tuple[tuple[str, str, str, bool], ...] = (
-    # format/table, expression giving a local timestamp, kind, may be in the future
-    ("n8n_executions", _local_expr("started_at"), "utc", False),
-    ("generic_runs", _local_expr("started_at"), "utc", False),
-    ("hubspot_contacts", _local_expr("createdate"), "utc", False),
-    ("hubspot_calls", _local_expr("hs_timestamp"), "utc", False),
-    ("hubspot_emails", _local_expr("hs_timestamp"), "utc", False),
-    ("hubspot_meetings", _local_expr("hs_timestamp"), "utc", True),  # booked meetings lie ahead
-    ("hubspot_deals", _local_expr("createdate"), "utc", False),
-    ("harvest_time_entries", "cast(spent_date as timestamp)", "local", False),
-    ("toggl_time_entries", "cast(start_date as timestamp)", "local", False),
-)
+_RECORD_TIMES: dict[str, tuple[str, bool]] = {
+    # format/table: (expression giving a local timestamp, may be in the future)
+    "n8n_executions": (_local_expr("started_at"), False),
+    "generic_runs": (_local_expr("started_at"), False),
+    "hubspot_contacts": (_local_expr("createdate"), False),
+    "hubspot_calls": (_local_expr("hs_timestamp"), False),
+    "hubspot_emails": (_local_expr("hs_timestamp"), False),
+    "hubspot_meetings": (_local_expr("hs_timestamp"), True),  # booked meetings lie ahead
+    "hubspot_deals": (_local_expr("createdate"), False),
+    "harvest_time_entries": ("cast(spent_date as timestamp)", False),
+    "toggl_time_entries": ("cast(start_date as timestamp)", False),
+}
 
 
 _FORMAT_OF = {"generic_runs": "split_part(_source_file, '/', 2)"}
@@ -211,7 +205,7 @@ _FORMAT_OF = {"generic_runs": "split_part(_source_file, '/', 2)"}
 
 def _records_sql(tables: set[str]) -> str:
     parts = []
-    for table, expr, _kind, may_be_future in _RECORD_TIMES:
+    for table, (expr, may_be_future) in _RECORD_TIMES.items():
         if table in tables:
             parts.append(
                 # raw.generic_runs holds several formats: the landing folder (client/folder/file) names it
@@ -317,7 +311,7 @@ def _quarantine_frame(con, client: ClientConfig, month_start: date, tables: set[
         keep.append(month)
     for format_, source_file in sorted(unresolved_files):
         months: set[date] = set()
-        expr = next((e for t, e, _k, _f in _RECORD_TIMES if t == format_), None)
+        expr = _RECORD_TIMES.get(format_, (None, False))[0]
         if expr is not None and format_ in tables:
             found = _run(
                 con,
@@ -351,10 +345,11 @@ def _volume_frame(
     previous = add_months(month_start, -1)
     elapsed_share = ((last_day - month_start).days + 1) / ((month_end(month_start) - month_start).days + 1)
     refs = _workflow_refs(client)
+    both_months = (month_end(month_start) - previous).days + 1
     steady = {
         wf.key
         for wf in client.workflows
-        if wf.status != "paused" and _live_all_days(client, wf.key, previous, month_end(month_start))
+        if wf.status != "paused" and wf.live_days(previous, month_end(month_start)) == both_months
     }
     runs = copies_two_months.drop_duplicates("run_key")
     runs = runs[runs["workflow_ref"].map(refs).isin(steady)]
@@ -380,15 +375,11 @@ def _volume_frame(
             f"from raw.hubspot_contacts where _client_id = $client and {_local_expr('createdate')} >= $prev "
             f"and {_local_expr('createdate')} < $until group by 1"
         )
-    entries = []
-    if "harvest_time_entries" in tables:
-        entries.append("select entry_key, spent_date as d from raw.harvest_time_entries where _client_id = $client")
-    if "toggl_time_entries" in tables:
-        entries.append("select entry_key, start_date as d from raw.toggl_time_entries where _client_id = $client")
+    entries = _time_entries_sql(tables)
     if entries:
         counts["timesheet_entries"] = by_month(
-            f"select cast(date_trunc('month', d) as date) m, count(distinct entry_key) "
-            f"from ({' union all '.join(entries)}) where d >= $prev and d < $until group by 1"
+            f"select cast(date_trunc('month', work_date) as date) m, count(distinct entry_key) "
+            f"from ({entries}) where work_date >= $prev and work_date < $until group by 1"
         )
     rows = []
     for source, (before, now) in counts.items():
@@ -568,22 +559,26 @@ def _field_shares_frame(copies_two_months: pd.DataFrame, month_start: date) -> p
     return frame
 
 
+#: Per timesheet export: its distinct raw entries as (entry_key, person, work_date, hours).
+_TIME_ENTRIES = {
+    "harvest_time_entries": "select distinct entry_key, person, spent_date as work_date, hours "
+    "from raw.harvest_time_entries where _client_id = $client",
+    "toggl_time_entries": "select distinct entry_key, user_name as person, start_date as work_date, duration_seconds / 3600.0 as hours "
+    "from raw.toggl_time_entries where _client_id = $client",
+}
+
+
+def _time_entries_sql(tables: set[str]) -> str | None:
+    parts = [sql for table, sql in _TIME_ENTRIES.items() if table in tables]
+    return " union all ".join(parts) if parts else None
+
+
 def _timesheets_frame(con, client: ClientConfig, first: date, until: date, tables: set[str]) -> pd.DataFrame:
-    parts = []
-    if "harvest_time_entries" in tables:
-        parts.append(
-            "select distinct entry_key, person, spent_date as work_date, hours "
-            "from raw.harvest_time_entries where _client_id = $client"
-        )
-    if "toggl_time_entries" in tables:
-        parts.append(
-            "select distinct entry_key, user_name, start_date, duration_seconds / 3600.0 "
-            "from raw.toggl_time_entries where _client_id = $client"
-        )
-    if not parts:
+    entries = _time_entries_sql(tables)
+    if not entries:
         return pd.DataFrame({"person": [], "work_date": [], "hours": [], "min_entry_hours": [], "entries": []})
     sql = f"""
-        with entries as ({" union all ".join(parts)})
+        with entries as ({entries})
         select person, work_date, sum(hours) as hours, min(hours) as min_entry_hours, count(*) as entries
         from entries where work_date >= $first and work_date < $until
         group by person, work_date order by person, work_date
@@ -676,65 +671,61 @@ _TOTALS = (
 )
 
 
-MART_TABLES = (
-    "fct_workflow_months",
-    "fct_client_months",
-    "fct_automation_runs",
-    "rpt_unregistered_workflow_months",
-)
+#: The models the mart gate reads, by schema.
+MODEL_TABLES = {
+    "marts": ("fct_workflow_months", "fct_client_months", "fct_automation_runs", "rpt_unregistered_workflow_months"),
+    "intermediate": ("int_workflow_months_spined",),
+}
 
 
 def _workflow_activity_frame(con, client: ClientConfig, month_start: date) -> pd.DataFrame:
-    """Per workflow live in the month: live days to as-of, every run and the production runs.
+    """Per workflow live in the month (per the register): live days to as-of, its runs and production runs.
 
     docs/method.md: a registered live workflow with no run at all in M holds the report
     (a wrong id, a broken export), unless the register marks it paused or on demand, or it
-    was live for fewer than ``SILENT_MIN_LIVE_DAYS`` days of M: then it is a note. Live days
-    count to the data's as-of (the month's last day once it is closed).
+    was live for fewer than ``SILENT_MIN_LIVE_DAYS`` days of M: then it is a note.
 
     Silence (runs, but no production run) only means something for a workflow that normally
     runs: daily per the register, or ``SILENT_MIN_PREVIOUS_RUNS`` production runs the month
-    before. Production runs are the marts' (fct_automation_runs.is_production, on live days).
+    before, and live on every elapsed day of M.
+
+    Every count and day is the models': live days to the data's as-of
+    (``int_workflow_months_spined.live_days_elapsed``, the base of the marts' silent days),
+    the month's elapsed days (``fct_client_months.elapsed_days``), production runs
+    (``fct_workflow_months.production_runs``: ``fct_automation_runs.is_production`` on live
+    days) and every run of the workflow (``fct_automation_runs``). The rows are the
+    register's live workflows (a missing row is the ``mart_workflow_months`` suite's defect).
+    """
+    sql = """
+        with runs as (
+            select workflow_key, count(*) as runs from marts.fct_automation_runs
+            where client_id = $client and run_month = $month and workflow_key is not null
+            group by workflow_key
+        )
+        select live.workflow_key, live.live_days_elapsed, coalesce(this.production_runs, 0),
+               coalesce(previous.production_runs, 0), coalesce(runs.runs, 0), client_months.elapsed_days
+        from intermediate.int_workflow_months_spined live
+        left join marts.fct_workflow_months this
+          on this.client_id = live.client_id and this.workflow_key = live.workflow_key
+          and this.report_month = live.report_month
+        left join marts.fct_workflow_months previous
+          on previous.client_id = live.client_id and previous.workflow_key = live.workflow_key
+          and previous.report_month = $previous
+        left join runs on runs.workflow_key = live.workflow_key
+        left join marts.fct_client_months client_months
+          on client_months.client_id = live.client_id and client_months.report_month = live.report_month
+        where live.client_id = $client and live.report_month = $month
     """
     params = {"client": client.client_id, "month": month_start, "previous": add_months(month_start, -1)}
-    runs = dict(
-        _run(
-            con,
-            "select workflow_key, count(*) from marts.fct_automation_runs "
-            "where client_id = $client and run_month = $month and workflow_key is not null group by 1",
-            params,
-        ).fetchall()
-    )
-    production = {
-        (key, month): int(n or 0)
-        for key, month, n in _run(
-            con,
-            "select workflow_key, report_month, production_runs from marts.fct_workflow_months "
-            "where client_id = $client and report_month in ($month, $previous)",
-            params,
-        ).fetchall()
-    }
-    as_of_rows = _run(
-        con,
-        "select as_of_at from marts.fct_client_months where client_id = $client and report_month = $month",
-        params,
-    ).fetchall()
-    as_of_at = as_of_rows[0][0] if as_of_rows else None
-    last_day = _elapsed_last_day(month_start, to_local(as_of_at, client.timezone) if as_of_at else None)
+    models = {key: tuple(values) for key, *values in _run(con, sql, params).fetchall()}
     rows = []
     for key in live_workflow_keys(client, month_start):
         wf = client.workflow(key)
-        live_days = _live_days(client, key, month_start, last_day)
-        count = int(runs.get(key, 0))
-        this_month = production.get((key, month_start), 0)
-        previous = production.get((key, add_months(month_start, -1)), 0)
+        live_days, this_month, previous, count, elapsed_days = models.get(key, (0, 0, 0, 0, None))
         expected = runs_expected(client, key, live_days)
         normally_runs = wf.runs_daily or previous >= SILENT_MIN_PREVIOUS_RUNS
         silent_eligible = (
-            count > 0
-            and normally_runs
-            and live_days >= SILENT_MIN_LIVE_DAYS
-            and _live_all_days(client, key, month_start, last_day)
+            count > 0 and normally_runs and live_days >= SILENT_MIN_LIVE_DAYS and live_days == elapsed_days
         )
         rows.append(
             {
@@ -829,7 +820,7 @@ def workflows_without_landed_runs(con: duckdb.DuckDBPyConnection, client: Client
     for key in live_workflow_keys(client, month_start):
         wf = client.workflow(key)
         refs = {f"{wf.platform}:{pid}" for pid in wf.platform_workflow_ids}
-        if runs_expected(client, key, _live_days(client, key, month_start, last_day)) and not refs & landed:
+        if runs_expected(client, key, wf.live_days(month_start, last_day)) and not refs & landed:
             missing.append(
                 f"no run log for workflow {key} in {month}: none of its runs ({', '.join(sorted(refs))}) "
                 "is in the landed files"
@@ -844,7 +835,7 @@ def live_workflow_keys(client: ClientConfig, month_start: date) -> list[str]:
 def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str) -> ClientMonth:
     """Frames and parameters of the mart gate for one client-month."""
     month_start = parse_month(month)
-    if not set(MART_TABLES) <= _tables(con, "marts"):
+    if any(not set(tables) <= _tables(con, schema) for schema, tables in MODEL_TABLES.items()):
         raise RuntimeError("the marts are not built (run `roi build` first)")
     params = {"client": client.client_id, "month": month_start}
     workflow_months = _df(
@@ -910,19 +901,9 @@ def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str
     return out
 
 
-def _num_or_none(value: Any) -> float | None:
-    if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
-        return None
-    try:
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return float(value)
-
-
 def _num(value: Any) -> float:
-    return _num_or_none(value) or 0.0
+    """A total or a sum of parts as a float: NULL (a sum over no row) and NaN are 0."""
+    return 0.0 if value is None or pd.isna(value) else float(value)
 
 
 def _check_complete(out: ClientMonth, gate: str) -> None:
