@@ -329,7 +329,7 @@ def latest_closed_month(warehouse) -> str | None:
 
 @_holds_warehouse()
 def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
-    from roi_pipeline.quality import run_mart_gate, run_raw_gate
+    from roi_pipeline.quality import gate_workers, run_mart_gate, run_raw_gate
 
     result = _load(locations, args.clients)
     if not result.clients:
@@ -339,12 +339,16 @@ def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
         _say(missing)
         return 1
     gates = {"raw": [run_raw_gate], "mart": [run_mart_gate], "both": [run_raw_gate, run_mart_gate]}[args.gate]
-    _say(f"Quality gates ({args.gate}) for {args.month}, {len(result.clients)} client(s)")
+    workers = gate_workers(getattr(args, "workers", None), len(result.clients))
+    _say(
+        f"Quality gates ({args.gate}) for {args.month}, {len(result.clients)} client(s)"
+        + (f", {workers} processes" if workers > 1 else "")
+    )
     held = 0
     for gate in gates:
         label = "raw-input gate" if gate is run_raw_gate else "mart gate"
         with _out.step(label, total=len(result.clients)) as step:
-            outcomes = gate(locations.warehouse, result.clients, args.month)
+            outcomes = gate(locations.warehouse, result.clients, args.month, workers=workers)
             failed = sum(not o.publishable for o in outcomes)
             step.update(completed=len(outcomes))
             (step.failed if failed else step.done)(f"{len(outcomes) - failed} passed, {failed} held")
@@ -492,34 +496,12 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
 
 
 def _map_clients(fn: Callable[..., tuple[str, Any]], jobs: list[tuple], workers: int):
-    """``fn(*job)`` for every job, in a pool of ``workers`` processes when more than one; yields
-    the results in the jobs' order. Each job is one client: ``fn`` returns ``("ok", result)`` or
-    ``("error", message)`` itself, so one client's failure never stops the others."""
-    if workers <= 1 or len(jobs) <= 1:
-        yield from (fn(*job) for job in jobs)
-        return
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor
+    """``fn(*job)`` for every job (one client each), in a pool of ``workers`` processes when more
+    than one, in the jobs' order. ``fn`` returns ``("ok", result)`` or ``("error", message)``
+    itself, so one client's failure never stops the others."""
+    from roi_pipeline.processes import pool_map
 
-    # spawn: a clean interpreter per worker (no copy of this process's threads or open databases)
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_quiet_worker,
-                             initargs=(_out.verbose, os.getpid())) as pool:  # fmt: skip
-        futures = [pool.submit(fn, *job) for job in jobs]
-        for future in futures:
-            try:
-                yield future.result()
-            except Exception as exc:  # the worker process itself died
-                yield "error", f"{type(exc).__name__}: {exc}"
-
-
-def _quiet_worker(verbose: bool, parent: int) -> None:
-    from roi_pipeline.processes import die_with_parent
-
-    die_with_parent(parent)  # a killed `roi report` leaves no worker rendering on
-    if not verbose:
-        logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    return pool_map(fn, jobs, workers, lambda exc: ("error", f"{type(exc).__name__}: {exc}"), verbose=_out.verbose)
 
 
 def _render_report(warehouse, client_id: str, month: str, reports_dir, quality, consultancy) -> tuple[str, Any]:
@@ -573,7 +555,10 @@ def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
     month = getattr(args, "month", None) or (latest_closed_month(locations.warehouse) if build_status == 0 else None)
     if month:
         _say("")
-        status = max(status, cmd_check(argparse.Namespace(clients=args.clients, month=month, gate="both"), locations))
+        check_args = argparse.Namespace(
+            clients=args.clients, month=month, gate="both", workers=getattr(args, "workers", None)
+        )
+        status = max(status, cmd_check(check_args, locations))
         _say("")
         report_args = argparse.Namespace(
             clients=args.clients, month=month, no_portfolio=False, workers=getattr(args, "workers", None)
@@ -708,13 +693,14 @@ def _epilog() -> str:
     )
 
 
-def _add_workers(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--workers",
-        type=_positive_int,
-        default=None,
-        help="processes rendering client reports side by side (default: one per core)",
-    )
+def _add_workers(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--workers", type=_positive_int, default=None, help=f"processes side by side for {what}")
+
+
+#: What ``--workers`` spreads over processes, and the default, per command.
+_WORKERS_REPORTS = "the client reports (default: one per core)"
+_WORKERS_GATES = "the quality gates (default: one per core once there are enough clients to repay starting them)"
+_WORKERS_RUN = "the quality gates and the client reports (default: one per core; for the gates, once there are enough clients to repay starting them)"
 
 
 def _add_verbose(parser: argparse.ArgumentParser) -> None:
@@ -777,6 +763,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all)")
     p.add_argument("--month", type=_month, required=True, help="the month checked, YYYY-MM (client's zone)")
     p.add_argument("--gate", choices=["raw", "mart", "both"], default="both", help="which gate (default both)")
+    _add_workers(p, _WORKERS_GATES)
     p.set_defaults(func=cmd_check)
 
     p = add(
@@ -791,7 +778,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all, plus the portfolio)")
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     p.add_argument("--no-portfolio", action="store_true", help="skip the portfolio page")
-    _add_workers(p)
+    _add_workers(p, _WORKERS_REPORTS)
     p.add_argument(
         "--draft",
         action="store_true",
@@ -815,7 +802,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--month", type=_month, help="process only this month (YYYY-MM) incrementally (default: latest closed month)"
     )
-    _add_workers(p)
+    _add_workers(p, _WORKERS_RUN)
     p.set_defaults(func=cmd_run)
 
     p = add("demo", "generate sample data, then run the monthly DAG on it (airflow dags test: SQLite + DuckDB)")

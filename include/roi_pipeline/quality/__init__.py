@@ -19,7 +19,7 @@ from roi_pipeline.quality.results import Finding, GateResult, GateStatus
 from roi_pipeline.quality.store import gate_status
 
 if TYPE_CHECKING:
-    from roi_pipeline.quality.gate import run_mart_gate, run_raw_gate
+    from roi_pipeline.quality.gate import gate_workers, run_mart_gate, run_raw_gate
     from roi_pipeline.quality.suites import generate_suites, suites_up_to_date
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "GateResult",
     "GateStatus",
     "gate_status",
+    "gate_workers",
     "generate_suites",
     "run_mart_gate",
     "run_raw_gate",
@@ -34,6 +35,7 @@ __all__ = [
 ]
 
 _LAZY = {
+    "gate_workers": "roi_pipeline.quality.gate",
     "run_raw_gate": "roi_pipeline.quality.gate",
     "run_mart_gate": "roi_pipeline.quality.gate",
     "generate_suites": "roi_pipeline.quality.suites",

@@ -13,7 +13,7 @@ its frames) never stops the other clients: it is recorded as a blocking ``gate_e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,23 @@ SAMPLE_ROWS = 3
 OBSERVED_ROWS = 20
 
 
+#: Clients per worker process before ``roi check`` spreads a gate over more than one process
+#: (:func:`gate_workers`). A spawned worker first imports GX and loads the data context (a few
+#: seconds); a client's gate costs one to three seconds, so a second process pays from about ten
+#: clients on.
+CLIENTS_PER_WORKER = 5
+
+
+def gate_workers(requested: int | None, clients: int) -> int:
+    """Processes for a gate over ``clients`` clients: ``requested`` when given (at most one per
+    client), else one per core once there are :data:`CLIENTS_PER_WORKER` clients for each."""
+    from roi_pipeline.processes import cores
+
+    if requested is not None:
+        return max(1, min(requested, clients))
+    return max(1, min(cores(), clients // CLIENTS_PER_WORKER))
+
+
 def run_raw_gate(
     warehouse: Path,
     clients: Sequence[ClientConfig],
@@ -35,11 +52,10 @@ def run_raw_gate(
     *,
     context_root: Path | None = None,
     build_docs: bool = True,
+    workers: int = 1,
 ) -> list[GateResult]:
     """Check the raw inputs of every client for ``month`` ('YYYY-MM', the client's zone)."""
-    from roi_pipeline.quality.frames import raw_frames
-
-    return _run_gate("raw", raw_frames, warehouse, clients, month, context_root, build_docs)
+    return _run_gate("raw", warehouse, clients, month, context_root, build_docs, workers)
 
 
 def run_mart_gate(
@@ -49,11 +65,10 @@ def run_mart_gate(
     *,
     context_root: Path | None = None,
     build_docs: bool = True,
+    workers: int = 1,
 ) -> list[GateResult]:
     """Check the marts of every client for ``month`` before any report is rendered."""
-    from roi_pipeline.quality.frames import mart_frames
-
-    return _run_gate("mart", mart_frames, warehouse, clients, month, context_root, build_docs)
+    return _run_gate("mart", warehouse, clients, month, context_root, build_docs, workers)
 
 
 def load_context(context_root: Path | None = None, output_dir: Path | None = None):
@@ -87,15 +102,21 @@ def load_context(context_root: Path | None = None, output_dir: Path | None = Non
 
 def _run_gate(
     gate: str,
-    frames_fn: Callable,
     warehouse: Path,
     clients: Sequence[ClientConfig],
     month: str,
     context_root: Path | None,
     build_docs: bool,
+    workers: int,
 ) -> list[GateResult]:
-    import duckdb
+    """Check every client, in ``workers`` processes when more than one, then record the results.
 
+    With more than one worker the clients are dealt round-robin (so large and small clients
+    mix) and each worker checks its share and builds its Data Docs pages; this process puts
+    the results back in the clients' order, writes them to the warehouse in one transaction
+    and builds the Data Docs index. The results are the same whatever the number of workers.
+    """
+    from roi_pipeline.processes import pool_map
     from roi_pipeline.quality.frames import parse_month
     from roi_pipeline.quality.store import write_results
 
@@ -103,6 +124,59 @@ def _run_gate(
     warehouse = Path(warehouse)
     if not warehouse.is_file():
         raise FileNotFoundError(f"no warehouse at {warehouse} (run `roi ingest` first)")
+    validated_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)  # bookkeeping only
+    workers = max(1, min(workers, len(clients)))
+    shares = [list(clients[i::workers]) for i in range(workers)]
+    jobs = [(gate, warehouse, share, month, context_root, validated_at, build_docs, workers == 1) for share in shares]
+    checked: dict[str, tuple[GateResult, list[dict]]] = {}
+    identifiers: list = []
+    docs_errors: list[str] = []
+    for share, (kind, outcome) in zip(
+        shares,
+        pool_map(_check_clients, jobs, workers, lambda exc: ("crashed", f"{type(exc).__name__}: {exc}")),
+        strict=True,
+    ):
+        if kind == "crashed":  # the worker process died: its clients cannot vouch for their data
+            error = f"the gate's worker process died: {outcome}"
+            for client in share:
+                checked[client.client_id] = _gate_error(gate, client.client_id, month, validated_at, error)
+            continue
+        share_checked, share_ids, docs_error = outcome
+        checked.update(share_checked)
+        identifiers.extend(share_ids)
+        if docs_error:
+            docs_errors.append(docs_error)
+    results = [checked[c.client_id][0] for c in clients]
+    evaluations = [e for c in clients for e in checked[c.client_id][1]]
+    write_results(warehouse, results, evaluations, validated_at)
+    if build_docs and identifiers and workers > 1 and not docs_errors:
+        # the pages are built; the index lists them (rebuilding one page is GX's way to get there)
+        load_context(context_root, gx_output_dir(warehouse)).build_data_docs(
+            resource_identifiers=identifiers[-1:], build_index=True
+        )
+    if docs_errors:
+        raise RuntimeError(f"the gate's results are recorded, but its Data Docs failed: {docs_errors[0]}")
+    return results
+
+
+def _check_clients(
+    gate: str,
+    warehouse: Path,
+    clients: Sequence[ClientConfig],
+    month: str,
+    context_root: Path | None,
+    validated_at: datetime,
+    build_docs: bool,
+    build_index: bool,
+) -> tuple[str, tuple[dict[str, tuple[GateResult, list[dict]]], list, str | None]]:
+    """One process's share of a gate: each client's result and evaluations, the GX result
+    identifiers, and why its Data Docs pages failed (None when they did not)."""
+    import duckdb
+
+    from roi_pipeline.quality.frames import mart_frames, raw_frames
+    from roi_pipeline.quality.settlement import settlement_finding
+
+    frames_fn = raw_frames if gate == "raw" else mart_frames
     prepared: dict[str, Any] = {}
     settled: dict[str, Any] = {}
     errors: dict[str, str] = {}
@@ -117,8 +191,6 @@ def _run_gate(
                 try:
                     prepared[client.client_id] = frames_fn(con, client, month)
                     if gate == "mart":  # only closed months are published (quality/settlement.py)
-                        from roi_pipeline.quality.settlement import settlement_finding
-
                         settled[client.client_id] = settlement_finding(con, client, month)
                 except Exception as exc:
                     errors[client.client_id] = f"{type(exc).__name__}: {exc}"
@@ -127,54 +199,54 @@ def _run_gate(
 
     context = load_context(context_root, gx_output_dir(warehouse))
     checkpoints = {spec.name: context.checkpoints.get(spec.name) for spec in suites_for(gate)}
-    validated_at = datetime.now(UTC).replace(tzinfo=None, microsecond=0)  # bookkeeping only
-    results: list[GateResult] = []
-    evaluations: list[dict] = []
+    checked: dict[str, tuple[GateResult, list[dict]]] = {}
     identifiers: list = []
     for client in clients:
-        run_id = f"{gate}:{client.client_id}:{month}:{validated_at.isoformat()}"
         if client.client_id in errors:
-            finding = _finding(
-                client.client_id,
-                month,
-                gate,
-                "-",
-                "-",
-                "gate_error",
-                BLOCKING,
-                "the gate could not run",
-                {"error": errors[client.client_id]},
-                errors[client.client_id],
+            checked[client.client_id] = _gate_error(
+                gate, client.client_id, month, validated_at, errors[client.client_id]
             )
-            results.append(GateResult(client.client_id, month, gate, [finding], [], 0, run_id))
-            evaluations.append(_evaluation(run_id, finding, success=False))
             continue
+        run_id = _run_id(gate, client.client_id, month, validated_at)
         cm = prepared[client.client_id]
         blocking: list[Finding] = []
         warnings: list[Finding] = []
         infos: list[Finding] = []
-        evaluated = 0
+        evaluations: list[dict] = []
         for spec in suites_for(gate):
-            checked, ids = _validate_suite(checkpoints[spec.name], spec, cm, gate, validated_at)
+            suite_checked, ids = _validate_suite(checkpoints[spec.name], spec, cm, gate, validated_at)
             identifiers.extend(ids)
-            for finding, success in checked:
-                evaluated += 1
+            for finding, success in suite_checked:
                 evaluations.append(_evaluation(run_id, finding, success=success))
                 if not success:
                     by_severity = {BLOCKING: blocking, INFO: infos}
                     by_severity.get(finding.severity, warnings).append(finding)
         if settled.get(client.client_id) is not None:
             finding, success = settled[client.client_id]
-            evaluated += 1
             evaluations.append(_evaluation(run_id, finding, success=success))
             if not success:
                 blocking.append(finding)
-        results.append(GateResult(client.client_id, month, gate, blocking, warnings, evaluated, run_id, infos))
-
-    write_results(warehouse, results, evaluations, validated_at)
+        result = GateResult(client.client_id, month, gate, blocking, warnings, len(evaluations), run_id, infos)
+        checked[client.client_id] = (result, evaluations)
+    docs_error = None
     if build_docs and identifiers:
-        context.build_data_docs(resource_identifiers=identifiers)
-    return results
+        try:
+            context.build_data_docs(resource_identifiers=identifiers, build_index=build_index)
+        except Exception as exc:
+            docs_error = f"{type(exc).__name__}: {exc}"
+    return "ok", (checked, identifiers, docs_error)
+
+
+def _run_id(gate: str, client_id: str, month: str, validated_at: datetime) -> str:
+    return f"{gate}:{client_id}:{month}:{validated_at.isoformat()}"
+
+
+def _gate_error(gate: str, client_id: str, month: str, validated_at: datetime, error: str) -> tuple[GateResult, list]:
+    """A client whose gate could not run: held, with the error as its one blocking finding."""
+    run_id = _run_id(gate, client_id, month, validated_at)
+    finding = _finding(client_id, month, gate, "-", "-", "gate_error", BLOCKING, "the gate could not run",
+                       {"error": error}, error)  # fmt: skip
+    return GateResult(client_id, month, gate, [finding], [], 0, run_id), [_evaluation(run_id, finding, success=False)]
 
 
 def _validate_suite(
