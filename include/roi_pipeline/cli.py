@@ -430,7 +430,7 @@ def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
 
 @_holds_warehouse(shared=True)
 def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
-    from roi_pipeline.quality import gate_status
+    from roi_pipeline.quality import gate_statuses
     from roi_pipeline.report import (
         ConsultancyConfigError,
         QualityStatus,
@@ -452,10 +452,8 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
         return 1
     if getattr(args, "draft", False):
         return _report_drafts(args, locations, loaded.clients, consultancy)
-    statuses = {
-        c.client_id: QualityStatus.from_gate(gate_status(locations.warehouse, c.client_id, args.month))
-        for c in loaded.clients
-    }
+    recorded = gate_statuses(locations.warehouse, [c.client_id for c in loaded.clients], args.month)
+    statuses = {cid: QualityStatus.from_gate(status) for cid, status in recorded.items()}
     portfolio = not args.no_portfolio and not args.clients
     _say(f"Rendering {len(loaded.clients)} client report(s) for {args.month} into {locations.reports_dir}")
     status = 0 if loaded.ok else 1

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from roi_pipeline.quality.results import Finding, GateResult, GateStatus
-from roi_pipeline.quality.store import gate_status
+from roi_pipeline.quality.store import gate_status, gate_statuses
 
 if TYPE_CHECKING:
     from roi_pipeline.quality.gate import gate_workers, run_mart_gate, run_raw_gate
@@ -27,6 +27,7 @@ __all__ = [
     "GateResult",
     "GateStatus",
     "gate_status",
+    "gate_statuses",
     "gate_workers",
     "generate_suites",
     "run_mart_gate",
