@@ -388,7 +388,7 @@ def _months_with_data(locations: Locations) -> dict[str, list[str]] | None:
 @_holds_warehouse(shared=True)
 def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
     """One verdict per client: publishable, HELD (reasons), not run (no gate yet) or no data."""
-    from roi_pipeline.quality import gate_status
+    from roi_pipeline.quality import gate_statuses
 
     result = _load(locations, args.clients)
     if not result.clients:
@@ -398,8 +398,9 @@ def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
         return 1
     with_data = _months_with_data(locations)
     held = 0 if result.ok else 1
+    recorded = gate_statuses(locations.warehouse, [c.client_id for c in result.clients], args.month)
     for client in result.clients:
-        status = gate_status(locations.warehouse, client.client_id, args.month)
+        status = recorded[client.client_id]
         months = None if with_data is None else with_data.get(client.client_id, [])
         no_data = months is not None and args.month not in months
         never_run = status.raw_publishable is None and status.mart_publishable is None
@@ -518,14 +519,15 @@ def _render_report(warehouse, client_id: str, month: str, reports_dir, quality, 
 
 def _report_drafts(args: argparse.Namespace, locations: Locations, clients, consultancy) -> int:
     """Drafts of a month that is not closed (or held): never the published report, never e-mailed."""
-    from roi_pipeline.quality import gate_status
+    from roi_pipeline.quality import gate_statuses
     from roi_pipeline.report import QualityStatus, UnknownClientError
     from roi_pipeline.report.render import render_draft
 
     _say(f"Rendering DRAFT report(s) for {args.month} (not published, not e-mailed)")
     status = 0
+    recorded = gate_statuses(locations.warehouse, [c.client_id for c in clients], args.month)
     for client in clients:
-        quality = QualityStatus.from_gate(gate_status(locations.warehouse, client.client_id, args.month))
+        quality = QualityStatus.from_gate(recorded[client.client_id])
         try:
             result = render_draft(
                 locations.warehouse, client.client_id, args.month, locations.reports_dir,
@@ -696,9 +698,11 @@ def _add_workers(parser: argparse.ArgumentParser, what: str) -> None:
 
 
 #: What ``--workers`` spreads over processes, and the default, per command.
-_WORKERS_REPORTS = "the client reports (default: one per core)"
-_WORKERS_GATES = "the quality gates (default: one per core once there are enough clients to repay starting them)"
-_WORKERS_RUN = "the quality gates and the client reports (default: one per core; for the gates, once there are enough clients to repay starting them)"
+_REPORTS_DEFAULT = "one per core"
+_GATES_DEFAULT = "one per core once there are enough clients to repay starting them"
+_WORKERS_REPORTS = f"the client reports (default: {_REPORTS_DEFAULT})"
+_WORKERS_GATES = f"the quality gates (default: {_GATES_DEFAULT})"
+_WORKERS_RUN = f"{_WORKERS_GATES} and {_WORKERS_REPORTS}"
 
 
 def _add_verbose(parser: argparse.ArgumentParser) -> None:

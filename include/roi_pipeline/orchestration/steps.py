@@ -359,17 +359,18 @@ def render_portfolio_page(
     status; a planned client whose steps failed before that is listed as held back, with
     the reason, so the page never shows a stale "published" for it.
     """
-    from roi_pipeline.quality import gate_status
+    from roi_pipeline.quality import gate_statuses
     from roi_pipeline.report import QualityStatus, render_portfolio
 
     loc = _locations(locations)
     reached = {o["client_id"] for o in outcomes if o}
 
     def render() -> str:
+        recorded = gate_statuses(loc.warehouse, sorted(reached & set(planned)), month)
         statuses = {}
         for cid in sorted(set(planned)):
             if cid in reached:
-                statuses[cid] = QualityStatus.from_gate(gate_status(loc.warehouse, cid, month))
+                statuses[cid] = QualityStatus.from_gate(recorded[cid])
             else:
                 statuses[cid] = QualityStatus(
                     publishable=False, checked=True,
