@@ -71,14 +71,41 @@ runs as (
     select * from deduplicated where copy_rank = 1
 ),
 
-originals as (
+retry_links as (
+    -- the runs that name the run they retry: the retry walk and the recovered flag need
+    -- only these and the runs they name, not every run (a scan each, not one per step)
     select
         client_id,
         platform,
         run_id,
         run_trigger,
-        retry_of_run_id
+        retry_of_run_id,
+        run_status
     from runs
+    where retry_of_run_id is not null
+),
+
+retried_run_ids as (
+    select distinct
+        client_id,
+        platform,
+        retry_of_run_id as run_id
+    from retry_links
+),
+
+originals as (
+    -- the runs some run retries: every step of a retry chain is one of them
+    select
+        runs.client_id,
+        runs.platform,
+        runs.run_id,
+        runs.run_trigger,
+        runs.retry_of_run_id
+    from runs
+    inner join retried_run_ids
+        on runs.client_id = retried_run_ids.client_id
+        and runs.platform = retried_run_ids.platform
+        and runs.run_id = retried_run_ids.run_id
 ),
 
 retry_roots as (
@@ -86,9 +113,9 @@ retry_roots as (
     -- walk up to four retries back to the first attempt (longer chains are not seen in
     -- practice; a chain whose start is out of reach counts as production, see below).
     select
-        runs.client_id,
-        runs.platform,
-        runs.run_id,
+        retries.client_id,
+        retries.platform,
+        retries.run_id,
         case
             when first_back.run_trigger is null then null
             when first_back.run_trigger <> 'retry' then first_back.run_trigger
@@ -96,11 +123,11 @@ retry_roots as (
             when third_back.run_trigger is null or third_back.run_trigger <> 'retry' then third_back.run_trigger
             when fourth_back.run_trigger <> 'retry' then fourth_back.run_trigger
         end as root_trigger
-    from runs
+    from retry_links as retries
     left join originals as first_back
-        on runs.client_id = first_back.client_id
-        and runs.platform = first_back.platform
-        and runs.retry_of_run_id = first_back.run_id
+        on retries.client_id = first_back.client_id
+        and retries.platform = first_back.platform
+        and retries.retry_of_run_id = first_back.run_id
     left join originals as second_back
         on first_back.client_id = second_back.client_id
         and first_back.platform = second_back.platform
@@ -113,7 +140,7 @@ retry_roots as (
         on third_back.client_id = fourth_back.client_id
         and third_back.platform = fourth_back.platform
         and third_back.retry_of_run_id = fourth_back.run_id
-    where runs.run_trigger = 'retry'
+    where retries.run_trigger = 'retry'
 ),
 
 successful_retries as (
@@ -121,8 +148,8 @@ successful_retries as (
         client_id,
         platform,
         retry_of_run_id as original_run_id
-    from runs
-    where retry_of_run_id is not null and run_status = 'success'
+    from retry_links
+    where run_status = 'success'
 ),
 
 classified as (
