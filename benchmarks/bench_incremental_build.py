@@ -10,9 +10,11 @@ times (run ids suffixed, start shifted by k minutes), which keeps each clone's m
 workflows, failures and time zones. Python ingestion is not what is measured here.
 
 Each build is the real command, ``roi build [--month M]`` (the production build: every
-model, the client-scoped data tests, the marts snapshot), in its own process, so the peak
-memory printed is that build's own (DuckDB bounded by ROI_DUCKDB_MEMORY_LIMIT /
-ROI_DUCKDB_THREADS, see dbt_project/profiles.yml). The limit it is compared with is measured
+model, the client-scoped data tests, the marts snapshot, the docs site into the workdir's
+``reports``), in its own process, so the peak memory printed is that build's own (its largest
+process, measured by benchmarks/measure.py, not the bench's; DuckDB bounded by
+ROI_DUCKDB_MEMORY_LIMIT / ROI_DUCKDB_THREADS, see dbt_project/profiles.yml). The limit it is
+compared with is measured
 in the same run: a hand-written SQL pass over the raw run tables doing the runs side
 (dedup by run id, local month, per workflow-month counts, successes, failures, tasks,
 LLM cost, p95 duration), in one DuckDB process with the same bounds. Prints wall seconds,
@@ -34,6 +36,7 @@ import duckdb
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import measure  # noqa: E402
 from results import record  # noqa: E402
 
 
@@ -103,19 +106,21 @@ def amplify(base: Path, target: Path, clone: int, run_copies: int) -> dict[str, 
 
 
 def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run ``argv`` as a child process; returns (seconds, peak RSS in MiB)."""
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.perf_counter() - t0
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(argv)}")
-    return seconds, usage.ru_maxrss / 1024
+    """Run ``argv`` as a child process; returns (seconds, peak RSS of its largest process in MiB)."""
+    done = measure.run(argv, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    if done.status != 0:
+        raise SystemExit(f"failed (exit {done.status}): {' '.join(argv)}")
+    return done.seconds, done.peak / 2**20
 
 
 def timed_build(warehouse: Path, month: str | None) -> tuple[float, float]:
     """``roi build [--month M]`` on ``warehouse`` in a child process: (seconds, peak RSS MiB)."""
-    env = {**os.environ, "ROI_WAREHOUSE": str(warehouse), "ROI_MARTS_SNAPSHOT": str(warehouse.parent / "snap.duckdb")}
+    env = {
+        **os.environ,
+        "ROI_WAREHOUSE": str(warehouse),
+        "ROI_MARTS_SNAPSHOT": str(warehouse.parent / "snap.duckdb"),
+        "ROI_REPORTS_DIR": str(warehouse.parent / "reports"),  # the docs site: not the repository's data/reports
+    }
     roi = Path(sys.executable).parent / "roi"
     return _timed([str(roi), "build", *(["--month", month] if month else [])], env)
 

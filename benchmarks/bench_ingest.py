@@ -13,7 +13,8 @@ fresh process, measured in the same run:
   statement) into tables, with no check at all;
 - ``roi ingest`` again on the same files: nothing changed, nothing re-read.
 
-Prints one table: records, seconds, records per second, and ingest / limit as a ratio.
+Prints one table: records, seconds, records per second, peak RSS of each process (its own,
+through benchmarks/measure.py), and ingest / limit as a ratio.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import measure  # noqa: E402
 from results import record  # noqa: E402
 
 ROI = [sys.executable, "-m", "roi_pipeline.cli"]
@@ -79,13 +81,12 @@ READERS = textwrap.dedent(
 )
 
 
-def run(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
-    started = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(cmd[:4])} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return seconds, done.stdout
+def run(cmd: list[str], env: dict[str, str]) -> measure.Measured:
+    """``cmd`` in a fresh process, its output captured: seconds, peak RSS (``.peak``, bytes), stdout."""
+    done = measure.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if done.status != 0:
+        sys.exit(f"{' '.join(cmd[:4])} failed ({done.status}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return done
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,24 +125,27 @@ def main(argv: list[str] | None = None) -> int:
             "ROI_REPORTS_DIR": str(work / "reports"),
             "PYTHONPATH": str(ROOT / "include"),
         }
-        ingest_s, _ = run([*ROI, "ingest"], env)
+        ingest = run([*ROI, "ingest"], env)
         with duckdb.connect(str(warehouse), read_only=True) as con:
             rows, files = con.execute("select sum(rows_read), count(*) from raw._landed_files").fetchone()
-        again_s, _ = run([*ROI, "ingest"], env)
-        _, out = run(
+        again = run([*ROI, "ingest"], env)
+        readers = run(
             [sys.executable, "-c", READERS, str(landing), json.dumps(JSON_ENVELOPES), json.dumps(CSV_FOLDERS)], env
         )
-        limit = json.loads(out)
+        limit = json.loads(readers.stdout)
+    ingest_s, again_s = ingest.seconds, again.seconds
+    mib = {what: done.peak / 2**20 for what, done in (("ingest", ingest), ("again", again), ("limit", readers))}
 
     workers = os.environ.get("ROI_INGEST_WORKERS") or "1 (default)"
     print()
     print(f"{args.clients} clients x {args.months} months: {files:,} files, {size / 2**20:.1f} MiB; "
           f"ROI_INGEST_WORKERS={workers}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
-    print(f"{'what':<44} {'records':>10} {'seconds':>8} {'records/s':>10}")
-    print(f"{'roi ingest (empty warehouse)':<44} {rows:>10,} {ingest_s:>8.1f} {rows / ingest_s:>10,.0f}")
+    print(f"{'what':<44} {'records':>10} {'seconds':>8} {'records/s':>10} {'peak MiB':>9}")
+    print(f"{'roi ingest (empty warehouse)':<44} {rows:>10,} {ingest_s:>8.1f} {rows / ingest_s:>10,.0f} "
+          f"{mib['ingest']:>9,.0f}")  # fmt: skip
     print(f"{'limit: DuckDB read_json/read_csv, no checks':<44} {limit['rows']:>10,} {limit['seconds']:>8.1f} "
-          f"{limit['rows'] / limit['seconds']:>10,.0f}")  # fmt: skip
-    print(f"{'roi ingest again (nothing changed)':<44} {rows:>10,} {again_s:>8.1f} {'':>10}")
+          f"{limit['rows'] / limit['seconds']:>10,.0f} {mib['limit']:>9,.0f}")  # fmt: skip
+    print(f"{'roi ingest again (nothing changed)':<44} {rows:>10,} {again_s:>8.1f} {'':>10} {mib['again']:>9,.0f}")
     print(f"ingest / limit throughput: {(rows / ingest_s) / (limit['rows'] / limit['seconds']):.2f} (aim: >= 0.50)")
     if limit["rows"] != rows:
         print(f"note: DuckDB read {limit['rows']:,} records, roi ingest {rows:,} (the readers' row count differs)")
@@ -154,14 +158,15 @@ def main(argv: list[str] | None = None) -> int:
             [
                 {
                     "what": "roi ingest, empty warehouse",
-                    "figure": f"{ingest_s:.1f} s = {rows / ingest_s:,.0f} records/s",
-                    "limit": f"DuckDB readers {limit['seconds']:.1f} s = {limit_rate:,.0f} records/s",
+                    "figure": f"{ingest_s:.1f} s = {rows / ingest_s:,.0f} records/s, peak {mib['ingest']:,.0f} MiB",
+                    "limit": f"DuckDB readers {limit['seconds']:.1f} s = {limit_rate:,.0f} records/s, "
+                    f"peak {mib['limit']:,.0f} MiB",
                     "ratio": f"{(rows / ingest_s) / limit_rate:.2f}",
                     "aim": ">= 0.50",
                 },
                 {
                     "what": "roi ingest again, nothing changed",
-                    "figure": f"{again_s:.1f} s",
+                    "figure": f"{again_s:.1f} s, peak {mib['again']:,.0f} MiB",
                     "limit": "",
                     "ratio": "",
                     "aim": "",

@@ -22,8 +22,9 @@ reused while the code (include/, dbt_project/, expectations/) and the flags are 
 
 Measured, in the same run: month M's files are landed (copied in, as the extractor drops
 them), then ``roi run --month M`` in a fresh process: wall time, peak RSS of its largest
-process (wait4) and of the whole process tree (sampled every 0.2 s: the report workers run
-beside the parent), and each step's time as the command prints it ("<step>: done in 12.3s").
+process (its own, through benchmarks/measure.py) and of the whole process tree (sampled every
+0.2 s: the report workers run beside the parent), and each step's time as the command prints
+it ("<step>: done in 12.3s").
 Beside them, measured after it in the same run:
 
 - the aim, 900 s x N / 200;
@@ -38,7 +39,6 @@ Prints one table and records it (benchmarks/results.py) when ``--workdir`` is gi
 from __future__ import annotations
 
 import argparse
-import contextlib
 import hashlib
 import json
 import os
@@ -47,7 +47,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import date
 from pathlib import Path
@@ -56,6 +55,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import measure  # noqa: E402
 from bench_ingest import CSV_FOLDERS, JSON_ENVELOPES, READERS  # noqa: E402
 from results import record  # noqa: E402
 
@@ -177,39 +177,17 @@ def roi_env(state: Path) -> dict[str, str]:
 
 
 class Timed:
-    """A finished child process: exit status, seconds, peak RSS (largest process; whole tree, sampled)."""
+    """A finished child process: exit status, seconds, peak RSS (largest process; whole tree, sampled).
+
+    Measured by benchmarks/measure.py: the largest process's peak is the command's own, not this
+    process's (which ``wait4`` would report on Linux after the setup held more).
+    """
 
     def __init__(self, argv: list[str], env: dict[str, str], log: Path, ok: tuple[int, ...] = (0,)) -> None:
-        import psutil
-
         log.parent.mkdir(parents=True, exist_ok=True)
-        self.tree_peak = 0
-        started = time.perf_counter()
         with log.open("w", encoding="utf-8") as out:
-            proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-            stop = threading.Event()
-
-            def sample() -> None:
-                try:
-                    parent = psutil.Process(proc.pid)
-                    while not stop.wait(0.2):
-                        total = 0
-                        for p in [parent, *parent.children(recursive=True)]:
-                            with contextlib.suppress(psutil.Error):
-                                total += p.memory_info().rss
-                        self.tree_peak = max(self.tree_peak, total)
-                except psutil.Error:
-                    return
-
-            sampler = threading.Thread(target=sample, daemon=True)
-            sampler.start()
-            _pid, status, usage = os.wait4(proc.pid, 0)
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            stop.set()
-            sampler.join()
-        self.seconds = time.perf_counter() - started
-        self.peak = usage.ru_maxrss * 1024
-        self.status = proc.returncode
+            done = measure.run(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, sample_tree=0.2)
+        self.seconds, self.status, self.peak, self.tree_peak = done.seconds, done.status, done.peak, done.tree_peak
         self.output = log.read_text(encoding="utf-8", errors="replace")
         if self.status not in ok:
             tail = "\n".join(self.output.splitlines()[-30:])
