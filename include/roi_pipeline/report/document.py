@@ -116,6 +116,20 @@ def code_version(project_dir: Path | None = None) -> dict[str, Any]:
 
 
 def _git_head(git_dir: Path) -> str | None:
+    """The commit HEAD names in ``git_dir`` (a checkout's ``.git``), read without running git.
+
+    In a linked worktree (``git worktree add``) ``.git`` is a file naming the worktree's own git
+    dir (``gitdir: ...``), which holds HEAD; branches and packed refs live in the main repository's
+    (its ``commondir``).
+    """
+    if git_dir.is_file():
+        try:
+            pointer = git_dir.read_text(encoding="utf-8").strip()
+        except OSError:
+            return None
+        if not pointer.startswith("gitdir: "):
+            return None
+        git_dir = git_dir.parent / pointer[len("gitdir: ") :]
     try:
         head = (git_dir / "HEAD").read_text(encoding="utf-8").strip()
     except OSError:
@@ -124,15 +138,20 @@ def _git_head(git_dir: Path) -> str | None:
         return head or None
     ref = head[5:]
     try:
-        return (git_dir / ref).read_text(encoding="utf-8").strip()
+        common = git_dir / (git_dir / "commondir").read_text(encoding="utf-8").strip()
     except OSError:
-        pass
-    try:
-        for line in (git_dir / "packed-refs").read_text(encoding="utf-8").splitlines():
-            if line.endswith(" " + ref):
-                return line.split(" ", 1)[0]
-    except OSError:
-        pass
+        common = git_dir
+    for where in dict.fromkeys((git_dir, common)):
+        try:
+            return (where / ref).read_text(encoding="utf-8").strip()
+        except OSError:
+            pass
+        try:
+            for line in (where / "packed-refs").read_text(encoding="utf-8").splitlines():
+                if line.endswith(" " + ref):
+                    return line.split(" ", 1)[0]
+        except OSError:
+            pass
     return None
 
 
