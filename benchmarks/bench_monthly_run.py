@@ -1,7 +1,7 @@
 """Benchmark: the monthly job as a user runs it, `roi run --month M` for N clients, landed files to every report.
 
-    .venv/bin/python benchmarks/bench_monthly_run.py                         # 200 clients (the aim's scale)
-    .venv/bin/python benchmarks/bench_monthly_run.py --clients 50            # `make bench`'s scale
+    .venv/bin/python benchmarks/bench_monthly_run.py                         # 200 clients: the aim's scale, `make bench`'s
+    .venv/bin/python benchmarks/bench_monthly_run.py --clients 50            # a quarter of it
     .venv/bin/python benchmarks/bench_monthly_run.py --clients 8 --months 3  # quick
 
 The aim (the open issue): "200 clients' month, landed files to every report published, in
