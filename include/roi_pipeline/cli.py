@@ -294,7 +294,7 @@ def _publish_snapshot(locations: Locations) -> bool:
         except SnapshotFailed as exc:
             step.failed(str(exc))
             return False
-        step.done(f"{len(published.tables)} tables")
+        step.done(published.summary())
     return True
 
 

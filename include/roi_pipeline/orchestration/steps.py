@@ -395,7 +395,7 @@ def publish_marts_snapshot(locations: Locations | None = None) -> dict[str, Any]
 
     loc = _locations(locations)
     published = publish(loc.warehouse, loc.marts_snapshot)
-    log.info("marts snapshot %s: %d tables", published.path, len(published.tables))
+    log.info("marts snapshot %s: %s", published.path, published.summary())
     return {"snapshot": str(published.path), "tables": published.tables}
 
 
