@@ -29,7 +29,10 @@ rows (``sum(hash(row))``) differ from the warehouse's are deleted and inserted a
 (:data:`PARTITIONED`). The checksums are computed on both sides at every publication, so
 whatever changed the warehouse (a month's build, a late file, a full build, a failed build
 before it) the snapshot ends equal to it; a table whose columns changed, and a previous
-snapshot that cannot be read or is of another warehouse, are copied whole.
+snapshot that cannot be read or is of another warehouse, are copied whole. Deleted rows leave
+holes DuckDB does not reclaim, so after a few months of partial updates (:data:`MAX_GROWTH`)
+the snapshot is copied whole again (``main.snapshot_info.whole_copy_blocks``: the size of the
+last whole copy, in DuckDB blocks).
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ SCHEMA = "marts"
 #: Tables updated partition by partition (their partition columns) when a previous snapshot of
 #: the same warehouse exists; every other table is copied whole (they are small).
 PARTITIONED: dict[str, tuple[str, ...]] = {"fct_automation_runs": ("client_id", "run_month")}
+#: DuckDB does not give back the space of deleted rows inside a table's row groups, so every
+#: partial update grows the file (at 200 clients x 24 months, 2 to 8 % a month, and its time
+#: with it): once the file is this many times the blocks its last whole copy used (and
+#: GROWTH_SLACK_BLOCKS more: a small snapshot's own bookkeeping), the next publication copies
+#: whole.
+MAX_GROWTH = 1.25
+GROWTH_SLACK_BLOCKS = 64  # 16 MiB of DuckDB's 256 KiB blocks
 
 
 class SnapshotFailed(RuntimeError):
@@ -99,7 +109,7 @@ def publish_marts_snapshot(warehouse: Path, snapshot: Path) -> Snapshot:
                 ]
                 if not tables:
                     raise SnapshotFailed(f"the warehouse {warehouse} has no {SCHEMA} tables: run `roi build` first")
-                previous = _previous_tables(con, snapshot, warehouse, temp)
+                previous, whole_copy_blocks = _previous_tables(con, snapshot, warehouse, temp)
                 con.execute(f"attach '{_sql_string(temp)}' as roi_snapshot")
                 try:
                     con.execute(f"create schema if not exists roi_snapshot.{SCHEMA}")
@@ -114,10 +124,14 @@ def publish_marts_snapshot(warehouse: Path, snapshot: Path) -> Snapshot:
                             con.execute(
                                 f'create table roi_snapshot.{SCHEMA}."{table}" as select * from {SCHEMA}."{table}"'
                             )
+                    if not patched:  # a whole copy: the size later partial updates are measured against
+                        con.execute("checkpoint roi_snapshot")
+                        whole_copy_blocks = _blocks(con, "roi_snapshot")
                     con.execute(
                         "create or replace table roi_snapshot.main.snapshot_info as select "
-                        "cast(? as timestamp) as taken_at_utc, ? as warehouse, ? as tables",
-                        [datetime.now(UTC).replace(tzinfo=None), str(warehouse), tables],
+                        "cast(? as timestamp) as taken_at_utc, ? as warehouse, ? as tables, "
+                        "cast(? as bigint) as whole_copy_blocks",
+                        [datetime.now(UTC).replace(tzinfo=None), str(warehouse), tables, whole_copy_blocks],
                     )
                 finally:
                     con.execute("detach roi_snapshot")
@@ -140,34 +154,51 @@ def _columns(con, schema: str, table: str, catalog: str | None = None) -> list[t
     return [(row[0], row[1]) for row in con.execute(f"describe {where}").fetchall()]
 
 
-def _previous_tables(con, snapshot: Path, warehouse: Path, temp: Path) -> dict[str, list[tuple[str, str]]]:
-    """Start ``temp`` from the previous snapshot of this warehouse: its marts tables and their columns.
+def _blocks(con, catalog: str, which: str = "used_blocks") -> int:
+    """An attached database's size in DuckDB blocks: ``used_blocks`` or ``total_blocks`` (the file)."""
+    query = f"select {which} from pragma_database_size() where database_name = ?"
+    return con.execute(query, [catalog]).fetchone()[0]
 
-    Nothing (and no file at ``temp``) when there is no previous snapshot, it cannot be read, or
-    it was taken of another warehouse: every table is then copied whole.
+
+def _previous_tables(
+    con, snapshot: Path, warehouse: Path, temp: Path
+) -> tuple[dict[str, list[tuple[str, str]]], int | None]:
+    """Start ``temp`` from the previous snapshot of this warehouse: its marts tables and their
+    columns, and the size of the last whole copy it descends from (DuckDB blocks).
+
+    Nothing (and no file at ``temp``) when there is no previous snapshot, it cannot be read, it
+    was taken of another warehouse, or it has grown past :data:`MAX_GROWTH` times its last whole
+    copy: every table is then copied whole.
     """
     import duckdb
 
     if not snapshot.is_file():
-        return {}
+        return {}, None
     try:
         shutil.copyfile(snapshot, temp)
         con.execute(f"attach '{_sql_string(temp)}' as roi_previous")
         try:
-            taken_of = con.execute("select warehouse from roi_previous.main.snapshot_info").fetchone()
-            if taken_of is None or taken_of[0] != str(warehouse):
+            taken_of, whole_copy_blocks = con.execute(
+                "select warehouse, whole_copy_blocks from roi_previous.main.snapshot_info"
+            ).fetchone()
+            if taken_of != str(warehouse):
                 raise LookupError("another warehouse's snapshot")
+            grown_past = (
+                max(MAX_GROWTH * whole_copy_blocks, whole_copy_blocks + GROWTH_SLACK_BLOCKS) if whole_copy_blocks else 0
+            )
+            if _blocks(con, "roi_previous", "total_blocks") > grown_past:
+                raise LookupError("grown by replaced partitions: copy it whole again")
             names = con.execute(
                 "select table_name from information_schema.tables where table_catalog = 'roi_previous' "
                 "and table_schema = ?",
                 [SCHEMA],
             ).fetchall()
-            return {name: _columns(con, SCHEMA, name, "roi_previous") for (name,) in names}
+            return {name: _columns(con, SCHEMA, name, "roi_previous") for (name,) in names}, whole_copy_blocks
         finally:
             con.execute("detach roi_previous")
-    except (duckdb.Error, OSError, LookupError):
+    except (duckdb.Error, OSError, LookupError, TypeError):
         _remove(temp)
-        return {}
+        return {}, None
 
 
 def _replace_changed_partitions(con, table: str, keys: tuple[str, ...]) -> tuple[int, int]:

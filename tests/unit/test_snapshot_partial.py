@@ -119,3 +119,19 @@ def test_another_warehouses_or_an_unreadable_snapshot_is_copied_whole(files, tmp
     assert publish_marts_snapshot(warehouse, snapshot).patched == {}
     assert set(differences(warehouse, snapshot).values()) == {0}
     assert not list(tmp_path.glob(".marts_snapshot*")), "no temporary file is left behind"
+
+
+def test_a_snapshot_grown_by_partial_updates_is_copied_whole_again(files, monkeypatch):
+    import roi_pipeline.snapshot as snapshot_module
+
+    warehouse, snapshot = files
+    with duckdb.connect(str(snapshot), read_only=True) as con:
+        whole = con.execute("select whole_copy_blocks from main.snapshot_info").fetchone()[0]
+        used = con.execute("select total_blocks from pragma_database_size()").fetchone()[0]
+    assert 0 < whole <= used
+    monkeypatch.setattr(snapshot_module, "GROWTH_SLACK_BLOCKS", 0)
+    monkeypatch.setattr(snapshot_module, "MAX_GROWTH", (used - 0.5) / whole)  # just below its size now
+    assert publish_marts_snapshot(warehouse, snapshot).patched == {}, "grown past the bound: a whole copy"
+    monkeypatch.setattr(snapshot_module, "MAX_GROWTH", 1000.0)
+    assert publish_marts_snapshot(warehouse, snapshot).patched == {RUNS: (0, 12)}
+    assert set(differences(warehouse, snapshot).values()) == {0}
