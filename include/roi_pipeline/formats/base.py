@@ -318,12 +318,16 @@ def iter_json_objects(path: Path, envelope_key: str) -> Iterator[tuple[int, Any]
 
     Accepts one page ``{envelope_key: [...], ...}``, a JSON array of pages, a JSON array of
     objects, or JSON Lines (one object or page per line). An empty file holds no records.
-    JSON Lines are streamed, a line at a time, so an export of any size fits in memory; one
-    JSON document (an API page) is read whole.
+    JSON Lines are streamed, a line at a time, so an export of any size fits in memory; so is
+    one JSON document larger than :data:`STREAM_JSON_BYTES` (an extract written as one API page
+    holding every record): its records are decoded one at a time (:func:`_json_document_stream`).
+    A smaller document is read whole.
     """
     streamed = _json_lines_stream(path)
     if streamed is not None:
         documents: Iterable[Any] = streamed
+    elif path.stat().st_size > STREAM_JSON_BYTES:
+        documents = _json_document_stream(path, envelope_key)
     else:
         documents = _json_documents(read_text(path))
     number = 0
@@ -337,6 +341,144 @@ def iter_json_objects(path: Path, envelope_key: str) -> Iterator[tuple[int, Any]
             else:
                 number += 1
                 yield number, item
+
+
+#: A JSON document larger than this is decoded a record at a time instead of whole: parsed whole,
+#: a document takes several times its size in memory (a 1 GiB extract, several GiB).
+STREAM_JSON_BYTES = 64 * 2**20
+_WHITESPACE = " \t\n\r"
+
+
+class _JsonReader:
+    """A JSON text read in chunks, with a cursor: values are decoded one at a time."""
+
+    CHUNK = 1 << 20
+    #: The longest value (a record, or a page of an array of pages) read in characters.
+    MAX_VALUE = 64 * 2**20
+
+    def __init__(self, handle) -> None:
+        self.handle, self.buffer, self.pos, self.eof, self.consumed = handle, "", 0, False, 0
+        self.decoder = json.JSONDecoder(parse_constant=NonFinite)  # as load_json decodes
+
+    def _more(self) -> bool:
+        if self.eof:
+            return False
+        chunk = self.handle.read(self.CHUNK)
+        if not chunk:
+            self.eof = True
+            return False
+        self.consumed += self.pos
+        self.buffer = self.buffer[self.pos :] + chunk
+        self.pos = 0
+        return True
+
+    def peek(self) -> str:
+        """The next character that is not whitespace ("" at the end), the cursor on it."""
+        while True:
+            while self.pos < len(self.buffer) and self.buffer[self.pos] in _WHITESPACE:
+                self.pos += 1
+            if self.pos < len(self.buffer) or not self._more():
+                return self.buffer[self.pos : self.pos + 1]
+
+    def expect(self, char: str) -> None:
+        if self.peek() != char:
+            self.fail(f"Expecting '{char}'")
+        self.pos += 1
+
+    def value(self) -> Any:
+        """The JSON value at the cursor; a value ending at the buffer's end is read again with more
+        text (a number or a literal could go on in the next chunk)."""
+        self.peek()
+        while True:
+            try:
+                decoded, end = self.decoder.raw_decode(self.buffer, self.pos)
+            except json.JSONDecodeError as exc:
+                # not all here yet, or malformed: read on, but never hold more than one value's worth
+                if len(self.buffer) - self.pos < self.MAX_VALUE and self._more():
+                    continue
+                self.fail(exc.msg)
+            if end == len(self.buffer) and self._more():
+                continue
+            self.pos = end
+            return decoded
+
+    def fail(self, what: str) -> None:
+        raise UnreadableFile(f"malformed JSON: {what} at character {self.consumed + self.pos + 1}")
+
+
+def _json_document_stream(path: Path, envelope_key: str) -> Iterator[Any]:
+    """The items of one JSON document, decoded a record at a time (a file of any size).
+
+    Gives what :func:`iter_json_objects` takes from :func:`_json_documents`, without holding the
+    document: a page ``{envelope_key: [...], ...}`` comes as one page per record (the other keys
+    of the page are read and dropped), a top-level array as one list per element. A document that is
+    malformed anywhere, or followed by anything, raises :class:`UnreadableFile` where it is
+    found (records before it have been given: the file fails as a whole). If a page names
+    ``envelope_key`` twice, each list's records come (parsed whole, the last list alone would).
+    """
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        reader = _JsonReader(handle)
+        try:
+            first = reader.peek()
+            if first == "[":  # a document that is a list: each element is an item of it
+                reader.pos += 1
+                yield from ([element] for element in _json_array_items(reader))
+            elif first == "{":
+                reader.pos += 1
+                yield from _json_page_items(reader, envelope_key)
+            elif first:
+                yield reader.value()
+            if reader.peek():
+                reader.fail("Extra data")
+        except UnicodeDecodeError as exc:
+            raise UnreadableFile(_not_utf8(exc.object[exc.start], "in the file")) from exc
+
+
+def _json_array_items(reader: _JsonReader) -> Iterator[Any]:
+    """The elements of an array whose "[" has been read, one at a time, through its "]"."""
+    if reader.peek() == "]":
+        reader.pos += 1
+        return
+    while True:
+        yield reader.value()
+        separator = reader.peek()
+        reader.pos += 1
+        if separator == "]":
+            return
+        if separator != ",":
+            reader.fail("Expecting ',' delimiter")
+
+
+def _json_page_items(reader: _JsonReader, envelope_key: str) -> Iterator[Any]:
+    """An object whose "{" has been read: its ``envelope_key`` list's records, as one-record
+    pages, or, when it has no such list, the whole object (it is a record itself)."""
+    members: dict[str, Any] = {}
+    streamed = False
+    if reader.peek() == "}":
+        reader.pos += 1
+    else:
+        while True:
+            if reader.peek() != '"':
+                reader.fail("Expecting property name enclosed in double quotes")
+            key = reader.value()
+            reader.expect(":")
+            if key == envelope_key and reader.peek() == "[":
+                reader.pos += 1
+                for record in _json_array_items(reader):
+                    streamed = True
+                    yield {envelope_key: [record]}
+                members.pop(key, None)
+                streamed = True
+            else:
+                members[key] = reader.value()
+            separator = reader.peek()
+            reader.pos += 1
+            if separator == "}":
+                break
+            if separator != ",":
+                reader.fail("Expecting ',' delimiter")
+    if not streamed:
+        yield members
 
 
 def _json_documents(text: str) -> list[Any]:

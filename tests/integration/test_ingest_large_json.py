@@ -1,0 +1,75 @@
+"""A JSON extract larger than STREAM_JSON_BYTES is decoded a record at a time: the raw layer it
+gives (every table, lineage and quarantine included) is the one reading it whole gives. Checked
+on the whole generated sample, every JSON file of it forced through the streaming path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+import roi_pipeline.formats.base as base
+from roi_pipeline.config import load_clients
+from roi_pipeline.ingest import ingest
+from roi_pipeline.sample.generator import generate
+
+NOW = datetime(2026, 11, 5, 6, 0, tzinfo=UTC)
+
+
+def raw_layer(warehouse) -> dict[str, list]:
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        names = [
+            r[0]
+            for r in con.execute(
+                "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
+            ).fetchall()
+        ]
+        return {name: sorted(map(repr, con.execute(f"select * from raw.{name}").fetchall())) for name in names}
+
+
+def test_streamed_and_whole_json_give_the_same_raw_layer(tmp_path, monkeypatch):
+    generate(tmp_path / "landing", tmp_path / "clients", clients=3, months=2, end_month="2026-10")
+    json_files = [p for p in (tmp_path / "landing").rglob("*.json") if not p.name.startswith("_")]
+    assert len(json_files) > 10
+    clients = load_clients(tmp_path / "clients").clients
+    monkeypatch.setenv("ROI_INGEST_WORKERS", "1")  # parsed in this process: the threshold applies
+
+    layers = {}
+    for stream in (False, True):
+        monkeypatch.setattr(base, "STREAM_JSON_BYTES", -1 if stream else 10**12)
+        streamed_files = []
+        original = base._json_document_stream
+
+        def spy(path, envelope_key, _original=original, _seen=streamed_files):
+            _seen.append(path)
+            return _original(path, envelope_key)
+
+        monkeypatch.setattr(base, "_json_document_stream", spy)
+        warehouse = tmp_path / f"stream-{stream}.duckdb"
+        report = ingest(tmp_path / "landing", warehouse, clients, now=NOW)
+        assert not report.failed
+        layers[stream] = raw_layer(warehouse)
+        assert bool(streamed_files) == stream
+    assert layers[True].keys() == layers[False].keys()
+    for table in layers[False]:
+        assert layers[True][table] == layers[False][table], table
+    assert len(layers[True]["n8n_executions"]) > 100
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_malformed_large_extract_fails_as_a_whole(tmp_path, monkeypatch, stream):
+    generate(tmp_path / "landing", tmp_path / "clients", clients=1, months=1, end_month="2026-10")
+    page = next(p for p in (tmp_path / "landing").rglob("n8n_executions/*.json") if not p.name.startswith("_"))
+    text = page.read_text(encoding="utf-8")
+    page.write_text(text[: len(text) * 2 // 3], encoding="utf-8")  # cut off mid-record
+    monkeypatch.setenv("ROI_INGEST_WORKERS", "1")
+    monkeypatch.setattr(base, "STREAM_JSON_BYTES", -1 if stream else 10**12)
+    warehouse = tmp_path / "w.duckdb"
+    ingest(tmp_path / "landing", warehouse, load_clients(tmp_path / "clients").clients, now=NOW)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        status, loaded = con.execute(
+            "select status, rows_loaded from raw._landed_files where source_file like ?", [f"%{page.name}"]
+        ).fetchone()
+        kept = con.execute("select count(*) from raw.n8n_executions where _source_file like ?", [f"%{page.name}"])
+        assert (status, kept.fetchone()[0]) == ("failed", 0), loaded
