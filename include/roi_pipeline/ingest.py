@@ -406,19 +406,21 @@ class _Unreadable:
     extracted: datetime | None
 
 
-def parse_file(job: _FileJob) -> _Staged | _Unreadable:
+def parse_file(job: _FileJob, sink: Callable[[str, pa.Table], None] | None = None) -> _Staged | _Unreadable:
     """Parse one landing file into its rows and quarantined records (no database work).
 
     Records stream from the file (:meth:`LandingFormat.records`); every :data:`CHUNK_ROWS`
     parsed rows become Arrow tables, so a large export is held as columns, not as a Python
-    object per value, until the file is complete and can be written as a whole.
+    object per value, until the file is complete and can be written as a whole. With ``sink``
+    (a file over :data:`LARGE_FILE_BYTES`, see :meth:`_Loader.load_large`) each chunk's tables
+    go to it instead, as they are made, and the file is never held.
     """
     client, folder, source_file, checksum = job.client, job.folder, job.source_file, job.checksum
     fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
     # The file's extraction time, else the moment of ingestion, bounds its records' times
     # (formats/plausibility.py): a record from the future is quarantined, not loaded.
     ctx = ParseContext(client=client, source_file=source_file, extracted_at=job.extracted, ingested_at=job.loaded_at)
-    chunks = _Chunks(job, fmt)
+    chunks = _Chunks(job, fmt, sink)
     fields = fmt.field_tally()
     read = 0
     try:
@@ -456,6 +458,11 @@ def parse_file(job: _FileJob) -> _Staged | _Unreadable:
 
 #: Parsed rows of a file held as Python objects before they become Arrow tables.
 CHUNK_ROWS = 50_000
+#: A file larger than this is written as it is parsed (:meth:`_Loader.load_large`), in this
+#: process: holding its rows until it is complete would take several times its size in memory.
+LARGE_FILE_BYTES = 64 * 2**20
+#: The lineage columns naming a raw row's client and file.
+LINEAGE_KEY = ("_client_id", "_source_file")
 
 
 class _Chunks:
@@ -466,8 +473,8 @@ class _Chunks:
     entry) and its latest record time.
     """
 
-    def __init__(self, job: _FileJob, fmt: LandingFormat) -> None:
-        self.job, self.fmt = job, fmt
+    def __init__(self, job: _FileJob, fmt: LandingFormat, sink: Callable[[str, pa.Table], None] | None = None) -> None:
+        self.job, self.fmt, self.sink = job, fmt, sink
         self.columns = table_columns(type(fmt))
         self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in self.columns}
         self.numbers: dict[str, list[int]] = {t: [] for t in self.columns}  # each row's record number
@@ -517,17 +524,21 @@ class _Chunks:
             self.latest = latest
         for table, columns in self.columns.items():
             if self.rows[table]:
-                self.tables[table].append(
-                    arrow_table(columns, self.rows[table], self.lineage, _row_number=self.numbers[table])
-                )
+                self._keep(table, arrow_table(columns, self.rows[table], self.lineage, _row_number=self.numbers[table]))
             self.rows[table], self.numbers[table] = [], []
         self.quarantined += len(self.held)
         if self.held:
             client, job = self.job.client, self.job
             kept = {"client_id": client.client_id, "format": self.fmt.folder, "source_file": job.source_file}
             kept |= {"file_sha256": job.checksum, "loaded_at": job.loaded_at}
-            self.tables["_quarantine"].append(arrow_table(QUARANTINE_COLUMNS, self.held, kept))
+            self._keep("_quarantine", arrow_table(QUARANTINE_COLUMNS, self.held, kept))
         self.held = []
+
+    def _keep(self, table: str, part: pa.Table) -> None:
+        if self.sink is None:
+            self.tables[table].append(part)
+        else:
+            self.sink(table, part)
 
 
 class _Loader:
@@ -681,37 +692,79 @@ class _Loader:
                     by_table.setdefault(table, []).extend(parts)
             for table, parts in by_table.items():
                 insert(self.con, f"{RAW_SCHEMA}.{table}", columns[table], parts)
-            landed = [self._landed_row(s.outcome, s.checksum, s.config_hash, "loaded", s.extracted) for s in staged]
-            self._replace_landed(landed)
-            if unchanged:
-                stamps = arrow_table(
-                    [c for c in LANDED_FILES_COLUMNS if c.name in _STAMPED],
-                    [
-                        {"client_id": o.client_id, "source_file": o.source_file, "extracted_at": extracted}
-                        | {"file_size": o.file_size, "file_mtime_ns": o.file_mtime_ns}
-                        for o, _checksum, _config_hash, extracted in unchanged
-                    ],
-                )
-                self.con.register("_ingest_unchanged", stamps)
-                self.con.execute(
-                    f"update {RAW_SCHEMA}._landed_files set extracted_at = cast(u.extracted_at as timestamp), "
-                    "file_size = cast(u.file_size as bigint), file_mtime_ns = cast(u.file_mtime_ns as bigint) "
-                    "from _ingest_unchanged u where _landed_files.client_id = u.client_id "
-                    "and _landed_files.source_file = u.source_file "
-                    "and (_landed_files.extracted_at is distinct from cast(u.extracted_at as timestamp) "
-                    "or _landed_files.file_size is distinct from cast(u.file_size as bigint) "
-                    "or _landed_files.file_mtime_ns is distinct from cast(u.file_mtime_ns as bigint))"
-                )
-                self.con.unregister("_ingest_unchanged")
-            log = [{**row, "action": s.outcome.action} for s, row in zip(staged, landed, strict=True)] + [
-                {**self._landed_row(o, checksum, config_hash, "loaded", extracted), "action": o.action}
-                for o, checksum, config_hash, extracted in unchanged
-            ]
-            insert(self.con, f"{RAW_SCHEMA}._ingest_log", INGEST_LOG_COLUMNS, [arrow_table(INGEST_LOG_COLUMNS, log)])
+            self._record_written(staged, unchanged)
             self.con.execute("commit")
         except Exception:
             self.con.execute("rollback")
             raise
+
+    def _record_written(
+        self, staged: list[_Staged], unchanged: list[tuple[FileOutcome, str, str, datetime | None]]
+    ) -> None:
+        """Inside a write's transaction: ``_landed_files`` and ``_ingest_log`` for its files."""
+        landed = [self._landed_row(s.outcome, s.checksum, s.config_hash, "loaded", s.extracted) for s in staged]
+        self._replace_landed(landed)
+        if unchanged:
+            stamps = arrow_table(
+                [c for c in LANDED_FILES_COLUMNS if c.name in _STAMPED],
+                [
+                    {"client_id": o.client_id, "source_file": o.source_file, "extracted_at": extracted}
+                    | {"file_size": o.file_size, "file_mtime_ns": o.file_mtime_ns}
+                    for o, _checksum, _config_hash, extracted in unchanged
+                ],
+            )
+            self.con.register("_ingest_unchanged", stamps)
+            self.con.execute(
+                f"update {RAW_SCHEMA}._landed_files set extracted_at = cast(u.extracted_at as timestamp), "
+                "file_size = cast(u.file_size as bigint), file_mtime_ns = cast(u.file_mtime_ns as bigint) "
+                "from _ingest_unchanged u where _landed_files.client_id = u.client_id "
+                "and _landed_files.source_file = u.source_file "
+                "and (_landed_files.extracted_at is distinct from cast(u.extracted_at as timestamp) "
+                "or _landed_files.file_size is distinct from cast(u.file_size as bigint) "
+                "or _landed_files.file_mtime_ns is distinct from cast(u.file_mtime_ns as bigint))"
+            )
+            self.con.unregister("_ingest_unchanged")
+        log = [{**row, "action": s.outcome.action} for s, row in zip(staged, landed, strict=True)] + [
+            {**self._landed_row(o, checksum, config_hash, "loaded", extracted), "action": o.action}
+            for o, checksum, config_hash, extracted in unchanged
+        ]
+        insert(self.con, f"{RAW_SCHEMA}._ingest_log", INGEST_LOG_COLUMNS, [arrow_table(INGEST_LOG_COLUMNS, log)])
+
+    def load_large(self, job: _FileJob) -> FileOutcome:
+        """A file over :data:`LARGE_FILE_BYTES`, written as it is parsed: never held whole.
+
+        One transaction as for a batch (its earlier rows deleted, its rows inserted a chunk at a
+        time, then its bookkeeping): an unreadable file rolls back and is recorded failed with its
+        earlier rows kept; a file the database refuses fails alone, unrecorded.
+        """
+        self.flush()  # the files staged before it are written first
+        columns = {"_quarantine": QUARANTINE_COLUMNS, **table_columns(FORMATS[job.folder])}
+        key = [job.client.client_id, job.source_file]
+        self.con.execute("begin transaction")
+        try:
+            if job.replaces:
+                for table in sorted(columns):
+                    client, source = ("client_id", "source_file") if table == "_quarantine" else LINEAGE_KEY
+                    self.con.execute(f"delete from {RAW_SCHEMA}.{table} where {client} = ? and {source} = ?", key)
+            parsed = parse_file(
+                job, sink=lambda table, part: insert(self.con, f"{RAW_SCHEMA}.{table}", columns[table], [part])
+            )
+            if isinstance(parsed, _Staged):
+                self._record_written([parsed], [])
+                self.con.execute("commit")
+            else:
+                self.con.execute("rollback")
+        except duckdb.Error as exc:
+            self.con.execute("rollback")
+            outcome = FileOutcome(job.client.client_id, job.folder, job.source_file, "loaded")
+            _fail_unwritten([(outcome,)], exc)
+            return outcome
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        if isinstance(parsed, _Unreadable):
+            self._record_failure(parsed.outcome, parsed.checksum, parsed.config_hash, parsed.extracted)
+        return parsed.outcome
 
     def _record_failure(self, outcome: FileOutcome, checksum: str, config_hash: str, extracted) -> None:
         # Earlier rows of this file (if any) stay: a broken re-delivery must not erase good data.
@@ -934,6 +987,8 @@ def _ingest_clients(
                     jobs[len(outcomes)] = checked
                     checked = FileOutcome(client.client_id, folder, checked.source_file, "failed")  # filled below
                 outcomes.append(checked)
+            large = {slot: job for slot, job in jobs.items() if job.stat[0] > LARGE_FILE_BYTES}
+            jobs = {slot: job for slot, job in jobs.items() if slot not in large}
             for (slot, job), parsed in zip(jobs.items(), parser.parse(list(jobs.values())), strict=True):
                 if isinstance(parsed, OSError):
                     outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, parsed)
@@ -942,6 +997,12 @@ def _ingest_clients(
                         outcomes[slot] = loader.take(parsed)
                     except duckdb.Error as exc:  # recording an unreadable file failed: that file only
                         outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
+            for slot, job in large.items():
+                say(f"    {job.source_file}: {job.stat[0] / 2**20:,.0f} MiB, written as it is parsed")
+                try:
+                    outcomes[slot] = loader.load_large(job)
+                except OSError as exc:
+                    outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
             report.files.extend(outcomes)
             loader.flush()
             mine = report.for_client(client.client_id)

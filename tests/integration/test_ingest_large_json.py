@@ -1,6 +1,7 @@
-"""A JSON extract larger than STREAM_JSON_BYTES is decoded a record at a time: the raw layer it
-gives (every table, lineage and quarantine included) is the one reading it whole gives. Checked
-on the whole generated sample, every JSON file of it forced through the streaming path."""
+"""Large files are never held whole: a JSON extract over STREAM_JSON_BYTES is decoded a record at
+a time, and a file over LARGE_FILE_BYTES is written as it is parsed. The raw layer either gives
+(every table, lineage and quarantine included) is the one the usual path gives: checked on the
+whole generated sample, every file of it forced through the large-file paths."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import duckdb
 import pytest
 
 import roi_pipeline.formats.base as base
+import roi_pipeline.ingest as ingest_module
 from roi_pipeline.config import load_clients
 from roi_pipeline.ingest import ingest
 from roi_pipeline.sample.generator import generate
@@ -73,3 +75,56 @@ def test_a_malformed_large_extract_fails_as_a_whole(tmp_path, monkeypatch, strea
         ).fetchone()
         kept = con.execute("select count(*) from raw.n8n_executions where _source_file like ?", [f"%{page.name}"])
         assert (status, kept.fetchone()[0]) == ("failed", 0), loaded
+
+
+def test_files_written_as_they_are_parsed_give_the_same_raw_layer(tmp_path, monkeypatch):
+    generate(tmp_path / "landing", tmp_path / "clients", clients=3, months=2, end_month="2026-10")
+    page = sorted(p for p in (tmp_path / "landing").rglob("n8n_executions/*.json") if not p.name.startswith("_"))[0]
+    text = page.read_text(encoding="utf-8")  # records to quarantine: no id, and not an object
+    page.write_text(text.replace('{"data":[\n', '{"data":[\n{"workflowId":"w"},\n42,\n', 1), encoding="utf-8")
+    clients = load_clients(tmp_path / "clients").clients
+    monkeypatch.setenv("ROI_INGEST_WORKERS", "1")
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 7)  # many chunks per file
+    layers = {}
+    for large in (False, True):
+        monkeypatch.setattr(ingest_module, "LARGE_FILE_BYTES", -1 if large else 10**12)
+        monkeypatch.setattr(base, "STREAM_JSON_BYTES", -1 if large else 10**12)
+        warehouse = tmp_path / f"large-{large}.duckdb"
+        report = ingest(tmp_path / "landing", warehouse, clients, now=NOW)
+        assert not report.failed and sum(f.rows_quarantined for f in report.files) > 0
+        layers[large] = raw_layer(warehouse)
+    assert layers[True] == layers[False]
+
+
+def test_a_large_file_replaced_or_broken_keeps_the_rule_of_one_file_one_transaction(tmp_path, monkeypatch):
+    generate(tmp_path / "landing", tmp_path / "clients", clients=1, months=2, end_month="2026-10")
+    clients = load_clients(tmp_path / "clients").clients
+    monkeypatch.setenv("ROI_INGEST_WORKERS", "1")
+    monkeypatch.setattr(ingest_module, "LARGE_FILE_BYTES", -1)
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 5)
+    warehouse = tmp_path / "w.duckdb"
+    ingest(tmp_path / "landing", warehouse, clients, now=NOW)
+    page = sorted(p for p in (tmp_path / "landing").rglob("n8n_executions/*.json") if not p.name.startswith("_"))[0]
+
+    def rows_of_page():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return con.execute(
+                "select count(*), count(distinct _file_sha256) from raw.n8n_executions where _source_file = ?",
+                [page.relative_to(tmp_path / "landing").as_posix()],
+            ).fetchone()
+
+    source = page.relative_to(tmp_path / "landing").as_posix()
+    before = rows_of_page()
+    assert before[0] > 10
+    # a re-delivery with one record fewer replaces the file's rows
+    text = page.read_text(encoding="utf-8")
+    head, _, tail = text.partition(",\n")  # drop the first record of the page
+    page.write_text(head[: head.index("[") + 1] + "\n" + tail, encoding="utf-8")
+    report = ingest(tmp_path / "landing", warehouse, clients, now=NOW)
+    assert [f.action for f in report.files if f.source_file == source] == ["replaced"]
+    assert rows_of_page() == (before[0] - 1, 1)
+    # a broken re-delivery fails and leaves the rows it would have replaced
+    page.write_text(page.read_text(encoding="utf-8")[:-40], encoding="utf-8")
+    report = ingest(tmp_path / "landing", warehouse, clients, now=NOW)
+    assert [f.action for f in report.files if f.source_file == source] == ["failed"]
+    assert rows_of_page() == (before[0] - 1, 1)
