@@ -406,7 +406,11 @@ class _Unreadable:
     extracted: datetime | None
 
 
-def parse_file(job: _FileJob, sink: Callable[[str, pa.Table], None] | None = None) -> _Staged | _Unreadable:
+#: Where a large file's parsed chunks go as they are made: (raw table, its rows).
+Sink = Callable[[str, pa.Table], None]
+
+
+def parse_file(job: _FileJob, sink: Sink | None = None) -> _Staged | _Unreadable:
     """Parse one landing file into its rows and quarantined records (no database work).
 
     Records stream from the file (:meth:`LandingFormat.records`); every :data:`CHUNK_ROWS`
@@ -461,8 +465,6 @@ CHUNK_ROWS = 50_000
 #: A file larger than this is written as it is parsed (:meth:`_Loader.load_large`), in this
 #: process: holding its rows until it is complete would take several times its size in memory.
 LARGE_FILE_BYTES = 64 * 2**20
-#: The lineage columns naming a raw row's client and file.
-LINEAGE_KEY = ("_client_id", "_source_file")
 
 
 class _Chunks:
@@ -473,7 +475,7 @@ class _Chunks:
     entry) and its latest record time.
     """
 
-    def __init__(self, job: _FileJob, fmt: LandingFormat, sink: Callable[[str, pa.Table], None] | None = None) -> None:
+    def __init__(self, job: _FileJob, fmt: LandingFormat, sink: Sink | None = None) -> None:
         self.job, self.fmt, self.sink = job, fmt, sink
         self.columns = table_columns(type(fmt))
         self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in self.columns}
@@ -672,18 +674,8 @@ class _Loader:
         try:
             replaced = [s for s in staged if s.replaces]
             if replaced:  # a first load has nothing to replace: skip scanning the tables
-                self._register_keys("_ingest_replaced", [s.outcome for s in replaced])
                 tables = {t for s in replaced for t in s.tables if t != "_quarantine"}
-                for table in sorted(tables):
-                    self.con.execute(
-                        f"delete from {RAW_SCHEMA}.{table} using _ingest_replaced k "
-                        f"where {table}._client_id = k.client_id and {table}._source_file = k.source_file"
-                    )
-                self.con.execute(
-                    f"delete from {RAW_SCHEMA}._quarantine using _ingest_replaced k "
-                    "where _quarantine.client_id = k.client_id and _quarantine.source_file = k.source_file"
-                )
-                self.con.unregister("_ingest_replaced")
+                self._delete_earlier_rows([s.outcome for s in replaced], tables)
             by_table: dict[str, list[pa.Table]] = {}
             columns: dict[str, tuple[Column, ...]] = {"_quarantine": QUARANTINE_COLUMNS}
             for s in staged:
@@ -697,6 +689,21 @@ class _Loader:
         except Exception:
             self.con.execute("rollback")
             raise
+
+    def _delete_earlier_rows(self, files: list[Any], tables: Iterable[str]) -> None:
+        """Inside a write's transaction: the rows ``files`` (outcomes or keys) left in ``tables``
+        and in the quarantine when they were loaded before."""
+        self._register_keys("_ingest_replaced", files)
+        for table in sorted(tables):
+            self.con.execute(
+                f"delete from {RAW_SCHEMA}.{table} using _ingest_replaced k "
+                f"where {table}._client_id = k.client_id and {table}._source_file = k.source_file"
+            )
+        self.con.execute(
+            f"delete from {RAW_SCHEMA}._quarantine using _ingest_replaced k "
+            "where _quarantine.client_id = k.client_id and _quarantine.source_file = k.source_file"
+        )
+        self.con.unregister("_ingest_replaced")
 
     def _record_written(
         self, staged: list[_Staged], unchanged: list[tuple[FileOutcome, str, str, datetime | None]]
@@ -739,13 +746,11 @@ class _Loader:
         """
         self.flush()  # the files staged before it are written first
         columns = {"_quarantine": QUARANTINE_COLUMNS, **table_columns(FORMATS[job.folder])}
-        key = [job.client.client_id, job.source_file]
         self.con.execute("begin transaction")
         try:
             if job.replaces:
-                for table in sorted(columns):
-                    client, source = ("client_id", "source_file") if table == "_quarantine" else LINEAGE_KEY
-                    self.con.execute(f"delete from {RAW_SCHEMA}.{table} where {client} = ? and {source} = ?", key)
+                key = {"client_id": job.client.client_id, "source_file": job.source_file}
+                self._delete_earlier_rows([key], set(columns) - {"_quarantine"})
             parsed = parse_file(
                 job, sink=lambda table, part: insert(self.con, f"{RAW_SCHEMA}.{table}", columns[table], [part])
             )
