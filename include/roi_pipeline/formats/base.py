@@ -380,6 +380,15 @@ class _JsonReader:
             if self.pos < len(self.buffer) or not self._more():
                 return self.buffer[self.pos : self.pos + 1]
 
+    def closes(self, closing: str) -> bool:
+        """After a member of an array or object: True at its ``closing`` character, False at a
+        comma; anything else is malformed. The cursor moves past it."""
+        separator = self.peek()
+        self.pos += 1
+        if separator not in (closing, ","):
+            self.fail("Expecting ',' delimiter")
+        return separator == closing
+
     def expect(self, char: str) -> None:
         if self.peek() != char:
             self.fail(f"Expecting '{char}'")
@@ -441,12 +450,8 @@ def _json_array_items(reader: _JsonReader) -> Iterator[Any]:
         return
     while True:
         yield reader.value()
-        separator = reader.peek()
-        reader.pos += 1
-        if separator == "]":
+        if reader.closes("]"):
             return
-        if separator != ",":
-            reader.fail("Expecting ',' delimiter")
 
 
 def _json_page_items(reader: _JsonReader, envelope_key: str) -> Iterator[Any]:
@@ -464,19 +469,13 @@ def _json_page_items(reader: _JsonReader, envelope_key: str) -> Iterator[Any]:
             reader.expect(":")
             if key == envelope_key and reader.peek() == "[":
                 reader.pos += 1
-                for record in _json_array_items(reader):
-                    streamed = True
-                    yield {envelope_key: [record]}
+                yield from ({envelope_key: [record]} for record in _json_array_items(reader))
                 members.pop(key, None)
                 streamed = True
             else:
                 members[key] = reader.value()
-            separator = reader.peek()
-            reader.pos += 1
-            if separator == "}":
+            if reader.closes("}"):
                 break
-            if separator != ",":
-                reader.fail("Expecting ',' delimiter")
     if not streamed:
         yield members
 
