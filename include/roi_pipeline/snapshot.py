@@ -49,7 +49,7 @@ SCHEMA = "marts"
 #: the same warehouse exists; every other table is copied whole (they are small).
 PARTITIONED: dict[str, tuple[str, ...]] = {"fct_automation_runs": ("client_id", "run_month")}
 #: DuckDB does not give back the space of deleted rows inside a table's row groups, so every
-#: partial update grows the file (at 200 clients x 24 months, 2 to 8 % a month, and its time
+#: partial update grows the file (at 200 clients x 24 months, 1 to 15 % a month, and its time
 #: with it): once the file is this many times the blocks its last whole copy used (and
 #: GROWTH_SLACK_BLOCKS more: a small snapshot's own bookkeeping), the next publication copies
 #: whole.
