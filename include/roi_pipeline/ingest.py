@@ -47,6 +47,7 @@ from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, R
 from roi_pipeline.formats.base import Coverage
 from roi_pipeline.processes import die_with_parent
 from roi_pipeline.raw_batches import arrow_table, insert
+from roi_pipeline.settings import duckdb_memory_limit
 from roi_pipeline.timeutil import BadTimestamp, localize, parse_instant
 from roi_pipeline.warehouse_lock import hold_warehouse
 
@@ -202,9 +203,10 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse, bounded in memory as dbt's builds are (``settings.duckdb_memory_limit``)."""
     warehouse = Path(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(warehouse))
+    return duckdb.connect(str(warehouse), config={"memory_limit": duckdb_memory_limit()})
 
 
 def file_sha256(path: Path) -> str:
@@ -740,36 +742,51 @@ class _Loader:
     def load_large(self, job: _FileJob) -> FileOutcome:
         """A file over :data:`LARGE_FILE_BYTES`, written as it is parsed: never held whole.
 
-        One transaction as for a batch (its earlier rows deleted, its rows inserted a chunk at a
-        time, then its bookkeeping): an unreadable file rolls back and is recorded failed with its
-        earlier rows kept; a file the database refuses fails alone, unrecorded.
+        Its chunks go to temporary tables, each insert committed on its own, so DuckDB can
+        spill them to disk beyond its memory limit (rows a transaction has not committed stay
+        in memory, however many). Then one transaction moves them into the raw tables with the
+        file's bookkeeping, its earlier rows deleted first, as for a batch: the file is still
+        loaded whole or not at all. An unreadable file is recorded failed with its earlier
+        rows kept; a file the database refuses fails alone, unrecorded. The temporary tables
+        are this connection's own and go with it, whatever happens.
         """
         self.flush()  # the files staged before it are written first
         columns = {"_quarantine": QUARANTINE_COLUMNS, **table_columns(FORMATS[job.folder])}
+        staging = {table: f"temp.main._loading_{table}" for table in columns}
+        try:
+            for table, name in staging.items():
+                self.con.execute(f"create or replace temporary table {name} as from {RAW_SCHEMA}.{table} limit 0")
+            parsed = parse_file(job, sink=lambda table, part: insert(self.con, staging[table], columns[table], [part]))
+            if isinstance(parsed, _Staged):
+                self._move_staged(job, parsed, columns, staging)
+        except duckdb.Error as exc:
+            outcome = FileOutcome(job.client.client_id, job.folder, job.source_file, "loaded")
+            _fail_unwritten([(outcome,)], exc)
+            return outcome
+        finally:
+            for name in staging.values():
+                self.con.execute(f"drop table if exists {name}")
+        if isinstance(parsed, _Unreadable):
+            self._record_failure(parsed.outcome, parsed.checksum, parsed.config_hash, parsed.extracted)
+        return parsed.outcome
+
+    def _move_staged(
+        self, job: _FileJob, parsed: _Staged, columns: dict[str, tuple[Column, ...]], staging: dict[str, str]
+    ) -> None:
+        """One transaction: a large file's earlier rows out, its staged rows in, its bookkeeping."""
         self.con.execute("begin transaction")
         try:
             if job.replaces:
                 key = {"client_id": job.client.client_id, "source_file": job.source_file}
                 self._delete_earlier_rows([key], set(columns) - {"_quarantine"})
-            parsed = parse_file(
-                job, sink=lambda table, part: insert(self.con, f"{RAW_SCHEMA}.{table}", columns[table], [part])
-            )
-            if isinstance(parsed, _Staged):
-                self._record_written([parsed], [])
-                self.con.execute("commit")
-            else:
-                self.con.execute("rollback")
-        except duckdb.Error as exc:
-            self.con.execute("rollback")
-            outcome = FileOutcome(job.client.client_id, job.folder, job.source_file, "loaded")
-            _fail_unwritten([(outcome,)], exc)
-            return outcome
+            for table, cols in columns.items():
+                names = ", ".join(c.name for c in cols)
+                self.con.execute(f"insert into {RAW_SCHEMA}.{table} ({names}) select {names} from {staging[table]}")
+            self._record_written([parsed], [])
+            self.con.execute("commit")
         except BaseException:
             self.con.execute("rollback")
             raise
-        if isinstance(parsed, _Unreadable):
-            self._record_failure(parsed.outcome, parsed.checksum, parsed.config_hash, parsed.extracted)
-        return parsed.outcome
 
     def _record_failure(self, outcome: FileOutcome, checksum: str, config_hash: str, extracted) -> None:
         # Earlier rows of this file (if any) stay: a broken re-delivery must not erase good data.

@@ -28,10 +28,21 @@ DBT_ENV_VARS = {
     "report_month": "ROI_REPORT_MONTH",
     "through_month": "ROI_THROUGH_MONTH",
 }
+#: DuckDB's memory bound (it takes 80 % of RAM by default and spills to ``<warehouse>.tmp``
+#: beyond the bound): set once per deployment. Ingestion connects with it, and ``roi build``
+#: hands it to dbt (``dbt_project/profiles.yml`` reads the same variable; its own default is
+#: only for dbt run by hand and must stay equal to this one).
+DUCKDB_MEMORY_LIMIT = ("ROI_DUCKDB_MEMORY_LIMIT", "1GB")
 #: File name of the readers' copy of the marts when ROI_MARTS_SNAPSHOT is unset.
 MARTS_SNAPSHOT_NAME = "marts_snapshot.duckdb"
 #: Folder beside the warehouse for the quality gates' GX validation results and Data Docs.
 GX_OUTPUT_NAME = "gx"
+
+
+def duckdb_memory_limit(environ: dict[str, str] | None = None) -> str:
+    """DuckDB's ``memory_limit`` for this deployment (:data:`DUCKDB_MEMORY_LIMIT`)."""
+    var, default = DUCKDB_MEMORY_LIMIT
+    return (os.environ if environ is None else environ).get(var) or default
 
 
 def gx_output_dir(warehouse: Path) -> Path:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roi_pipeline.settings import DBT_ENV_VARS, PROJECT_DIR
+from roi_pipeline.settings import DBT_ENV_VARS, DUCKDB_MEMORY_LIMIT, PROJECT_DIR, duckdb_memory_limit
 
 DBT_DIR = PROJECT_DIR / "dbt_project"
 
@@ -96,6 +96,7 @@ def run_dbt(
     warehouse = Path(warehouse).resolve()
     work_dir = warehouse.parent / "dbt"
     env = {"ROI_WAREHOUSE": str(warehouse), **dbt_env(report_month, through_month)}
+    env[DUCKDB_MEMORY_LIMIT[0]] = duckdb_memory_limit()
     if target:
         env["ROI_DBT_TARGET"] = target
     args = [

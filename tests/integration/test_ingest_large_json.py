@@ -5,6 +5,7 @@ whole generated sample, every file of it forced through the large-file paths."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 
 import duckdb
@@ -128,3 +129,78 @@ def test_a_large_file_replaced_or_broken_keeps_the_rule_of_one_file_one_transact
     report = ingest(tmp_path / "landing", warehouse, clients, now=NOW)
     assert [f.action for f in report.files if f.source_file == source] == ["failed"]
     assert rows_of_page() == (before[0] - 1, 1)
+
+
+def test_a_large_file_is_staged_chunk_by_chunk_outside_any_transaction(tmp_path, monkeypatch):
+    """Rows a transaction has not committed stay in DuckDB's memory whatever its memory limit
+    (a 928 MiB n8n page peaked at 3.3 GB that way): each chunk of a large file is committed to
+    a temporary table on its own, so it can spill to disk, and only the move into the raw
+    tables is one transaction."""
+    generate(tmp_path / "landing", tmp_path / "clients", clients=1, months=1, end_month="2026-10")
+    monkeypatch.setenv("ROI_INGEST_WORKERS", "1")
+    monkeypatch.setattr(ingest_module, "LARGE_FILE_BYTES", -1)
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 50)
+    staged_chunks = []
+    original = ingest_module.insert
+
+    def spy(con, table, columns, parts):
+        if table.startswith("temp."):
+            con.execute("begin transaction")  # DuckDB refuses this inside an open transaction
+            con.execute("rollback")
+            staged_chunks.append(table)
+        return original(con, table, columns, parts)
+
+    monkeypatch.setattr(ingest_module, "insert", spy)
+    warehouse = tmp_path / "w.duckdb"
+    report = ingest(tmp_path / "landing", warehouse, load_clients(tmp_path / "clients").clients, now=NOW)
+    assert not report.failed
+    assert staged_chunks.count("temp.main._loading_n8n_executions") > 3
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        runs = con.execute("select count(*) from raw.n8n_executions").fetchone()[0]
+    page_records = sum(
+        len(json.loads(p.read_text(encoding="utf-8"))["data"])
+        for p in (tmp_path / "landing").rglob("n8n_executions/*.json")
+        if not p.name.startswith("_")
+    )
+    assert runs == page_records
+
+
+def test_a_large_file_the_database_refuses_fails_alone_and_keeps_its_earlier_rows(tmp_path, monkeypatch):
+    generate(tmp_path / "landing", tmp_path / "clients", clients=1, months=2, end_month="2026-10")
+    clients = load_clients(tmp_path / "clients").clients
+    monkeypatch.setenv("ROI_INGEST_WORKERS", "1")
+    monkeypatch.setattr(ingest_module, "LARGE_FILE_BYTES", -1)
+    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 5)
+    warehouse = tmp_path / "w.duckdb"
+    ingest(tmp_path / "landing", warehouse, clients, now=NOW)
+    pages = sorted(p for p in (tmp_path / "landing").rglob("n8n_executions/*.json") if not p.name.startswith("_"))
+    refused, other = (p.relative_to(tmp_path / "landing").as_posix() for p in pages[:2])
+
+    def raw_rows():
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            return dict(con.execute("select _source_file, count(*) from raw.n8n_executions group by 1").fetchall())
+
+    before = raw_rows()
+    for page in pages[:2]:  # both re-delivered, one record fewer each
+        head, _, tail = page.read_text(encoding="utf-8").partition(",\n")
+        page.write_text(head[: head.index("[") + 1] + "\n" + tail, encoding="utf-8")
+    original = ingest_module._Loader._record_written
+
+    def refuse_one(self, staged, unchanged):
+        original(self, staged, unchanged)
+        if any(s.outcome.source_file == refused for s in staged):
+            self.con.execute("select error('the database refuses this file')")
+
+    monkeypatch.setattr(ingest_module._Loader, "_record_written", refuse_one)
+    report = ingest(tmp_path / "landing", warehouse, clients, now=NOW)
+    actions = {f.source_file: (f.action, f.error) for f in report.files}
+    assert actions[refused][0] == "failed" and "refuses this file" in actions[refused][1]
+    assert actions[other] == ("replaced", None)
+    after = raw_rows()
+    assert after[refused] == before[refused]  # the move rolled back: the earlier delivery stays
+    assert after[other] == before[other] - 1
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        recorded = con.execute("select file_sha256 from raw._landed_files where source_file = ?", [refused])
+        assert recorded.fetchone()[0] != ingest_module.file_sha256(
+            tmp_path / "landing" / refused
+        )  # tried again next run

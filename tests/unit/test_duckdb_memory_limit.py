@@ -1,0 +1,64 @@
+"""DuckDB's memory bound is one deployment setting: ingestion connects with it, `roi build` hands it
+to dbt, and the profile's own default (dbt run by hand) is the same."""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from roi_pipeline import ingest, settings, transform
+
+
+def limit_in_bytes(text: str) -> int:
+    with duckdb.connect(config={"memory_limit": text}) as con:
+        return con.execute("select current_setting('memory_limit')").fetchone()[0]
+
+
+def test_ingestion_connects_with_the_deployments_memory_limit(tmp_path, monkeypatch):
+    for value in ("300MB", None):
+        if value:
+            monkeypatch.setenv("ROI_DUCKDB_MEMORY_LIMIT", value)
+        else:
+            monkeypatch.delenv("ROI_DUCKDB_MEMORY_LIMIT", raising=False)
+        con = ingest.connect(tmp_path / f"w-{value}.duckdb")
+        try:
+            got = con.execute("select current_setting('memory_limit')").fetchone()[0]
+        finally:
+            con.close()
+        assert got == limit_in_bytes(value or "1GB")
+
+
+def test_the_profiles_default_is_the_settings_default():
+    profile = (settings.PROJECT_DIR / "dbt_project" / "profiles.yml").read_text()
+    found = re.search(r"memory_limit: \"\{\{ env_var\('ROI_DUCKDB_MEMORY_LIMIT', '([^']+)'\) \}\}\"", profile)
+    assert found, "profiles.yml no longer reads ROI_DUCKDB_MEMORY_LIMIT"
+    assert settings.DUCKDB_MEMORY_LIMIT == ("ROI_DUCKDB_MEMORY_LIMIT", found.group(1))
+
+
+def test_roi_build_hands_the_limit_to_dbt(tmp_path, monkeypatch):
+    seen = {}
+
+    class Runner:
+        def __init__(self, callbacks=None):
+            pass
+
+        def invoke(self, args):
+            import os
+
+            seen["limit"] = os.environ.get("ROI_DUCKDB_MEMORY_LIMIT")
+
+            class Result:
+                success, exception, result = True, None, None
+
+            return Result()
+
+    import dbt.cli.main
+
+    monkeypatch.setattr(dbt.cli.main, "dbtRunner", Runner)
+    monkeypatch.delenv("ROI_DUCKDB_MEMORY_LIMIT", raising=False)
+    transform.run_dbt(["parse"], tmp_path / "w.duckdb")
+    assert seen["limit"] == "1GB"
+    monkeypatch.setenv("ROI_DUCKDB_MEMORY_LIMIT", "2GB")
+    transform.run_dbt(["parse"], tmp_path / "w.duckdb")
+    assert seen["limit"] == "2GB"
