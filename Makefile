@@ -52,7 +52,9 @@ test-services: setup
 # clients x 24 months beside DuckDB's own readers; `roi build` full and one month of 50 clients
 # x 24 months (2.58 M runs) beside a hand-written SQL pass; each limit measured in the same run.
 # `roi run --month M` of 200 clients (landed files to every report) beside the aim of 200 clients
-# in 15 minutes (benchmarks/bench_monthly_run.py). About 13 minutes on a quiet machine here.
+# in 15 minutes (benchmarks/bench_monthly_run.py). The peak memory of `roi ingest` on one n8n
+# page of 300 and of 900 MiB beside DuckDB's read_json (benchmarks/bench_large_file.py, about
+# 4 minutes). About 14 minutes in all on a quiet machine here.
 # Their data sets are kept in $(BENCH_DIR) between runs; the last step prints every figure as one
 # table (benchmarks/results.py).
 BENCH_DIR ?= data/bench
@@ -60,6 +62,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py --clients 5 --months 24 --workdir $(BENCH_DIR)
 	$(BIN)/python benchmarks/bench_incremental_build.py --base-clients 5 --clone 10 --run-copies 1 --months 24 --workdir $(BENCH_DIR)
 	$(BIN)/python benchmarks/bench_monthly_run.py --clients 200 --workdir $(BENCH_DIR)
+	$(BIN)/python benchmarks/bench_large_file.py --mib 300 900 --workdir $(BENCH_DIR)
 	$(BIN)/python benchmarks/results.py --workdir $(BENCH_DIR)
 
 # ruff, sqlfluff (dbt templater), yamllint and hygiene hooks: see .pre-commit-config.yaml
