@@ -15,10 +15,10 @@ from collections.abc import Iterable
 from typing import Any
 
 import duckdb
-import pandas as pd
 
 from roi_pipeline.config import ClientConfig, Effective
 from roi_pipeline.formats import Column
+from roi_pipeline.raw_batches import arrow_table, insert
 
 CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
     "config_clients": (
@@ -251,13 +251,7 @@ def write_config_tables(con: duckdb.DuckDBPyConnection, clients: Iterable[Client
             rows = [r for c in clients for r in config_rows(c)[table]]
             if not rows:
                 continue
-            names = [c.name for c in columns]
-            frame = pd.DataFrame.from_records(rows, columns=names).astype(object)
-            frame = frame.where(frame.notna(), None)
-            con.register("_config_batch", frame)
-            select = ", ".join(f"cast({c.name} as {c.type})" for c in columns)
-            con.execute(f"insert into {schema}.{table} ({', '.join(names)}) select {select} from _config_batch")
-            con.unregister("_config_batch")
+            insert(con, f"{schema}.{table}", columns, [arrow_table(columns, rows)])
         con.execute("commit")
     except Exception:
         con.execute("rollback")
