@@ -25,6 +25,7 @@ A file's failure never stops the client's other files, and a client's never stop
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -552,7 +553,7 @@ class _Loader:
     ``_landed_files`` and ``_ingest_log``) is a handful of statements whatever its size, so a
     statement per file and table made small files cost more to record than to parse. Parsed
     files are staged and written together, one transaction per batch (at most ``batch_rows``
-    rows, and at least at the end of each client): a batch is all or nothing, so a killed
+    rows; clients share a batch, and the last is written at the end): a batch is all or nothing, so a killed
     ingestion leaves every file of the batch unrecorded and the next run loads it again. A
     batch the database refuses is written again file by file, so a bad file fails alone.
     """
@@ -567,6 +568,11 @@ class _Loader:
         self.known: dict[tuple[str, str], _Known] = {}
         self.staged: list[_Staged] = []
         self.unchanged: list[tuple[FileOutcome, str, str, datetime | None]] = []
+
+    @property
+    def idle(self) -> bool:
+        """Nothing staged: every file checked so far is written."""
+        return not self.staged and not self.unchanged
 
     def read_known(self, client_id: str) -> None:
         """Load what ``_landed_files`` records of the client's files: one query, not one per file."""
@@ -887,6 +893,22 @@ def ingest(
     return report
 
 
+def _say_client(
+    say: Callable[[str], None], counter: str, client: ClientConfig, files: int, report: IngestReport
+) -> None:
+    mine = report.for_client(client.client_id)
+    changed = [f for f in mine if f.action in ("loaded", "replaced")]
+    failed = [f for f in mine if f.action == "failed"]
+    say(
+        f"{counter} {client.client_id}: {files} files, "
+        f"{len(changed)} (re)loaded, {len(mine) - len(changed) - len(failed)} unchanged, "
+        f"{len(failed)} failed; {sum(f.rows_loaded for f in changed):,} rows loaded, "
+        f"{sum(f.rows_quarantined for f in changed):,} quarantined"
+    )
+    for f in failed:
+        say(f"    FAILED {f.source_file}: {f.error}")
+
+
 def _failed(client: ClientConfig, folder: str, path: Path, landing_dir: Path, exc: Exception) -> FileOutcome:
     source = path.relative_to(landing_dir).as_posix()
     return FileOutcome(client.client_id, folder, source, "failed", error=f"{type(exc).__name__}: {exc}")
@@ -986,11 +1008,27 @@ def _ingest_clients(
         write_config_tables(con, clients, RAW_SCHEMA)
         loader = _Loader(con, landing_dir, loaded_at)
         parser = _Parser()
+        # Clients share batches (a transaction per client cost more than its rows at a month's
+        # scale: 200 clients, a few new files each), so a client's line is said once every file
+        # of it is written, and says what was written.
+        pending: list[Callable[[], None]] = []
+
+        def settle() -> None:
+            if loader.idle:
+                for line in pending:
+                    line()
+                pending.clear()
+
         for index, client in enumerate(clients, start=1):
             client_dir = landing_dir / client.client_id
             if not client_dir.is_dir():
                 report.client_errors[client.client_id] = f"no landing folder {client_dir}"
-                say(f"[{index}/{len(clients)}] {client.client_id}: no landing folder at {client_dir}")
+                pending.append(
+                    functools.partial(
+                        say, f"[{index}/{len(clients)}] {client.client_id}: no landing folder at {client_dir}"
+                    )
+                )
+                settle()
                 continue
             files = landing_files(client_dir)
             loader.read_known(client.client_id)
@@ -1026,18 +1064,10 @@ def _ingest_clients(
                 except OSError as exc:
                     outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
             report.files.extend(outcomes)
-            loader.flush()
-            mine = report.for_client(client.client_id)
-            changed = [f for f in mine if f.action in ("loaded", "replaced")]
-            failed = [f for f in mine if f.action == "failed"]
-            say(
-                f"[{index}/{len(clients)}] {client.client_id}: {len(files)} files, "
-                f"{len(changed)} (re)loaded, {len(mine) - len(changed) - len(failed)} unchanged, "
-                f"{len(failed)} failed; {sum(f.rows_loaded for f in changed):,} rows loaded, "
-                f"{sum(f.rows_quarantined for f in changed):,} quarantined"
-            )
-            for f in failed:
-                say(f"    FAILED {f.source_file}: {f.error}")
+            pending.append(functools.partial(_say_client, say, f"[{index}/{len(clients)}]", client, len(files), report))
+            settle()
+        loader.flush()
+        settle()
     finally:
         parser.close()
         con.close()

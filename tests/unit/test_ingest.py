@@ -666,6 +666,57 @@ def test_a_file_the_database_refuses_fails_alone_and_loads_once_fixed(setup, mon
     assert count(warehouse, "select count(*) from raw.n8n_executions") == 4
 
 
+def test_clients_share_a_batch_and_each_clients_line_says_what_was_written(tmp_path, monkeypatch):
+    """A month of many clients with a few new files each is written in one transaction, not one
+    per client (per-client commits cost more than the rows at 200 clients). A file the database
+    refuses in the shared batch fails alone, and each client's progress line, said once its files
+    are written, says so: the other clients' lines and rows are untouched."""
+    import roi_pipeline.ingest as ingest_module
+    from roi_pipeline.formats.runs import N8nExecutions
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    clients = [make_client(tmp_path / "clients", name) for name in ("alpha-dental", "bravo-dental", "charlie-dental")]
+    for n, client in enumerate(clients):
+        folder = landing / client.client_id / "n8n_executions"
+        write_json(folder / "a.json", {"data": [execution(f"{n}-1"), execution(f"{n}-2")]})
+        write_json(folder / "b.json", {"data": [execution(f"{n}-3")]})
+    original = N8nExecutions.parse
+
+    def faulty(self, record, ctx):  # bravo's b.json holds a value its column cannot
+        parsed = original(self, record, ctx)
+        if ctx.client.client_id == "bravo-dental" and ctx.source_file.endswith("b.json"):
+            parsed.row["items"] = "twelve"
+        return parsed
+
+    monkeypatch.setattr(N8nExecutions, "parse", faulty)
+    writes = []
+    write = ingest_module._Loader._write
+
+    def counted(self, staged, unchanged):
+        writes.append(sorted({s.outcome.client_id for s in staged}))
+        return write(self, staged, unchanged)
+
+    monkeypatch.setattr(ingest_module._Loader, "_write", counted)
+    lines: list[str] = []
+    report = ingest(landing, warehouse, clients, now=T0, progress=lines.append)
+    assert writes[0] == ["alpha-dental", "bravo-dental", "charlie-dental"]  # one batch, then file by file
+    assert {(f.client_id, f.source_file.rsplit("/", 1)[-1]): f.action for f in report.files} == {
+        ("alpha-dental", "a.json"): "loaded",
+        ("alpha-dental", "b.json"): "loaded",
+        ("bravo-dental", "a.json"): "loaded",
+        ("bravo-dental", "b.json"): "failed",
+        ("charlie-dental", "a.json"): "loaded",
+        ("charlie-dental", "b.json"): "loaded",
+    }
+    said = [line for line in lines if line.startswith(("[", "    FAILED"))]
+    assert said[0] == "[1/3] alpha-dental: 2 files, 2 (re)loaded, 0 unchanged, 0 failed; 3 rows loaded, 0 quarantined"
+    assert said[1] == "[2/3] bravo-dental: 2 files, 1 (re)loaded, 0 unchanged, 1 failed; 2 rows loaded, 0 quarantined"
+    assert said[2].startswith("    FAILED bravo-dental/n8n_executions/b.json: ConversionException")
+    assert said[3] == "[3/3] charlie-dental: 2 files, 2 (re)loaded, 0 unchanged, 0 failed; 3 rows loaded, 0 quarantined"
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 8
+    assert count(warehouse, "select count(*) from raw._landed_files") == 5
+
+
 def test_the_number_of_parsing_processes_is_checked():
     from roi_pipeline.ingest import ingest_workers
 
