@@ -207,7 +207,13 @@ def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
     """The warehouse, bounded in memory as dbt's builds are (``settings.duckdb_memory_limit``)."""
     warehouse = Path(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
-    return duckdb.connect(str(warehouse), config={"memory_limit": duckdb_memory_limit()})
+    limit = duckdb_memory_limit()
+    try:
+        return duckdb.connect(str(warehouse), config={"memory_limit": limit})
+    except duckdb.ParserException as exc:  # the only text DuckDB parses here is the limit's
+        raise ValueError(
+            f"ROI_DUCKDB_MEMORY_LIMIT={limit!r} is not a memory size DuckDB reads, such as 1GB or 512MB ({exc})"
+        ) from None
 
 
 def file_sha256(path: Path) -> str:

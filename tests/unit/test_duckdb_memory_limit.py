@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 import duckdb
+import pytest
 
 from roi_pipeline import ingest, settings, transform
 
@@ -27,6 +28,12 @@ def test_ingestion_connects_with_the_deployments_memory_limit(tmp_path, monkeypa
         finally:
             con.close()
         assert got == limit_in_bytes(value or "1GB")
+
+
+def test_a_limit_duckdb_cannot_read_is_named_in_the_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("ROI_DUCKDB_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="ROI_DUCKDB_MEMORY_LIMIT='lots' is not a memory size"):
+        ingest.connect(tmp_path / "w.duckdb")
 
 
 def test_the_profiles_default_is_the_settings_default():
