@@ -1063,6 +1063,9 @@ def _ingest_clients(
                         outcomes[slot] = loader.take(parsed)
                     except duckdb.Error as exc:  # recording an unreadable file failed: that file only
                         outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
+            if large:  # earlier clients' files are written first, and their lines said
+                loader.flush()
+                settle()
             for slot, job in large.items():
                 say(f"    {job.source_file}: {job.stat[0] / 2**20:,.0f} MiB, written as it is parsed")
                 try:
