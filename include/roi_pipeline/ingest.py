@@ -203,13 +203,24 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
                 con.execute(f"alter table {RAW_SCHEMA}.{table} add column {col.name} {col.type}")
 
 
+#: DuckDB checkpoints (writes the WAL's changes into the database file) whenever the WAL passes
+#: 16 MiB by default; at a month's ingestion into a grown warehouse those checkpoints were most
+#: of the writing (200 clients' month, 415k rows: 3.1 s of commits against 0.5 s with this).
+#: With it the WAL is checkpointed once, when ingestion closes the warehouse (or replayed at the
+#: next open if the process dies first).
+CHECKPOINT_THRESHOLD = "1GB"
+
+
 def connect(warehouse: Path) -> duckdb.DuckDBPyConnection:
-    """The warehouse, bounded in memory as dbt's builds are (``settings.duckdb_memory_limit``)."""
+    """The warehouse, bounded in memory as dbt's builds are (``settings.duckdb_memory_limit``),
+    checkpointed once per ingestion (:data:`CHECKPOINT_THRESHOLD`)."""
     warehouse = Path(warehouse)
     warehouse.parent.mkdir(parents=True, exist_ok=True)
     limit = duckdb_memory_limit()
     try:
-        return duckdb.connect(str(warehouse), config={"memory_limit": limit})
+        return duckdb.connect(
+            str(warehouse), config={"memory_limit": limit, "checkpoint_threshold": CHECKPOINT_THRESHOLD}
+        )
     except duckdb.ParserException as exc:  # the only text DuckDB parses here is the limit's
         raise ValueError(
             f"ROI_DUCKDB_MEMORY_LIMIT={limit!r} is not a memory size DuckDB reads, such as 1GB or 512MB ({exc})"

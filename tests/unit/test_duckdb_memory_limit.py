@@ -30,6 +30,26 @@ def test_ingestion_connects_with_the_deployments_memory_limit(tmp_path, monkeypa
         assert got == limit_in_bytes(value or "1GB")
 
 
+def test_ingestion_checkpoints_once_and_leaves_no_wal(tmp_path):
+    """A checkpoint per 16 MiB of WAL cost most of a month's writing: ingestion's connection
+    checkpoints when it closes, and the warehouse it leaves holds everything in its file."""
+    warehouse = tmp_path / "w.duckdb"
+    con = ingest.connect(warehouse)
+    try:
+        threshold = con.execute("select current_setting('checkpoint_threshold')").fetchone()[0]
+        con.execute("create table t (n bigint, pad varchar)")
+        for start in range(0, 200_000, 5_000):  # small appends go through the WAL
+            con.execute(f"insert into t select range, repeat('x', 200) from range({start}, {start + 5_000})")
+        assert warehouse.with_name("w.duckdb.wal").stat().st_size > 16 * 2**20  # past DuckDB's default
+    finally:
+        con.close()
+    with duckdb.connect(config={"checkpoint_threshold": ingest.CHECKPOINT_THRESHOLD}) as plain:
+        assert threshold == plain.execute("select current_setting('checkpoint_threshold')").fetchone()[0]
+    assert not warehouse.with_name("w.duckdb.wal").exists()
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.execute("select count(*) from t").fetchone()[0] == 200000
+
+
 def test_a_limit_duckdb_cannot_read_is_named_in_the_error(tmp_path, monkeypatch):
     monkeypatch.setenv("ROI_DUCKDB_MEMORY_LIMIT", "lots")
     with pytest.raises(ValueError, match="ROI_DUCKDB_MEMORY_LIMIT='lots' is not a memory size"):
