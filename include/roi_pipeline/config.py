@@ -737,7 +737,7 @@ def _loc_to_field(loc: tuple[object, ...], data: object) -> str:
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
     """PyYAML's safe loader, recording every key written twice in one mapping.
 
     Plain YAML loading keeps the last of two equal keys, so ``guarantee_hours: 0`` further
