@@ -374,6 +374,23 @@ def test_yaml_syntax_error_names_the_line(tmp_path):
     assert "invalid YAML" in message and "line" in message
 
 
+def test_a_refused_file_gets_pyyamls_own_words_and_every_field_its_line(tmp_path):
+    """Client files are parsed by libyaml where PyYAML has it (faster); its messages say less
+    (no tab, no alias name), so a refused file is described by PyYAML's own parser, and a field's
+    line is found by the same parser that read the file (libyaml reads a tab before a comment,
+    PyYAML does not)."""
+    tab = EXAMPLE_TEXT.replace("\nname:", "\n\tname:", 1)
+    ((field, message),) = errors_of(write(tmp_path, tab))
+    assert field == "" and "found character '\\t' that cannot start any token" in message
+    ((_, message),) = errors_of(write(tmp_path, EXAMPLE_TEXT + "extra: *nowhere\n"))
+    assert "found undefined alias 'nowhere'" in message
+    negative = re.sub(r"(?m)^guarantee_hours: .*$", "guarantee_hours: -4\t# a typo", EXAMPLE_TEXT)
+    with pytest.raises(ConfigFileError) as info:
+        load_client_file(write(tmp_path, negative))
+    (error,) = [e for e in info.value.errors if e.field == "guarantee_hours"]
+    assert error.line == line_of(negative, "guarantee_hours:")
+
+
 EXAMPLE_TEXT = (EXAMPLES / "northwind-dental.yaml").read_text()
 
 
