@@ -25,12 +25,14 @@ A file's failure never stops the client's other files, and a client's never stop
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import itertools
 import json
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -480,6 +482,8 @@ def parse_file(job: _FileJob, sink: Sink | None = None) -> _Staged | _Unreadable
     return _Staged(outcome, checksum, job.config_hash, job.extracted, job.replaces, chunks.tables)
 
 
+#: How long a client's progress line may wait for its batch to be written (see _ingest_clients).
+LINE_WAIT_SECONDS = 2.0
 #: Parsed rows of a file held as Python objects before they become Arrow tables.
 CHUNK_ROWS = 50_000
 #: A file larger than this is written as it is parsed (:meth:`_Loader.load_large`), in this
@@ -581,15 +585,10 @@ class _Loader:
         self.con = con
         self.landing_dir = landing_dir
         self.loaded_at = loaded_at
-        self.batch_rows = batch_rows or BATCH_ROWS
+        self.batch_rows = batch_rows or ingest_batch_rows()
         self.known: dict[tuple[str, str], _Known] = {}
         self.staged: list[_Staged] = []
         self.unchanged: list[tuple[FileOutcome, str, str, datetime | None]] = []
-
-    @property
-    def idle(self) -> bool:
-        """Nothing staged: every file checked so far is written."""
-        return not self.staged and not self.unchanged
 
     def read_known(self, client_id: str) -> None:
         """Load what ``_landed_files`` records of the client's files: one query, not one per file."""
@@ -692,7 +691,10 @@ class _Loader:
                 except duckdb.Error as one_exc:
                     _fail_unwritten([one], one_exc)
             if unchanged:
-                self._write([], unchanged)
+                try:
+                    self._write([], unchanged)
+                except duckdb.Error as stamps_exc:  # their rows stand; their new stamps are not recorded
+                    _fail_unwritten(unchanged, stamps_exc)
 
     def _write(self, staged: list[_Staged], unchanged: list[tuple[FileOutcome, str, str, datetime | None]]) -> None:
         self.con.execute("begin transaction")
@@ -712,7 +714,7 @@ class _Loader:
             self._record_written(staged, unchanged)
             self.con.execute("commit")
         except Exception:
-            self.con.execute("rollback")
+            _rollback(self.con)
             raise
 
     def _delete_earlier_rows(self, files: list[Any], tables: Iterable[str]) -> None:
@@ -766,10 +768,11 @@ class _Loader:
         """A file over :data:`LARGE_FILE_BYTES`, written as it is parsed: never held whole.
 
         Its chunks go to temporary tables, each insert committed on its own, so DuckDB can
-        spill them to disk beyond its memory limit (rows a transaction has not committed stay
-        in memory, however many). Then one transaction moves them into the raw tables with the
-        file's bookkeeping, its earlier rows deleted first, as for a batch: the file is still
-        loaded whole or not at all. An unreadable file is recorded failed with its earlier
+        spill them to disk beyond its memory limit (rows inserted a chunk at a time inside one
+        transaction stay in memory, however many). Then one transaction moves them into the raw
+        tables with the file's bookkeeping, its earlier rows deleted first, as for a batch: the
+        file is still loaded whole or not at all. The move is one ``insert ... select`` per
+        table, which DuckDB writes to the database file as it goes. An unreadable file is recorded failed with its earlier
         rows kept; a file the database refuses fails alone, unrecorded. The temporary tables
         are this connection's own and go with it, whatever happens.
         """
@@ -808,7 +811,7 @@ class _Loader:
             self._record_written([parsed], [])
             self.con.execute("commit")
         except BaseException:
-            self.con.execute("rollback")
+            _rollback(self.con)
             raise
 
     def _record_failure(self, outcome: FileOutcome, checksum: str, config_hash: str, extracted) -> None:
@@ -829,7 +832,7 @@ class _Loader:
             insert(self.con, f"{RAW_SCHEMA}._ingest_log", INGEST_LOG_COLUMNS, [arrow_table(INGEST_LOG_COLUMNS, log)])
             self.con.execute("commit")
         except Exception:
-            self.con.execute("rollback")
+            _rollback(self.con)
             raise
 
     def _replace_landed(self, rows: list[dict[str, Any]]) -> None:
@@ -874,6 +877,13 @@ class _Loader:
                 None if outcome.fields_by_workflow is None else json.dumps(outcome.fields_by_workflow, sort_keys=True)
             ),
         }
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back the open transaction, if any: a COMMIT that fails has rolled back already, and
+    its error, not "no transaction is active", is the one to report."""
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute("rollback")
 
 
 def _fail_unwritten(unwritten: list, error: duckdb.Error) -> None:
@@ -931,6 +941,28 @@ def _failed(client: ClientConfig, folder: str, path: Path, landing_dir: Path, ex
     return FileOutcome(client.client_id, folder, source, "failed", error=f"{type(exc).__name__}: {exc}")
 
 
+def ingest_batch_rows(environ: dict[str, str] | None = None) -> int:
+    """Rows per write transaction: ``ROI_INGEST_BATCH_ROWS``, default :data:`BATCH_ROWS`.
+
+    Smaller batches lose less to a killed run (a batch's files are loaded again by the next
+    run) and cost more commits; 1 writes every file in its own transaction.
+    """
+    return _whole_number("ROI_INGEST_BATCH_ROWS", environ, BATCH_ROWS, "rows")
+
+
+def _whole_number(name: str, environ: dict[str, str] | None, default: int, what: str) -> int:
+    value = (os.environ if environ is None else environ).get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of {what}, not {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, not {number}")
+    return number
+
+
 def ingest_workers(environ: dict[str, str] | None = None) -> int:
     """Processes that parse files: ``ROI_INGEST_WORKERS``, default 1 (this process).
 
@@ -939,16 +971,7 @@ def ingest_workers(environ: dict[str, str] | None = None) -> int:
     as Arrow buffers: this process writes while they parse, and the cores are shared. The
     pool stays for machines with more cores, off by default.
     """
-    value = (os.environ if environ is None else environ).get("ROI_INGEST_WORKERS", "").strip()
-    if not value:
-        return 1
-    try:
-        workers = int(value)
-    except ValueError:
-        raise ValueError(f"ROI_INGEST_WORKERS must be a whole number of processes, not {value!r}") from None
-    if workers < 1:
-        raise ValueError(f"ROI_INGEST_WORKERS must be at least 1, not {workers}")
-    return workers
+    return _whole_number("ROI_INGEST_WORKERS", environ, 1, "processes")
 
 
 class _Parser:
@@ -1020,32 +1043,41 @@ def _ingest_clients(
     say: Callable[[str], None],
 ) -> None:
     con = connect(warehouse)
+    parser = _Parser()
     try:
         ensure_schema(con)
         write_config_tables(con, clients, RAW_SCHEMA)
         loader = _Loader(con, landing_dir, loaded_at)
-        parser = _Parser()
         # Clients share batches (a transaction per client cost more than its rows at a month's
-        # scale: 200 clients, a few new files each), so a client's line is said once every file
-        # of it is written, and says what was written.
+        # scale: 200 clients, a few new files each), so a client's line is said once its parsed
+        # files are written, and says what was written; a line waits at most LINE_WAIT_SECONDS
+        # (its batch is then written early).
         pending: list[Callable[[], None]] = []
+        waiting_since = [0.0]
 
         def settle() -> None:
-            if loader.idle:
+            if pending and loader.staged and time.monotonic() - waiting_since[0] > LINE_WAIT_SECONDS:
+                loader.flush()
+            if not loader.staged:
                 for line in pending:
                     line()
                 pending.clear()
+
+        def later(line: Callable[[], None]) -> None:
+            if not pending:
+                waiting_since[0] = time.monotonic()
+            pending.append(line)
+            settle()
 
         for index, client in enumerate(clients, start=1):
             client_dir = landing_dir / client.client_id
             if not client_dir.is_dir():
                 report.client_errors[client.client_id] = f"no landing folder {client_dir}"
-                pending.append(
+                later(
                     functools.partial(
                         say, f"[{index}/{len(clients)}] {client.client_id}: no landing folder at {client_dir}"
                     )
                 )
-                settle()
                 continue
             files = landing_files(client_dir)
             loader.read_known(client.client_id)
@@ -1081,11 +1113,10 @@ def _ingest_clients(
                 say(f"    {job.source_file}: {job.stat[0] / 2**20:,.0f} MiB, written as it is parsed")
                 try:
                     outcomes[slot] = loader.load_large(job)
-                except OSError as exc:
+                except (OSError, duckdb.Error) as exc:  # recording an unreadable file failed: that file only
                     outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
             report.files.extend(outcomes)
-            pending.append(functools.partial(_say_client, say, f"[{index}/{len(clients)}]", client, len(files), report))
-            settle()
+            later(functools.partial(_say_client, say, f"[{index}/{len(clients)}]", client, len(files), report))
         loader.flush()
         settle()
     finally:

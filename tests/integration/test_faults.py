@@ -170,10 +170,11 @@ def assert_same_as(reference: Sample, sample: Sample, *, reports: bool = True) -
 def test_ingest_killed_half_way_then_run_again_loads_every_row_once(sample, reference, tmp_path):
     target = fresh(sample, tmp_path)
     clients = sorted(p.stem for p in sample.clients.glob("*.yaml") if not p.stem.startswith("_"))
-    ingest = Roi(target, "ingest")
-    # ingest prints "[1/2] <client>: ..." once the first client's files are all committed; the
-    # second client's files are being read and committed one transaction each right after it:
-    # the kill lands with some files of the run in the warehouse and others not.
+    ingest = Roi(target, "ingest", ROI_INGEST_BATCH_ROWS="1")
+    # ingest prints "[1/2] <client>: ..." once the first client's files are all committed; with
+    # a batch per file, the second client's files are being read and committed one transaction
+    # each right after it: the kill lands with some files of the run in the warehouse and others
+    # not. (By default clients share batches of 100,000 rows, and a sample this small is one.)
     ingest.kill_when(lambda: any(line.startswith("[1/2] ") for line in ingest.lines), "the first client's line")
     partial = landed_count(target.warehouse)
     expected = landed_count(reference.warehouse)

@@ -717,6 +717,57 @@ def test_clients_share_a_batch_and_each_clients_line_says_what_was_written(tmp_p
     assert count(warehouse, "select count(*) from raw._landed_files") == 5
 
 
+def test_client_lines_wait_only_for_parsed_files_and_come_in_order(tmp_path, monkeypatch):
+    """A client's line waits for its parsed files' batch, not for the bookkeeping of unchanged
+    files: a re-run with nothing changed says each line as it goes. Before a large file (written
+    on its own), the clients before it are written and their lines said first."""
+    import roi_pipeline.ingest as ingest_module
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    clients = [make_client(tmp_path / "clients", name) for name in ("alpha-dental", "bravo-dental")]
+    write_json(landing / "alpha-dental" / "n8n_executions" / "a.json", {"data": [execution("a1")]})
+    big = write_json(
+        landing / "bravo-dental" / "n8n_executions" / "big.json", {"data": [execution(f"b{i}") for i in range(40)]}
+    )
+    monkeypatch.setattr(ingest_module, "LARGE_FILE_BYTES", big.stat().st_size - 1)  # bravo's page only
+    events: list[str] = []
+    flush = ingest_module._Loader.flush
+
+    def noted(self):
+        if self.staged or self.unchanged:
+            events.append(f"WRITE {len(self.staged)} parsed, {len(self.unchanged)} unchanged")
+        return flush(self)
+
+    monkeypatch.setattr(ingest_module._Loader, "flush", noted)
+    ingest(landing, warehouse, clients, now=T0, progress=events.append)
+    said = [e for e in events if e.startswith(("[", "WRITE", "    bravo"))]
+    assert said == [
+        "WRITE 1 parsed, 0 unchanged",
+        "[1/2] alpha-dental: 1 files, 1 (re)loaded, 0 unchanged, 0 failed; 1 rows loaded, 0 quarantined",
+        "    bravo-dental/n8n_executions/big.json: 0 MiB, written as it is parsed",
+        "[2/2] bravo-dental: 1 files, 1 (re)loaded, 0 unchanged, 0 failed; 40 rows loaded, 0 quarantined",
+    ]
+    events.clear()
+    ingest(landing, warehouse, clients, now=T0, progress=events.append)
+    said = [e for e in events if e.startswith(("[", "WRITE"))]
+    assert said == [
+        "[1/2] alpha-dental: 1 files, 0 (re)loaded, 1 unchanged, 0 failed; 0 rows loaded, 0 quarantined",
+        "[2/2] bravo-dental: 1 files, 0 (re)loaded, 1 unchanged, 0 failed; 0 rows loaded, 0 quarantined",
+        "WRITE 0 parsed, 2 unchanged",
+    ]
+
+
+def test_the_rows_per_batch_are_checked():
+    from roi_pipeline.ingest import BATCH_ROWS, ingest_batch_rows
+
+    assert ingest_batch_rows({"ROI_INGEST_BATCH_ROWS": "1"}) == 1
+    assert ingest_batch_rows({}) == BATCH_ROWS
+    with pytest.raises(ValueError, match="ROI_INGEST_BATCH_ROWS must be a whole number of rows, not '1e5'"):
+        ingest_batch_rows({"ROI_INGEST_BATCH_ROWS": "1e5"})
+    with pytest.raises(ValueError, match="at least 1, not 0"):
+        ingest_batch_rows({"ROI_INGEST_BATCH_ROWS": "0"})
+
+
 def test_the_number_of_parsing_processes_is_checked():
     from roi_pipeline.ingest import ingest_workers
 
