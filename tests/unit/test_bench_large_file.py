@@ -1,5 +1,7 @@
 """benchmarks/bench_large_file.py runs end to end at a tiny size: its pages load whole through
-`roi ingest` (the script stops if the loaded count differs from the records it wrote)."""
+`roi ingest` (the script stops if the raw table's count differs from the records it wrote).
+A smoke test of the script only: pages this small take the usual path, not the large-file one
+(tests/integration/test_ingest_large_json.py covers that)."""
 
 from __future__ import annotations
 
