@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -81,14 +80,6 @@ READERS = textwrap.dedent(
 )
 
 
-def run(cmd: list[str], env: dict[str, str]) -> measure.Measured:
-    """``cmd`` in a fresh process, its output captured: seconds, peak RSS (``.peak``, bytes), stdout."""
-    done = measure.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if done.status != 0:
-        sys.exit(f"{' '.join(cmd[:4])} failed ({done.status}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return done
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=5)
@@ -125,11 +116,11 @@ def main(argv: list[str] | None = None) -> int:
             "ROI_REPORTS_DIR": str(work / "reports"),
             "PYTHONPATH": str(ROOT / "include"),
         }
-        ingest = run([*ROI, "ingest"], env)
+        ingest = measure.run_checked([*ROI, "ingest"], env)
         with duckdb.connect(str(warehouse), read_only=True) as con:
             rows, files = con.execute("select sum(rows_read), count(*) from raw._landed_files").fetchone()
-        again = run([*ROI, "ingest"], env)
-        readers = run(
+        again = measure.run_checked([*ROI, "ingest"], env)
+        readers = measure.run_checked(
             [sys.executable, "-c", READERS, str(landing), json.dumps(JSON_ENVELOPES), json.dumps(CSV_FOLDERS)], env
         )
         limit = json.loads(readers.stdout)

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -73,13 +72,6 @@ def write_page(records: list[dict], target: Path, mib: int) -> int:
     return count
 
 
-def run(cmd: list[str], env: dict[str, str]) -> measure.Measured:
-    done = measure.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if done.status != 0:
-        sys.exit(f"{' '.join(cmd[:4])} failed ({done.status}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-    return done
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--mib", type=int, nargs="+", default=[300, 900], help="page sizes (MiB)")
@@ -119,14 +111,14 @@ def main(argv: list[str] | None = None) -> int:
                 "ROI_REPORTS_DIR": str(work / "reports"),
                 "PYTHONPATH": str(ROOT / "include"),
             }
-            ingest = run([*ROI, "ingest"], env)
+            ingest = measure.run_checked([*ROI, "ingest"], env)
             import duckdb
 
             with duckdb.connect(str(warehouse), read_only=True) as con:
                 loaded = con.execute("select count(*) from raw.n8n_executions").fetchone()[0]
             if loaded != count:
                 sys.exit(f"roi ingest loaded {loaded:,} of the page's {count:,} records")
-            reader = run([sys.executable, "-c", READER, str(page), str(work / "reader.duckdb")], env)
+            reader = measure.run_checked([sys.executable, "-c", READER, str(page), str(work / "reader.duckdb")], env)
             limit = json.loads(reader.stdout)
             lines.append((mib, size, loaded, ingest, reader, limit))
             (work / "reader.duckdb").unlink(missing_ok=True)

@@ -103,6 +103,14 @@ def run(
     return Measured(seconds, status, peak, tree_peak[0], out, err)
 
 
+def run_checked(argv: list[str], env: dict[str, str]) -> Measured:
+    """``argv`` through :func:`run`, its output captured; a failure ends the benchmark with that output."""
+    done = run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if done.status != 0:
+        sys.exit(f"{' '.join(argv[:4])} failed ({done.status}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return done
+
+
 def _sample(pid: int, every: float, stop: threading.Event, peak: list[int]) -> None:
     """Keep in ``peak[0]`` the largest sum of RSS over the trampoline's descendants (not itself)."""
     import psutil
