@@ -97,7 +97,9 @@ def test_files_written_as_they_are_parsed_give_the_same_raw_layer(tmp_path, monk
     assert layers[True] == layers[False]
 
 
-def test_a_large_file_replaced_or_broken_keeps_the_rule_of_one_file_one_transaction(tmp_path, monkeypatch):
+def loaded_as_large_files(tmp_path, monkeypatch):
+    """One client's two months ingested with every file taking the large-file path, in chunks of
+    5 rows: the clients and the warehouse."""
     generate(tmp_path / "landing", tmp_path / "clients", clients=1, months=2, end_month="2026-10")
     clients = load_clients(tmp_path / "clients").clients
     monkeypatch.setenv("ROI_INGEST_WORKERS", "1")
@@ -105,6 +107,11 @@ def test_a_large_file_replaced_or_broken_keeps_the_rule_of_one_file_one_transact
     monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 5)
     warehouse = tmp_path / "w.duckdb"
     ingest(tmp_path / "landing", warehouse, clients, now=NOW)
+    return clients, warehouse
+
+
+def test_a_large_file_replaced_or_broken_keeps_the_rule_of_one_file_one_transaction(tmp_path, monkeypatch):
+    clients, warehouse = loaded_as_large_files(tmp_path, monkeypatch)
     page = sorted(p for p in (tmp_path / "landing").rglob("n8n_executions/*.json") if not p.name.startswith("_"))[0]
 
     def rows_of_page():
@@ -166,13 +173,7 @@ def test_a_large_file_is_staged_chunk_by_chunk_outside_any_transaction(tmp_path,
 
 
 def test_a_large_file_the_database_refuses_fails_alone_and_keeps_its_earlier_rows(tmp_path, monkeypatch):
-    generate(tmp_path / "landing", tmp_path / "clients", clients=1, months=2, end_month="2026-10")
-    clients = load_clients(tmp_path / "clients").clients
-    monkeypatch.setenv("ROI_INGEST_WORKERS", "1")
-    monkeypatch.setattr(ingest_module, "LARGE_FILE_BYTES", -1)
-    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 5)
-    warehouse = tmp_path / "w.duckdb"
-    ingest(tmp_path / "landing", warehouse, clients, now=NOW)
+    clients, warehouse = loaded_as_large_files(tmp_path, monkeypatch)
     pages = sorted(p for p in (tmp_path / "landing").rglob("n8n_executions/*.json") if not p.name.startswith("_"))
     refused, other = (p.relative_to(tmp_path / "landing").as_posix() for p in pages[:2])
 
