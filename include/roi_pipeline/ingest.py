@@ -772,9 +772,10 @@ class _Loader:
         transaction stay in memory, however many). Then one transaction moves them into the raw
         tables with the file's bookkeeping, its earlier rows deleted first, as for a batch: the
         file is still loaded whole or not at all. The move is one ``insert ... select`` per
-        table, which DuckDB writes to the database file as it goes. An unreadable file is recorded failed with its earlier
-        rows kept; a file the database refuses fails alone, unrecorded. The temporary tables
-        are this connection's own and go with it, whatever happens.
+        table, which DuckDB writes to the database file as it goes. An unreadable file is
+        recorded failed with its earlier rows kept; a file the database refuses fails alone,
+        unrecorded. The temporary tables are this connection's own and go with it, whatever
+        happens.
         """
         self.flush()  # the files staged before it are written first
         columns = {"_quarantine": QUARANTINE_COLUMNS, **table_columns(FORMATS[job.folder])}
@@ -1053,10 +1054,10 @@ def _ingest_clients(
         # files are written, and says what was written; a line waits at most LINE_WAIT_SECONDS
         # (its batch is then written early).
         pending: list[Callable[[], None]] = []
-        waiting_since = [0.0]
+        waiting_since = 0.0
 
         def settle() -> None:
-            if pending and loader.staged and time.monotonic() - waiting_since[0] > LINE_WAIT_SECONDS:
+            if pending and loader.staged and time.monotonic() - waiting_since > LINE_WAIT_SECONDS:
                 loader.flush()
             if not loader.staged:
                 for line in pending:
@@ -1064,8 +1065,9 @@ def _ingest_clients(
                 pending.clear()
 
         def later(line: Callable[[], None]) -> None:
+            nonlocal waiting_since
             if not pending:
-                waiting_since[0] = time.monotonic()
+                waiting_since = time.monotonic()
             pending.append(line)
             settle()
 
