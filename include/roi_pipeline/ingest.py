@@ -588,6 +588,7 @@ class _Loader:
         self.batch_rows = batch_rows or ingest_batch_rows()
         self.known: dict[tuple[str, str], _Known] = {}
         self.staged: list[_Staged] = []
+        self.staged_rows = 0  # the staged files' rows: summed as they come, not per file staged
         self.unchanged: list[tuple[FileOutcome, str, str, datetime | None]] = []
 
     def read_known(self, client_id: str) -> None:
@@ -669,14 +670,15 @@ class _Loader:
             self._record_failure(parsed.outcome, parsed.checksum, parsed.config_hash, parsed.extracted)
             return parsed.outcome
         self.staged.append(parsed)
-        if sum(staged.row_count for staged in self.staged) >= self.batch_rows:
+        self.staged_rows += parsed.row_count
+        if self.staged_rows >= self.batch_rows:
             self.flush()
         return parsed.outcome
 
     def flush(self) -> None:
         """Write the staged files and the unchanged files' bookkeeping, one transaction."""
         staged, unchanged = self.staged, self.unchanged
-        self.staged, self.unchanged = [], []
+        self.staged, self.unchanged, self.staged_rows = [], [], 0
         if not staged and not unchanged:
             return
         try:
