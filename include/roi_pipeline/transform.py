@@ -8,6 +8,7 @@ single writer: dbt runs holding the warehouse's lock (:mod:`roi_pipeline.warehou
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from roi_pipeline.settings import DBT_ENV_VARS, DUCKDB_MEMORY_LIMIT, PROJECT_DIR, duckdb_memory_limit
+
+logger = logging.getLogger(__name__)
 
 DBT_DIR = PROJECT_DIR / "dbt_project"
 
@@ -122,14 +125,51 @@ def run_dbt(
     with hold_warehouse(warehouse):  # one writer at a time, whoever calls
         os.environ.update(env)
         try:
-            result = dbtRunner(callbacks=[on_event] if on_event else None).invoke(args)
+            result = _invoke(dbtRunner, args, on_event)
+            if _conflicted(result):
+                # Two of dbt's threads collided in DuckDB's catalog (see _conflicted): the same
+                # command again on one thread, which rebuilds what the first attempt left.
+                logger.warning("dbt: a DuckDB write-write conflict between two threads; running it again on one thread")
+                result = _invoke(dbtRunner, [*args, "--threads", "1"], on_event)
         finally:
-            _release_duckdb()
             for key, value in saved.items():
                 if value is None:
                     os.environ.pop(key, None)
                 else:
                     os.environ[key] = value
+    return _result(result)
+
+
+def _invoke(runner: Callable[..., Any], args: list[str], on_event: Callable[[Any], None] | None) -> Any:
+    try:
+        return runner(callbacks=[on_event] if on_event else None).invoke(args)
+    finally:
+        _release_duckdb()  # a second attempt opens the database afresh
+
+
+#: What DuckDB says when two transactions of one process change the same catalog entry. dbt
+#: builds models on two threads (profiles.yml): independent models then write side by side,
+#: which DuckDB allows, but DDL on a shared entry can still conflict (reported against
+#: dbt-duckdb with incremental models). Such a conflict is not the data's fault: run_dbt runs
+#: the command again on one thread rather than hold every client's month for it.
+_CONFLICT = "TransactionContext Error"
+
+
+def _conflicted(result: Any) -> bool:
+    """Whether a dbt run failed on a DuckDB write-write conflict (any node, or dbt itself)."""
+    if result.success:
+        return False
+    if result.exception is not None:
+        return _CONFLICT in str(result.exception)
+    nodes = getattr(result.result, "results", None) or []
+    return any(
+        str(getattr(node, "status", "")) in {"error", "runtime error"} and _CONFLICT in str(node.message or "")
+        for node in nodes
+    )
+
+
+def _result(result: Any) -> DbtResult:
+    """The run's success and its failing nodes (or dbt's own crash), as run_dbt returns them."""
     failures: list[str] = []
     if result.exception is not None:
         failures.append(f"dbt crashed: {result.exception}")
