@@ -770,9 +770,11 @@ def test_the_rows_per_batch_are_checked():
 
 def test_the_number_of_parsing_processes_is_checked():
     from roi_pipeline.ingest import ingest_workers
+    from roi_pipeline.processes import cores
 
     assert ingest_workers({"ROI_INGEST_WORKERS": "3"}) == 3
-    assert ingest_workers({}) >= 1
+    assert ingest_workers({"ROI_INGEST_WORKERS": "1"}) == 1
+    assert ingest_workers({}) == cores()  # one per core unless told
     with pytest.raises(ValueError, match="whole number of processes, not 'two'"):
         ingest_workers({"ROI_INGEST_WORKERS": "two"})
     with pytest.raises(ValueError, match="at least 1, not 0"):
