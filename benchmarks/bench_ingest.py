@@ -127,7 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     ingest_s, again_s = ingest.seconds, again.seconds
     mib = {what: done.peak / 2**20 for what, done in (("ingest", ingest), ("again", again), ("limit", readers))}
 
-    workers = os.environ.get("ROI_INGEST_WORKERS") or "1 (default)"
+    from roi_pipeline.ingest import ingest_workers
+
+    workers = os.environ.get("ROI_INGEST_WORKERS") or f"{ingest_workers()} (default: one per core)"
     print()
     print(f"{args.clients} clients x {args.months} months: {files:,} files, {size / 2**20:.1f} MiB; "
           f"ROI_INGEST_WORKERS={workers}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
