@@ -2,8 +2,8 @@
 
 ``roi report`` / ``roi run`` render client reports and ``roi check`` runs the quality gates in
 pools of :func:`cores` spawned processes (:func:`pool_map`); ``roi ingest`` parses a client's
-changed files in a pool of :func:`cores` forked processes when they are large enough to repay it
-(``ROI_INGEST_WORKERS`` sets the number). A worker must not go on after its parent
+changed files in a pool of forked processes (one per core, at most two, on Linux) when they are
+large enough to repay it (``ROI_INGEST_WORKERS`` sets the number). A worker must not go on after its parent
 is killed (a person pressing Ctrl-C twice, a scheduler's SIGKILL): it would keep writing
 reports or hold the command's output pipe open. :func:`die_with_parent` is each pool's
 initializer.
@@ -35,8 +35,12 @@ def die_with_parent(parent: int) -> None:
     """Pool initializer: end this worker when the process ``parent`` ends (Linux; elsewhere, no-op).
 
     The kernel sends SIGTERM to the worker when its parent exits (``PR_SET_PDEATHSIG``); a
-    parent that ended before the worker got here is caught by comparing the parent id.
+    parent that ended before the worker got here is caught by comparing the parent id. A
+    forked worker inherits its parent's signal handlers (an Airflow task process's ignores a
+    SIGTERM not meant for the task itself), so SIGTERM is first given back its default: it ends
+    the worker.
     """
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if sys.platform != "linux":
         return
     import ctypes

@@ -30,7 +30,7 @@ import os
 import shlex
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -48,6 +48,20 @@ class WarehouseBusy(RuntimeError):
 
 #: Locks this process holds: lock path -> [fd, exclusive, depth].
 _held: dict[str, list] = {}
+
+
+def _forget_in_child() -> None:
+    """In a forked child (ingestion's parsing workers): close the copies of this process's lock
+    descriptors, never unlocking them (the locks stay the parent's). A ``flock`` lasts while any
+    descriptor of it is open, so a worker that outlived a killed parent would otherwise keep the
+    warehouse locked for every later command."""
+    for fd, _exclusive, _depth in _held.values():
+        with suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def lock_path(warehouse: Path) -> Path:
