@@ -32,6 +32,7 @@ import itertools
 import json
 import multiprocessing
 import os
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
@@ -966,17 +967,28 @@ def _whole_number(name: str, environ: dict[str, str] | None, default: int, what:
     return number
 
 
+#: The most parsing processes ingestion starts unless ``ROI_INGEST_WORKERS`` asks for more: each
+#: has up to two files in flight, so memory stays bounded whatever the host's core count (a
+#: container's CPU quota does not show in its CPU affinity).
+DEFAULT_MAX_WORKERS = 2
+
+
 def ingest_workers(environ: dict[str, str] | None = None) -> int:
-    """Processes that parse files: ``ROI_INGEST_WORKERS``, default one per core (1: this process).
+    """Processes that parse files: ``ROI_INGEST_WORKERS``, default one per core up to
+    :data:`DEFAULT_MAX_WORKERS` on Linux, 1 (this process) elsewhere.
 
     Measured (benchmarks/bench_ingest.py's files, 5 clients x 24 months, 960 files, on an idle
     2-core machine, alternated four times each): 5.5-5.8 s with two workers against 6.8-7.6 s in
     this process alone, and a lower peak (this process no longer holds what it parses). A
     client's changed files below :data:`PARALLEL_MIN_BYTES` are parsed here whatever the setting.
+    The workers are forked (they inherit the loaded code): elsewhere than on Linux forking a
+    process with threads is not safe, and a worker would not end with a killed parent
+    (:func:`~roi_pipeline.processes.die_with_parent`), so the pool is only there on request.
     """
     from roi_pipeline.processes import cores
 
-    return _whole_number("ROI_INGEST_WORKERS", environ, cores(), "processes")
+    default = min(cores(), DEFAULT_MAX_WORKERS) if sys.platform == "linux" else 1
+    return _whole_number("ROI_INGEST_WORKERS", environ, default, "processes")
 
 
 class _Parser:
