@@ -233,8 +233,8 @@ def _dbt_progress(step: Step) -> Callable[[Any], None]:
 
     def on_event(msg: Any) -> None:
         name = msg.info.name
-        if name == "FoundStats":
-            step.update(detail="found " + msg.data.stat_line)
+        if name == "FoundStats":  # a dbt invocation starts (run_dbt may run it a second time)
+            step.update(completed=0, detail="found " + msg.data.stat_line)
         elif name == "LogStartLine":
             step.update(total=msg.data.total, detail=msg.data.node_info.node_name)
         elif name == "NodeFinished":

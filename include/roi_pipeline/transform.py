@@ -147,12 +147,18 @@ def _invoke(runner: Callable[..., Any], args: list[str], on_event: Callable[[Any
         _release_duckdb()  # a second attempt opens the database afresh
 
 
-#: What DuckDB says when two transactions of one process change the same catalog entry. dbt
-#: builds models on two threads (profiles.yml): independent models then write side by side,
-#: which DuckDB allows, but DDL on a shared entry can still conflict (reported against
-#: dbt-duckdb with incremental models). Such a conflict is not the data's fault: run_dbt runs
-#: the command again on one thread rather than hold every client's month for it.
-_CONFLICT = "TransactionContext Error"
+#: How DuckDB reports two transactions of one process changing the same entry ("TransactionContext
+#: Error: Catalog write-write conflict on create with ...", "... Failed to commit: write-write
+#: conflict on key ..."). dbt builds models on two threads (profiles.yml): independent models
+#: then write side by side, which DuckDB allows, but DDL on a shared entry can still conflict
+#: (reported against dbt-duckdb with incremental models). Such a conflict is not the data's
+#: fault: run_dbt runs the command again on one thread rather than hold every client's month
+#: for it. Other transaction errors (a commit that fails on a full disk) are not run again.
+_CONFLICT = ("TransactionContext Error", "conflict")
+
+
+def _is_conflict(message: str) -> bool:
+    return _CONFLICT[0] in message and _CONFLICT[1] in message.lower()
 
 
 def _conflicted(result: Any) -> bool:
@@ -160,10 +166,10 @@ def _conflicted(result: Any) -> bool:
     if result.success:
         return False
     if result.exception is not None:
-        return _CONFLICT in str(result.exception)
+        return _is_conflict(str(result.exception))
     nodes = getattr(result.result, "results", None) or []
     return any(
-        str(getattr(node, "status", "")) in {"error", "runtime error"} and _CONFLICT in str(node.message or "")
+        str(getattr(node, "status", "")) in {"error", "runtime error"} and _is_conflict(str(node.message or ""))
         for node in nodes
     )
 

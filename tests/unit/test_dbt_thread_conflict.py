@@ -74,6 +74,13 @@ def test_a_failure_of_the_data_is_not_run_again(dbt_answers, tmp_path):
     assert len(calls) == 1
 
 
+def test_another_transaction_error_is_not_run_again(dbt_answers, tmp_path):
+    disk = "TransactionContext Error: Failed to commit: could not write to file: No space left on device"
+    calls = dbt_answers(_run(False, _node("error", disk)))
+    assert not transform.run_dbt(["build"], tmp_path / "w.duckdb").success
+    assert len(calls) == 1
+
+
 def test_a_second_conflict_fails_the_build(dbt_answers, tmp_path):
     calls = dbt_answers(_run(False, _node("error", CONFLICT)), _run(False, _node("error", CONFLICT)))
     result = transform.run_dbt(["build"], tmp_path / "w.duckdb")
