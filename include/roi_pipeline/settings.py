@@ -33,6 +33,12 @@ DBT_ENV_VARS = {
 #: hands it to dbt (``dbt_project/profiles.yml`` reads the same variable; its own default is
 #: only for dbt run by hand and must stay equal to this one).
 DUCKDB_MEMORY_LIMIT = ("ROI_DUCKDB_MEMORY_LIMIT", "1GB")
+#: How many models dbt builds at a time on DuckDB (``dbt_project/profiles.yml`` reads the
+#: variable; its default there must stay equal to this one). They share DuckDB's threads and
+#: memory limit. A write-write conflict between them is built again on one thread: by
+#: ``transform.run_dbt`` at once, by the Airflow DAG's dbt task on its retry
+#: (``orchestration.dbt``).
+DBT_THREADS = ("ROI_DBT_THREADS", "2")
 #: File name of the readers' copy of the marts when ROI_MARTS_SNAPSHOT is unset.
 MARTS_SNAPSHOT_NAME = "marts_snapshot.duckdb"
 #: Folder beside the warehouse for the quality gates' GX validation results and Data Docs.
@@ -43,6 +49,15 @@ def duckdb_memory_limit(environ: dict[str, str] | None = None) -> str:
     """DuckDB's ``memory_limit`` for this deployment (:data:`DUCKDB_MEMORY_LIMIT`)."""
     var, default = DUCKDB_MEMORY_LIMIT
     return (os.environ if environ is None else environ).get(var) or default
+
+
+def dbt_threads(environ: dict[str, str] | None = None) -> str:
+    """dbt's models at a time for this deployment (:data:`DBT_THREADS`): a whole number, at least 1."""
+    var, default = DBT_THREADS
+    value = (os.environ if environ is None else environ).get(var, "").strip() or default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{var} must be a whole number of models built at a time (at least 1), not {value!r}")
+    return str(int(value))
 
 
 def gx_output_dir(warehouse: Path) -> Path:

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from roi_pipeline.settings import DBT_ENV_VARS, DUCKDB_MEMORY_LIMIT, PROJECT_DIR, duckdb_memory_limit
+from roi_pipeline.settings import (
+    DBT_ENV_VARS,
+    DBT_THREADS,
+    DUCKDB_MEMORY_LIMIT,
+    PROJECT_DIR,
+    dbt_threads,
+    duckdb_memory_limit,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +107,7 @@ def run_dbt(
     work_dir = warehouse.parent / "dbt"
     env = {"ROI_WAREHOUSE": str(warehouse), **dbt_env(report_month, through_month)}
     env[DUCKDB_MEMORY_LIMIT[0]] = duckdb_memory_limit()
+    env[DBT_THREADS[0]] = dbt_threads()  # profiles.yml reads it; a bad value is named here, not by dbt
     if target:
         env["ROI_DBT_TARGET"] = target
     args = [

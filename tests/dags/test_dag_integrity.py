@@ -123,3 +123,19 @@ def test_the_parse_benchmark_covers_every_dag_file():
     assert set(timings["files"]) == {f"{d}.py" for d in DAG_IDS}
     assert all(seconds > 0 for seconds in timings["files"].values()), timings
     assert timings["import_errors"] == {}
+
+
+@pytest.mark.parametrize("dag_id", ["roi_monthly", "roi_guarantee_watch"])
+def test_the_dbt_task_builds_on_one_thread_when_it_retries(bag, dag_id):
+    """Two dbt threads can collide in DuckDB's catalog (a write-write conflict): the dbt task's
+    retry builds on one thread. Rendered as Airflow renders the task's environment; dbt reads
+    the variable in profiles.yml (tests/unit/test_dbt_thread_conflict.py)."""
+    from types import SimpleNamespace
+
+    from roi_pipeline.settings import DBT_THREADS
+
+    task = bag.dags[dag_id].get_task("dbt_build")
+    assert task.retries >= 1
+    template = task.env[DBT_THREADS[0]]  # the rest of the environment needs the run's XComs
+    threads = {n: task.render_template(template, {"ti": SimpleNamespace(try_number=n)}) for n in (1, 2, 3)}
+    assert threads == {1: DBT_THREADS[1], 2: "1", 3: "1"}

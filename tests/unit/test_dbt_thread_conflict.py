@@ -87,3 +87,34 @@ def test_a_second_conflict_fails_the_build(dbt_answers, tmp_path):
     assert not result.success
     assert result.failures == [f"model.roi.fct_automation_runs: error: {CONFLICT}"]
     assert len(calls) == 2  # once on one thread, no more
+
+
+def test_the_profile_reads_the_deployments_threads_with_the_same_default():
+    import re
+
+    from roi_pipeline import settings
+
+    profile = (settings.PROJECT_DIR / "dbt_project" / "profiles.yml").read_text()
+    found = re.search(r"threads: \"\{\{ env_var\('ROI_DBT_THREADS', '(\d+)'\) \| as_number \}\}\"", profile)
+    assert found, "profiles.yml no longer reads ROI_DBT_THREADS"
+    assert (settings.DBT_THREADS[0], found.group(1)) == ("ROI_DBT_THREADS", settings.DBT_THREADS[1])
+
+
+def test_the_threads_setting_is_checked_and_reaches_dbt(dbt_answers, tmp_path, monkeypatch):
+    import os
+
+    from roi_pipeline.settings import dbt_threads
+
+    assert dbt_threads({}) == dbt_threads({"ROI_DBT_THREADS": " "}) == "2"
+    assert dbt_threads({"ROI_DBT_THREADS": "1"}) == "1"
+    for bad in ("two", "0", "-1", "1.5"):
+        with pytest.raises(ValueError, match=f"ROI_DBT_THREADS must be a whole number .* not '{bad}'"):
+            dbt_threads({"ROI_DBT_THREADS": bad})
+    seen = []
+    dbt_answers(_run(True))
+    monkeypatch.setattr(
+        dbt.cli.main.dbtRunner, "invoke", lambda self, args: seen.append(os.environ["ROI_DBT_THREADS"]) or _run(True)
+    )
+    monkeypatch.setenv("ROI_DBT_THREADS", "")  # set but empty: the default, not an error in dbt
+    assert transform.run_dbt(["build"], tmp_path / "w.duckdb").success
+    assert seen == ["2"]

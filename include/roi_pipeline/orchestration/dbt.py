@@ -78,7 +78,18 @@ def _profile_config():
     )
 
 
+def threads_by_try() -> str:
+    """The dbt task's ``ROI_DBT_THREADS``, a template: the deployment's models at a time on the
+    first try, one on a retry. Two threads can collide in DuckDB's catalog (a write-write
+    conflict, see ``transform.run_dbt``, which runs such a build again on one thread at once);
+    the task fails, and its retry builds on one thread rather than collide again."""
+    from roi_pipeline.settings import DBT_THREADS
+
+    return "{{ '1' if ti.try_number > 1 else '" + DBT_THREADS[1] + "' }}"
+
+
 def _operator_args(report_month: str, warehouse: str, *, flags: list[str]) -> dict[str, Any]:
+    from roi_pipeline.settings import DBT_THREADS
     from roi_pipeline.transform import PRODUCTION_VARS, dbt_env
 
     return {
@@ -87,7 +98,7 @@ def _operator_args(report_month: str, warehouse: str, *, flags: list[str]) -> di
         # the month goes in the environment (as roi build passes it), not in --vars: a changed
         # --vars value makes dbt re-parse the whole project on every run
         "vars": dict(PRODUCTION_VARS),
-        "env": {"ROI_WAREHOUSE": warehouse, **dbt_env(report_month=report_month)},
+        "env": {"ROI_WAREHOUSE": warehouse, **dbt_env(report_month=report_month), DBT_THREADS[0]: threads_by_try()},
         "append_env": True,
     }
 
