@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from roi_pipeline.ingest import ingest_workers
 
-    workers = os.environ.get("ROI_INGEST_WORKERS") or f"{ingest_workers()} (default: one per core)"
+    workers = os.environ.get("ROI_INGEST_WORKERS") or f"{ingest_workers()} (default)"
     print()
     print(f"{args.clients} clients x {args.months} months: {files:,} files, {size / 2**20:.1f} MiB; "
           f"ROI_INGEST_WORKERS={workers}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip

@@ -51,7 +51,7 @@ from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, R
 from roi_pipeline.formats.base import Coverage
 from roi_pipeline.processes import die_with_parent
 from roi_pipeline.raw_batches import arrow_table, insert
-from roi_pipeline.settings import duckdb_memory_limit
+from roi_pipeline.settings import duckdb_memory_limit, whole_number_setting
 from roi_pipeline.timeutil import BadTimestamp, localize, parse_instant
 from roi_pipeline.warehouse_lock import hold_warehouse
 
@@ -951,20 +951,7 @@ def ingest_batch_rows(environ: dict[str, str] | None = None) -> int:
     Smaller batches lose less to a killed run (a batch's files are loaded again by the next
     run) and cost more commits; 1 writes every file in its own transaction.
     """
-    return _whole_number("ROI_INGEST_BATCH_ROWS", environ, BATCH_ROWS, "rows")
-
-
-def _whole_number(name: str, environ: dict[str, str] | None, default: int, what: str) -> int:
-    value = (os.environ if environ is None else environ).get(name, "").strip()
-    if not value:
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number of {what}, not {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{name} must be at least 1, not {number}")
-    return number
+    return whole_number_setting("ROI_INGEST_BATCH_ROWS", environ, BATCH_ROWS, "rows")
 
 
 #: The most parsing processes ingestion starts unless ``ROI_INGEST_WORKERS`` asks for more: each
@@ -988,7 +975,7 @@ def ingest_workers(environ: dict[str, str] | None = None) -> int:
     from roi_pipeline.processes import cores
 
     default = min(cores(), DEFAULT_MAX_WORKERS) if sys.platform == "linux" else 1
-    return _whole_number("ROI_INGEST_WORKERS", environ, default, "processes")
+    return whole_number_setting("ROI_INGEST_WORKERS", environ, default, "processes")
 
 
 class _Parser:

@@ -51,13 +51,24 @@ def duckdb_memory_limit(environ: dict[str, str] | None = None) -> str:
     return (os.environ if environ is None else environ).get(var) or default
 
 
+def whole_number_setting(name: str, environ: dict[str, str] | None, default: int, what: str) -> int:
+    """A setting that is a whole number of ``what``, at least 1; unset or blank: ``default``."""
+    value = (os.environ if environ is None else environ).get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number of {what}, not {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{name} must be at least 1, not {number}")
+    return number
+
+
 def dbt_threads(environ: dict[str, str] | None = None) -> str:
-    """dbt's models at a time for this deployment (:data:`DBT_THREADS`): a whole number, at least 1."""
+    """dbt's models at a time for this deployment (:data:`DBT_THREADS`), as dbt reads it."""
     var, default = DBT_THREADS
-    value = (os.environ if environ is None else environ).get(var, "").strip() or default
-    if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{var} must be a whole number of models built at a time (at least 1), not {value!r}")
-    return str(int(value))
+    return str(whole_number_setting(var, environ, int(default), "models built at a time"))
 
 
 def gx_output_dir(warehouse: Path) -> Path:

@@ -155,18 +155,18 @@ def _invoke(runner: Callable[..., Any], args: list[str], on_event: Callable[[Any
         _release_duckdb()  # a second attempt opens the database afresh
 
 
-#: How DuckDB reports two transactions of one process changing the same entry ("TransactionContext
-#: Error: Catalog write-write conflict on create with ...", "... Failed to commit: write-write
-#: conflict on key ..."). dbt builds models on two threads (profiles.yml): independent models
-#: then write side by side, which DuckDB allows, but DDL on a shared entry can still conflict
-#: (reported against dbt-duckdb with incremental models). Such a conflict is not the data's
-#: fault: run_dbt runs the command again on one thread rather than hold every client's month
-#: for it. Other transaction errors (a commit that fails on a full disk) are not run again.
-_CONFLICT = ("TransactionContext Error", "conflict")
-
-
 def _is_conflict(message: str) -> bool:
-    return _CONFLICT[0] in message and _CONFLICT[1] in message.lower()
+    """Whether ``message`` is DuckDB's for two transactions of one process changing the same entry
+    ("TransactionContext Error: Catalog write-write conflict on create with ...", "... Failed to
+    commit: write-write conflict on key ...").
+
+    dbt builds models on two threads (profiles.yml): independent models then write side by side,
+    which DuckDB allows, but DDL on a shared entry can still conflict (reported against
+    dbt-duckdb with incremental models). Such a conflict is not the data's fault: run_dbt runs
+    the command again on one thread rather than hold every client's month for it. Other
+    transaction errors (a commit that fails on a full disk) are not run again.
+    """
+    return "TransactionContext Error" in message and "conflict" in message.lower()
 
 
 def _conflicted(result: Any) -> bool:
