@@ -9,14 +9,35 @@ docs/connecting.md.
 
 from __future__ import annotations
 
-from roi_pipeline.extract.base import Extractor, Job, LandedFile, PagingError, Window
-from roi_pipeline.extract.connections import Credentials, default_connection_id, resolve_connection
-from roi_pipeline.extract.http import ApiError, AuthError, HttpPolicy
-from roi_pipeline.extract.runner import EXTRACTORS, ExtractReport, SourceOutcome, extract_clients
-from roi_pipeline.extract.settings import SOURCES, ExtractSettings, load_extract_settings
+from importlib import import_module
+from typing import Any
+
+#: Where each public name lives. They are imported on first use (PEP 562), so a command that
+#: only registers ``roi extract`` (every ``roi`` command builds the full parser) does not pay
+#: for the HTTP client and the extractors.
+_WHERE = {
+    "Extractor": "base", "Job": "base", "LandedFile": "base", "PagingError": "base", "Window": "base",
+    "Credentials": "connections", "default_connection_id": "connections", "resolve_connection": "connections",
+    "ApiError": "http", "AuthError": "http", "HttpPolicy": "http",
+    "EXTRACTORS": "runner", "ExtractReport": "runner", "SourceOutcome": "runner", "extract_clients": "runner",
+    "SOURCES": "settings", "ExtractSettings": "settings", "load_extract_settings": "settings",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{_WHERE[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "EXTRACTORS", "SOURCES", "ApiError", "AuthError", "Credentials", "ExtractReport", "ExtractSettings",
     "Extractor", "HttpPolicy", "Job", "LandedFile", "PagingError", "SourceOutcome", "Window", "default_connection_id",
     "extract_clients", "load_extract_settings", "resolve_connection",
 ]  # fmt: skip
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_WHERE])
