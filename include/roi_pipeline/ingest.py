@@ -36,7 +36,7 @@ import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -578,12 +578,20 @@ class _Loader:
     rows; clients share a batch, and the last is written at the end): a batch is all or nothing, so a killed
     ingestion leaves every file of the batch unrecorded and the next run loads it again. A
     batch the database refuses is written again file by file, so a bad file fails alone.
+
+    A batch is written behind: :meth:`flush` hands it to one writer thread and returns, so
+    this process goes on taking parsed files (and the parsing workers go on parsing) while
+    DuckDB inserts and commits; the next flush waits for it first, so batches are written one
+    at a time, in order, and at most two are held. Every other use of the connection waits
+    for the write (:meth:`wait`), except :meth:`read_known`, which reads through a cursor of
+    its own (DuckDB gives it the last committed state).
     """
 
     def __init__(
         self, con: duckdb.DuckDBPyConnection, landing_dir: Path, loaded_at: datetime, batch_rows: int | None = None
     ):
         self.con = con
+        self.reader = con.cursor()
         self.landing_dir = landing_dir
         self.loaded_at = loaded_at
         self.batch_rows = batch_rows or ingest_batch_rows()
@@ -591,15 +599,32 @@ class _Loader:
         self.staged: list[_Staged] = []
         self.staged_rows = 0  # the staged files' rows: summed as they come, not per file staged
         self.unchanged: list[tuple[FileOutcome, str, str, datetime | None]] = []
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="roi-ingest-writer")
+        self._writing: Future[None] | None = None
+
+    def wait(self) -> None:
+        """Wait for the batch being written; its error, if any, is raised here."""
+        writing, self._writing = self._writing, None
+        if writing is not None:
+            writing.result()
+
+    def idle(self) -> bool:
+        """Nothing staged and nothing being written: every taken file's outcome is final."""
+        return not self.staged and (self._writing is None or self._writing.done())
+
+    def close(self) -> None:
+        """Wait for the writer (without raising: called on the way out) and close the cursor."""
+        self._writer.shutdown(wait=True)
+        self.reader.close()
 
     def read_known(self, client_id: str) -> None:
         """Load what ``_landed_files`` records of the client's files: one query, not one per file."""
-        rows = self.con.execute(
+        rows = self.reader.execute(
             f"select source_file, file_sha256, config_hash, status, extracted_at, covers_from, covers_to, "
             f"covers_basis, file_size, file_mtime_ns from {RAW_SCHEMA}._landed_files where client_id = ?",
             [client_id],
         ).fetchall()
-        self.known = {
+        self.known |= {  # kept for every client: the next client is read before this one's files are taken
             (client_id, source): _Known(sha, config_hash, status, extracted, (first, last, basis), (size, mtime))
             for source, sha, config_hash, status, extracted, first, last, basis, size, mtime in rows
         }
@@ -677,11 +702,18 @@ class _Loader:
         return parsed.outcome
 
     def flush(self) -> None:
-        """Write the staged files and the unchanged files' bookkeeping, one transaction."""
+        """Write the staged files and the unchanged files' bookkeeping, one transaction, behind
+        (see the class): once the previous batch is written."""
         staged, unchanged = self.staged, self.unchanged
         self.staged, self.unchanged, self.staged_rows = [], [], 0
         if not staged and not unchanged:
             return
+        self.wait()
+        self._writing = self._writer.submit(self._write_batch, staged, unchanged)
+
+    def _write_batch(
+        self, staged: list[_Staged], unchanged: list[tuple[FileOutcome, str, str, datetime | None]]
+    ) -> None:
         try:
             self._write(staged, unchanged)
         except duckdb.Error as exc:
@@ -781,6 +813,7 @@ class _Loader:
         happens.
         """
         self.flush()  # the files staged before it are written first
+        self.wait()
         columns = {"_quarantine": QUARANTINE_COLUMNS, **table_columns(FORMATS[job.folder])}
         staging = {table: f"temp.main._loading_{table}" for table in columns}
         try:
@@ -820,6 +853,7 @@ class _Loader:
 
     def _record_failure(self, outcome: FileOutcome, checksum: str, config_hash: str, extracted) -> None:
         # Earlier rows of this file (if any) stay: a broken re-delivery must not erase good data.
+        self.wait()
         self.con.execute("begin transaction")
         try:
             known = (outcome.client_id, outcome.source_file) in self.known
@@ -979,26 +1013,43 @@ def ingest_workers(environ: dict[str, str] | None = None) -> int:
 
 
 class _Parser:
-    """Parses a client's changed files, in worker processes when there is enough to parse.
+    """Parses the changed files of every client, in worker processes when there is enough to parse.
 
     Parsing is pure Python over one file at a time, so files go to a pool of
     :func:`ingest_workers` processes (forked: they inherit the loaded code and need no
-    database) while this process writes the batches; results come back in file order, at
-    most a few files ahead, so memory stays bounded. Below :data:`PARALLEL_MIN_BYTES` of
-    changed files a pool costs more than it saves, and the files are parsed here.
+    database) while this process writes the batches; results come back in order, at most a
+    few files ahead, so memory stays bounded. The files of all clients are one stream, so
+    the pool does not wait at each client's end (a month of 200 clients is 200 short lists).
+    Until :data:`PARALLEL_MIN_BYTES` of changed files are known a pool would cost more than it
+    saves: an ingestion with less than that parses them here.
     """
 
     def __init__(self) -> None:
         self.workers = ingest_workers()
         self.pool: ProcessPoolExecutor | None = None
 
-    def parse(self, jobs: list[_FileJob]) -> Iterator[_Staged | _Unreadable | OSError]:
-        size = sum(_size(job.path) for job in jobs)
+    def parse(
+        self, items: Iterable[tuple[Any, _FileJob | None]]
+    ) -> Iterator[tuple[Any, _Staged | _Unreadable | OSError | None]]:
+        """``(key, job)`` -> ``(key, parsed job)``, in order; an item without a job passes
+        through as ``(key, None)`` at its place (a client's end). ``items`` is read lazily, a
+        few files ahead of what has been yielded."""
+        stream = iter(items)
         # A daemonic process (a multiprocessing worker's own child) may not start processes.
         alone = self.workers < 2 or multiprocessing.current_process().daemon
-        if alone or len(jobs) < 2 or size < PARALLEL_MIN_BYTES:
-            for job in jobs:
-                yield _parse_or_error(job)
+        ahead: list[tuple[Any, _FileJob | None]] = []
+        files = size = 0
+        if not alone:  # how much is there to parse? read ahead until it is worth a pool
+            for item in stream:
+                ahead.append(item)
+                if item[1] is not None:
+                    files, size = files + 1, size + _size(item[1].path)
+                    if files >= 2 and size >= PARALLEL_MIN_BYTES:
+                        break
+        items = itertools.chain(ahead, stream)
+        if alone or files < 2 or size < PARALLEL_MIN_BYTES:
+            for key, job in items:
+                yield key, (None if job is None else _parse_or_error(job))
             return
         if self.pool is None:
             self.pool = ProcessPoolExecutor(
@@ -1007,16 +1058,32 @@ class _Parser:
                 initializer=die_with_parent,
                 initargs=(os.getpid(),),
             )
-        pending: deque = deque()
-        queued = iter(jobs)
-        for job in itertools.islice(queued, 2 * self.workers):
-            pending.append(self.pool.submit(_parse_or_error, job))
+        pending: deque[tuple[Any, Future | None]] = deque()
+        in_flight = 0
+
+        def submit() -> None:  # keep 2 files per worker in flight (items without a job pass along)
+            nonlocal in_flight
+            while in_flight < 2 * self.workers:
+                item = next(items, None)
+                if item is None:
+                    return
+                key, job = item
+                if job is None:
+                    pending.append((key, None))
+                else:
+                    pending.append((key, self.pool.submit(_parse_or_error, job)))
+                    in_flight += 1
+
+        submit()
         while pending:
-            result = pending.popleft().result()
-            following = next(queued, None)
-            if following is not None:
-                pending.append(self.pool.submit(_parse_or_error, following))
-            yield result
+            key, future = pending.popleft()
+            if future is None:
+                yield key, None
+                continue
+            result = future.result()
+            in_flight -= 1
+            submit()
+            yield key, result
 
     def close(self) -> None:
         if self.pool is not None:
@@ -1038,6 +1105,48 @@ def _parse_or_error(job: _FileJob) -> _Staged | _Unreadable | OSError:
         return exc
 
 
+@dataclass
+class _ClientPlan:
+    """A client's landing files as checked: each file's outcome (a changed file's is filled in
+    once it is parsed and taken), the changed files to parse by their place among the
+    outcomes, and the large ones, written on their own."""
+
+    client: ClientConfig
+    counter: str  # "[i/n]" of its progress line
+    folder: Path
+    files: int | None  # None: no landing folder
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    jobs: dict[int, _FileJob] = field(default_factory=dict)
+    large: dict[int, _FileJob] = field(default_factory=dict)
+
+
+def _plan_client(
+    loader: _Loader, landing_dir: Path, client: ClientConfig, counter: str, report: IngestReport
+) -> _ClientPlan:
+    client_dir = landing_dir / client.client_id
+    if not client_dir.is_dir():
+        report.client_errors[client.client_id] = f"no landing folder {client_dir}"
+        return _ClientPlan(client, counter, client_dir, None)
+    files = landing_files(client_dir)
+    plan = _ClientPlan(client, counter, client_dir, len(files))
+    loader.read_known(client.client_id)
+    extracts: dict[Path, dict[str, datetime]] = {}
+    ranges: dict[Path, dict[str, Coverage]] = {}
+    for folder, path in files:
+        stamps = extracts.setdefault(path.parent, _extracted_at(path.parent))
+        stated = ranges.setdefault(path.parent, _stated_coverage(path.parent))
+        try:
+            checked = loader.check(client, folder, path, stamps.get(path.name), stated.get(path.name))
+        except OSError as exc:  # one bad file never stops the rest
+            checked = _failed(client, folder, path, landing_dir, exc)
+        if isinstance(checked, _FileJob):
+            slot = len(plan.outcomes)
+            (plan.large if checked.stat[0] > LARGE_FILE_BYTES else plan.jobs)[slot] = checked
+            checked = FileOutcome(client.client_id, folder, checked.source_file, "failed")  # filled in when taken
+        plan.outcomes.append(checked)
+    return plan
+
+
 def _ingest_clients(
     landing_dir: Path,
     warehouse: Path,
@@ -1048,6 +1157,7 @@ def _ingest_clients(
 ) -> None:
     con = connect(warehouse)
     parser = _Parser()
+    loader: _Loader | None = None
     try:
         ensure_schema(con)
         write_config_tables(con, clients, RAW_SCHEMA)
@@ -1060,9 +1170,11 @@ def _ingest_clients(
         waiting_since = 0.0
 
         def settle() -> None:
-            if pending and loader.staged and time.monotonic() - waiting_since > LINE_WAIT_SECONDS:
+            if pending and not loader.idle() and time.monotonic() - waiting_since > LINE_WAIT_SECONDS:
                 loader.flush()
-            if not loader.staged:
+                loader.wait()
+            if loader.idle():
+                loader.wait()  # a failed write is raised, not said as written
                 for line in pending:
                     line()
                 pending.clear()
@@ -1074,56 +1186,46 @@ def _ingest_clients(
             pending.append(line)
             settle()
 
-        for index, client in enumerate(clients, start=1):
-            client_dir = landing_dir / client.client_id
-            if not client_dir.is_dir():
-                report.client_errors[client.client_id] = f"no landing folder {client_dir}"
-                later(
-                    functools.partial(
-                        say, f"[{index}/{len(clients)}] {client.client_id}: no landing folder at {client_dir}"
-                    )
-                )
-                continue
-            files = landing_files(client_dir)
-            loader.read_known(client.client_id)
-            extracts: dict[Path, dict[str, datetime]] = {}
-            ranges: dict[Path, dict[str, Coverage]] = {}
-            outcomes: list[FileOutcome] = []
-            jobs: dict[int, _FileJob] = {}  # position in outcomes -> the parsing its file needs
-            for folder, path in files:
-                stamps = extracts.setdefault(path.parent, _extracted_at(path.parent))
-                stated = ranges.setdefault(path.parent, _stated_coverage(path.parent))
-                try:
-                    checked = loader.check(client, folder, path, stamps.get(path.name), stated.get(path.name))
-                except OSError as exc:  # one bad file never stops the rest
-                    checked = _failed(client, folder, path, landing_dir, exc)
-                if isinstance(checked, _FileJob):
-                    jobs[len(outcomes)] = checked
-                    checked = FileOutcome(client.client_id, folder, checked.source_file, "failed")  # filled below
-                outcomes.append(checked)
-            large = {slot: job for slot, job in jobs.items() if job.stat[0] > LARGE_FILE_BYTES}
-            jobs = {slot: job for slot, job in jobs.items() if slot not in large}
-            for (slot, job), parsed in zip(jobs.items(), parser.parse(list(jobs.values())), strict=True):
+        def plans() -> Iterator[tuple[_ClientPlan, _FileJob | None]]:
+            """Each client's changed files to parse, then its end: checked as the parser reads on."""
+            for index, client in enumerate(clients, start=1):
+                plan = _plan_client(loader, landing_dir, client, f"[{index}/{len(clients)}]", report)
+                for slot, job in plan.jobs.items():
+                    yield (plan, slot), job
+                yield (plan, None), None
+
+        for (plan, slot), parsed in parser.parse(plans()):
+            client = plan.client
+            if slot is not None:
+                job = plan.jobs[slot]
                 if isinstance(parsed, OSError):
-                    outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, parsed)
+                    plan.outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, parsed)
                 else:
                     try:
-                        outcomes[slot] = loader.take(parsed)
+                        plan.outcomes[slot] = loader.take(parsed)
                     except duckdb.Error as exc:  # recording an unreadable file failed: that file only
-                        outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
-            if large:  # earlier clients' files are written first, and their lines said
+                        plan.outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
+                continue
+            if plan.files is None:  # no landing folder
+                later(functools.partial(say, f"{plan.counter} {client.client_id}: no landing folder at {plan.folder}"))
+                continue
+            if plan.large:  # earlier clients' files are written first, and their lines said
                 loader.flush()
+                loader.wait()
                 settle()
-            for slot, job in large.items():
+            for slot, job in plan.large.items():
                 say(f"    {job.source_file}: {job.stat[0] / 2**20:,.0f} MiB, written as it is parsed")
                 try:
-                    outcomes[slot] = loader.load_large(job)
+                    plan.outcomes[slot] = loader.load_large(job)
                 except (OSError, duckdb.Error) as exc:  # recording an unreadable file failed: that file only
-                    outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
-            report.files.extend(outcomes)
-            later(functools.partial(_say_client, say, f"[{index}/{len(clients)}]", client, len(files), report))
+                    plan.outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
+            report.files.extend(plan.outcomes)
+            later(functools.partial(_say_client, say, plan.counter, client, plan.files, report))
         loader.flush()
+        loader.wait()
         settle()
     finally:
         parser.close()
+        if loader is not None:
+            loader.close()
         con.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -756,6 +757,120 @@ def test_client_lines_wait_only_for_parsed_files_and_come_in_order(tmp_path, mon
         "[2/2] bravo-dental: 1 files, 0 (re)loaded, 1 unchanged, 0 failed; 0 rows loaded, 0 quarantined",
         "WRITE 0 parsed, 2 unchanged",
     ]
+
+
+def test_a_batch_is_written_while_the_next_files_are_parsed_and_lines_wait_for_it(tmp_path, monkeypatch):
+    """A batch is written behind, by one writer thread: the next client's file is parsed while
+    the first client's batch is still being written (the write below waits until it is, and
+    would time out if writing stopped the parsing), batches are written in order, and a
+    client's line is said only once its rows are committed."""
+    import threading
+
+    import roi_pipeline.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "BATCH_ROWS", 1)  # every file is a batch of its own
+    monkeypatch.setenv("ROI_INGEST_WORKERS", "1")  # parsed in this process, beside the writer
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    clients = [make_client(tmp_path / "clients", name) for name in ("alpha-dental", "bravo-dental")]
+    write_json(landing / "alpha-dental" / "n8n_executions" / "a.json", {"data": [execution("a1")]})
+    write_json(landing / "bravo-dental" / "n8n_executions" / "b.json", {"data": [execution("b1"), execution("b2")]})
+    events: list[str] = []
+    b_parsed = threading.Event()
+    parse_file, write = ingest_module.parse_file, ingest_module._Loader._write
+
+    def parsing(job, sink=None):
+        parsed = parse_file(job, sink)
+        events.append(f"parsed {job.path.name}")
+        if job.path.name == "b.json":
+            b_parsed.set()
+        return parsed
+
+    def writing(self, staged, unchanged):
+        names = [s.outcome.source_file.rsplit("/", 1)[-1] for s in staged]
+        if names == ["a.json"] and not b_parsed.wait(timeout=20):
+            raise AssertionError("b.json was not parsed while a.json's batch was being written")
+        write(self, staged, unchanged)
+        events.append(
+            f"committed {names} ({self.con.execute('select count(*) from raw.n8n_executions').fetchone()[0]} rows)"
+        )
+
+    monkeypatch.setattr(ingest_module, "parse_file", parsing)
+    monkeypatch.setattr(ingest_module._Loader, "_write", writing)
+    ingest(landing, warehouse, clients, now=T0, progress=events.append)
+    assert [e for e in events if not e.startswith("Waiting")] == [
+        "parsed a.json",
+        "parsed b.json",
+        "committed ['a.json'] (1 rows)",
+        "committed ['b.json'] (3 rows)",
+        "[1/2] alpha-dental: 1 files, 1 (re)loaded, 0 unchanged, 0 failed; 1 rows loaded, 0 quarantined",
+        "[2/2] bravo-dental: 1 files, 1 (re)loaded, 0 unchanged, 0 failed; 2 rows loaded, 0 quarantined",
+    ]
+
+
+def test_an_error_in_the_writer_stops_ingestion_and_is_not_said_as_written(tmp_path, monkeypatch):
+    """An error that is not the database refusing a file (a bug, memory) stops ingestion with
+    that error, raised from the writer thread; no client's line claims its files were
+    written, and the next run loads them."""
+    import roi_pipeline.ingest as ingest_module
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    client = make_client(tmp_path / "clients")
+    write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1")]})
+    write = ingest_module._Loader._write
+
+    def broken(self, staged, unchanged):
+        raise MemoryError("out of memory while writing")
+
+    monkeypatch.setattr(ingest_module._Loader, "_write", broken)
+    lines: list[str] = []
+    with pytest.raises(MemoryError, match="out of memory while writing"):
+        ingest(landing, warehouse, [client], now=T0, progress=lines.append)
+    assert not [line for line in lines if line.startswith("[")]
+    monkeypatch.setattr(ingest_module._Loader, "_write", write)
+    report = ingest(landing, warehouse, [client], now=T0)
+    assert [f.action for f in report.files] == ["loaded"]
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 1
+
+
+def test_the_files_of_many_clients_are_one_stream_for_the_parsing_workers(tmp_path, monkeypatch):
+    """A month of many clients with a file or two each is parsed by the worker processes (the
+    files of all clients are one stream), not client by client in this process; the raw layer
+    and every client's line are what one process gives."""
+    import roi_pipeline.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)  # any two files are worth the pool
+    parsed_by = tmp_path / "parsed_by"
+    parsed_by.mkdir()
+    parse_file = ingest_module.parse_file
+
+    def noted(job, sink=None):  # runs in whichever process parses the file
+        (parsed_by / f"{job.client.client_id}-{job.path.name}").write_text(str(os.getpid()))
+        return parse_file(job, sink)
+
+    monkeypatch.setattr(ingest_module, "parse_file", noted)
+    results = []
+    for workers in ("2", "1"):
+        monkeypatch.setenv("ROI_INGEST_WORKERS", workers)
+        landing, warehouse = tmp_path / workers / "landing", tmp_path / workers / "wh.duckdb"
+        names = ("alpha-dental", "bravo-dental", "charlie-dental", "delta-dental")
+        clients = [make_client(tmp_path / workers / "clients", name) for name in names]
+        for n, client in enumerate(clients):
+            ids = [f"{n}-{k}" for k in range(n + 1)] + [""]  # "": quarantined
+            write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution(i) for i in ids]})
+        lines: list[str] = []
+        ingest(landing, warehouse, clients, now=T0, progress=lines.append)
+        pids = {path.read_text() for path in parsed_by.iterdir()}
+        if workers == "2":
+            assert len(pids) >= 1 and str(os.getpid()) not in pids  # parsed by the pool, not here
+        else:
+            assert pids == {str(os.getpid())}
+        for path in parsed_by.iterdir():
+            path.unlink()
+        results.append((_raw_tables(warehouse), [line for line in lines if line.startswith("[")]))
+    assert results[0] == results[1]
+    assert results[0][1][3] == (
+        "[4/4] delta-dental: 1 files, 1 (re)loaded, 0 unchanged, 0 failed; 4 rows loaded, 1 quarantined"
+    )
 
 
 def test_the_rows_per_batch_are_checked():
