@@ -1170,10 +1170,9 @@ def _ingest_clients(
         waiting_since = 0.0
 
         def settle() -> None:
-            if pending and not loader.idle() and time.monotonic() - waiting_since > LINE_WAIT_SECONDS:
-                loader.flush()
-                loader.wait()
-            if loader.idle():
+            if pending and loader.staged and time.monotonic() - waiting_since > LINE_WAIT_SECONDS:
+                loader.flush()  # written behind: the lines are said once it is (a later settle)
+            if pending and loader.idle():
                 loader.wait()  # a failed write is raised, not said as written
                 for line in pending:
                     line()
@@ -1205,6 +1204,8 @@ def _ingest_clients(
                         plan.outcomes[slot] = loader.take(parsed)
                     except duckdb.Error as exc:  # recording an unreadable file failed: that file only
                         plan.outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
+                if pending:  # lines waiting for a batch being written: said as soon as it is
+                    settle()
                 continue
             if plan.files is None:  # no landing folder
                 later(functools.partial(say, f"{plan.counter} {client.client_id}: no landing folder at {plan.folder}"))

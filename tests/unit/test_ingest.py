@@ -873,6 +873,39 @@ def test_the_files_of_many_clients_are_one_stream_for_the_parsing_workers(tmp_pa
     )
 
 
+def test_a_line_that_waited_too_long_has_its_batch_written_early(tmp_path, monkeypatch):
+    """Clients share a batch, but a client's line waits at most LINE_WAIT_SECONDS: then the
+    batch holding its files is written early (behind, while the next client's files are
+    parsed), and its line is said once that batch is written."""
+    import roi_pipeline.ingest as ingest_module
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    clients = [make_client(tmp_path / "clients", name) for name in ("alpha-dental", "bravo-dental")]
+    for client in clients:
+        write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution(client.client_id)]})
+    writes: list[list[str]] = []
+    write = ingest_module._Loader._write
+
+    def counted(self, staged, unchanged):
+        if staged:
+            writes.append(sorted({s.outcome.client_id for s in staged}))
+        return write(self, staged, unchanged)
+
+    monkeypatch.setattr(ingest_module._Loader, "_write", counted)
+    lines: list[str] = []
+    for wait, expected in ((3600.0, [["alpha-dental", "bravo-dental"]]), (0.0, [["alpha-dental"], ["bravo-dental"]])):
+        monkeypatch.setattr(ingest_module, "LINE_WAIT_SECONDS", wait)
+        writes.clear()
+        lines.clear()
+        warehouse.unlink(missing_ok=True)
+        ingest(landing, warehouse, clients, now=T0, progress=lines.append)
+        assert writes == expected
+        assert [line.split(":")[0] for line in lines if line.startswith("[")] == [
+            "[1/2] alpha-dental",
+            "[2/2] bravo-dental",
+        ]
+
+
 def test_the_rows_per_batch_are_checked():
     from roi_pipeline.ingest import BATCH_ROWS, ingest_batch_rows
 
