@@ -57,7 +57,7 @@ from roi_pipeline.warehouse_lock import hold_warehouse
 
 RAW_SCHEMA = "raw"
 BATCH_ROWS = 100_000
-#: Below this many bytes of changed files, a client's files are parsed in-process (see _Parser).
+#: Below this many bytes of changed files (all clients together), they are parsed in-process (see _Parser).
 PARALLEL_MIN_BYTES = 4 << 20
 
 LINEAGE = (
@@ -601,6 +601,7 @@ class _Loader:
         self.unchanged: list[tuple[FileOutcome, str, str, datetime | None]] = []
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="roi-ingest-writer")
         self._writing: Future[None] | None = None
+        self.batches = 0  # batches handed to the writer so far, numbered from 1
 
     def wait(self) -> None:
         """Wait for the batch being written; its error, if any, is raised here."""
@@ -608,9 +609,16 @@ class _Loader:
         if writing is not None:
             writing.result()
 
-    def idle(self) -> bool:
-        """Nothing staged and nothing being written: every taken file's outcome is final."""
-        return not self.staged and (self._writing is None or self._writing.done())
+    def batch_of_taken(self) -> int:
+        """The number of the batch that holds (or will hold) every file taken so far."""
+        return self.batches + (1 if self.staged else 0)
+
+    def written(self, batch: int) -> bool:
+        """Batches up to ``batch`` are written: their files' outcomes are final. A write that
+        failed is raised here."""
+        if self._writing is not None and self._writing.done():
+            self.wait()
+        return self.batches - (1 if self._writing is not None else 0) >= batch
 
     def close(self) -> None:
         """Wait for the writer (without raising: called on the way out) and close the cursor."""
@@ -709,6 +717,7 @@ class _Loader:
         if not staged and not unchanged:
             return
         self.wait()
+        self.batches += 1
         self._writing = self._writer.submit(self._write_batch, staged, unchanged)
 
     def _write_batch(
@@ -1000,8 +1009,9 @@ def ingest_workers(environ: dict[str, str] | None = None) -> int:
 
     Measured (benchmarks/bench_ingest.py's files, 5 clients x 24 months, 960 files, on an idle
     2-core machine, alternated four times each): 5.5-5.8 s with two workers against 6.8-7.6 s in
-    this process alone, and a lower peak (this process no longer holds what it parses). A
-    client's changed files below :data:`PARALLEL_MIN_BYTES` are parsed here whatever the setting.
+    this process alone, and a lower peak (this process no longer holds what it parses). Changed
+    files adding up to less than :data:`PARALLEL_MIN_BYTES` (all clients together) are parsed
+    here whatever the setting.
     The workers are forked (they inherit the loaded code): elsewhere than on Linux forking a
     process with threads is not safe, and a worker would not end with a killed parent
     (:func:`~roi_pipeline.processes.die_with_parent`), so the pool is only there on request.
@@ -1166,23 +1176,18 @@ def _ingest_clients(
         # scale: 200 clients, a few new files each), so a client's line is said once its parsed
         # files are written, and says what was written; a line waits at most LINE_WAIT_SECONDS
         # (its batch is then written early).
-        pending: list[Callable[[], None]] = []
-        waiting_since = 0.0
+        pending: deque[tuple[int, float, Callable[[], None]]] = deque()  # (batch it waits for, since, line)
 
         def settle() -> None:
-            if pending and loader.staged and time.monotonic() - waiting_since > LINE_WAIT_SECONDS:
-                loader.flush()  # written behind: the lines are said once it is (a later settle)
-            if pending and loader.idle():
-                loader.wait()  # a failed write is raised, not said as written
-                for line in pending:
-                    line()
-                pending.clear()
+            waits_for_staged = pending and pending[0][0] > loader.batches
+            if waits_for_staged and time.monotonic() - pending[0][1] > LINE_WAIT_SECONDS:
+                loader.flush()  # written behind: the line is said once it is (a later settle)
+            while pending and loader.written(pending[0][0]):
+                pending.popleft()[2]()
 
         def later(line: Callable[[], None]) -> None:
-            nonlocal waiting_since
-            if not pending:
-                waiting_since = time.monotonic()
-            pending.append(line)
+            # the files taken so far are this line's client's and the clients' before it
+            pending.append((loader.batch_of_taken(), time.monotonic(), line))
             settle()
 
         def plans() -> Iterator[tuple[_ClientPlan, _FileJob | None]]:
