@@ -26,6 +26,7 @@ A file's failure never stops the client's other files, and a client's never stop
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import itertools
@@ -57,6 +58,11 @@ from roi_pipeline.warehouse_lock import hold_warehouse
 
 RAW_SCHEMA = "raw"
 BATCH_ROWS = 100_000
+#: Files handed to the parsing pool ahead of the one being taken: 2 per worker, and up to
+#: IN_FLIGHT_FILES per worker while they add up to less than IN_FLIGHT_BYTES (a month's files
+#: are small: with 2 each, the workers waited for this process between files).
+IN_FLIGHT_FILES = 8
+IN_FLIGHT_BYTES = 16 << 20
 #: Below this many bytes of changed files (all clients together), they are parsed in-process (see _Parser).
 PARALLEL_MIN_BYTES = 4 << 20
 
@@ -257,46 +263,30 @@ def parsing_config_hash(client: ClientConfig, folder: str) -> str:
     return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _extracted_at(folder: Path) -> dict[str, datetime]:
-    """``_extracts.json``: file name -> extraction instant (naive UTC). Bad entries are ignored."""
-    path = folder / "_extracts.json"
-    if not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    out = {}
-    for name, meta in data.items() if isinstance(data, dict) else []:
-        try:
-            out[name] = parse_instant(str(meta["extracted_at"]), "UTC")[0]
-        except (KeyError, TypeError, BadTimestamp):
-            continue
-    return out
-
-
-def _stated_coverage(folder: Path) -> dict[str, Coverage]:
-    """``_extracts.json``: file name -> the dates the extraction says the file covers.
+def _extraction_records(folder: Path) -> tuple[dict[str, datetime], dict[str, Coverage]]:
+    """A landing folder's ``_extracts.json``, read once: file name -> extraction instant (naive
+    UTC), and file name -> the dates the extraction says the file covers.
 
     ``{"<file>": {"extracted_at": ..., "covers_from": "2025-12-01", "covers_to": "2025-12-31"}}``;
-    an entry without both dates, or with bad ones, states nothing.
+    a bad extraction time is ignored, and an entry without both dates, or with bad ones, states
+    no range.
     """
     path = folder / "_extracts.json"
-    if not path.is_file():
-        return {}
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    out = {}
+    except (OSError, json.JSONDecodeError):  # none (the usual case for a hand-dropped file), or unreadable
+        return {}, {}
+    extracted, stated = {}, {}
     for name, meta in data.items() if isinstance(data, dict) else []:
+        with contextlib.suppress(KeyError, TypeError, BadTimestamp):
+            extracted[name] = parse_instant(str(meta["extracted_at"]), "UTC")[0]
         try:
             first, last = date.fromisoformat(meta["covers_from"]), date.fromisoformat(meta["covers_to"])
         except (KeyError, TypeError, ValueError):
             continue
         if first <= last:
-            out[name] = Coverage(first, last, "extraction record")
-    return out
+            stated[name] = Coverage(first, last, "extraction record")
+    return extracted, stated
 
 
 def latest_record_time(fmt: LandingFormat, rows: Iterable[dict[str, Any]], tz_name: str) -> datetime | None:
@@ -322,16 +312,39 @@ def latest_record_time(fmt: LandingFormat, rows: Iterable[dict[str, Any]], tz_na
 
 
 def landing_files(client_dir: Path) -> list[tuple[str, Path]]:
-    """``(folder, path)`` of every data file under a client's landing dir, in a stable order."""
+    """``(folder, path)`` of every data file under a client's landing dir, in a stable order
+    (by path; subfolders included, symbolic links to folders not followed)."""
     found = []
     for folder, fmt in FORMATS.items():
         base = client_dir / folder
         if not base.is_dir():
             continue
-        for path in sorted(base.rglob("*")):
-            if path.is_file() and path.suffix.lower() in fmt.suffixes and not path.name.startswith(("_", ".")):
+        paths = [Path(entry.path) for entry in _walk_files(str(base))]
+        for path in sorted(paths):
+            if path.suffix.lower() in fmt.suffixes and not path.name.startswith(("_", ".")):
                 found.append((folder, path))
     return found
+
+
+def _walk_files(folder: str) -> Iterator[os.DirEntry[str]]:
+    """The files under ``folder`` (a link to a file counts; one to a folder is not entered).
+
+    ``os.scandir`` rather than ``Path.rglob``: a month of 200 clients lists thousands of
+    entries, and the directory entries already say which are files.
+    """
+    try:
+        with os.scandir(folder) as entries:
+            listed = list(entries)
+    except (FileNotFoundError, NotADirectoryError):  # vanished meanwhile (unreadable: raised)
+        return
+    for entry in listed:
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk_files(entry.path)
+            elif entry.is_file():
+                yield entry
+        except OSError:
+            continue
 
 
 def files_by_folder(landing_dir: Path, client_id: str) -> dict[str, int]:
@@ -410,7 +423,7 @@ class _FileJob:
     folder: str
     path: Path
     source_file: str
-    checksum: str
+    checksum: str | None  # None: a new file, hashed by parse_file
     config_hash: str
     extracted: datetime | None
     stated: Coverage | None
@@ -442,6 +455,8 @@ def parse_file(job: _FileJob, sink: Sink | None = None) -> _Staged | _Unreadable
     (a file over :data:`LARGE_FILE_BYTES`, see :meth:`_Loader.load_large`) each chunk's tables
     go to it instead, as they are made, and the file is never held.
     """
+    if job.checksum is None:  # a new file: hashed here, beside its parsing, not by the ingesting process
+        job = dataclasses.replace(job, checksum=file_sha256(job.path))
     client, folder, source_file, checksum = job.client, job.folder, job.source_file, job.checksum
     fmt = FORMATS[folder]()  # a fresh instance per file: per-file state stays per file
     # The file's extraction time, else the moment of ingestion, bounds its records' times
@@ -666,7 +681,10 @@ class _Loader:
         before = self.known.get((client.client_id, source_file))
         stat = path.stat()
         seen = (stat.st_size, stat.st_mtime_ns)
-        if before is not None and before.stat == seen:
+        checksum: str | None
+        if before is None:
+            checksum = None  # a new file: hashed where it is parsed (a worker), not here
+        elif before.stat == seen:
             checksum = before.file_sha256  # same size and modification time as when hashed: not read again
         else:
             checksum = file_sha256(path)
@@ -1068,30 +1086,33 @@ class _Parser:
                 initializer=die_with_parent,
                 initargs=(os.getpid(),),
             )
-        pending: deque[tuple[Any, Future | None]] = deque()
-        in_flight = 0
+        pending: deque[tuple[Any, Future | None, int]] = deque()
+        in_flight = in_flight_bytes = 0
 
-        def submit() -> None:  # keep 2 files per worker in flight (items without a job pass along)
-            nonlocal in_flight
-            while in_flight < 2 * self.workers:
+        def submit() -> None:  # items without a job pass along in their place
+            nonlocal in_flight, in_flight_bytes
+            while in_flight < 2 * self.workers or (
+                in_flight < IN_FLIGHT_FILES * self.workers and in_flight_bytes < IN_FLIGHT_BYTES
+            ):
                 item = next(items, None)
                 if item is None:
                     return
                 key, job = item
                 if job is None:
-                    pending.append((key, None))
+                    pending.append((key, None, 0))
                 else:
-                    pending.append((key, self.pool.submit(_parse_or_error, job)))
-                    in_flight += 1
+                    size = job.stat[0]
+                    pending.append((key, self.pool.submit(_parse_or_error, job), size))
+                    in_flight, in_flight_bytes = in_flight + 1, in_flight_bytes + size
 
         submit()
         while pending:
-            key, future = pending.popleft()
+            key, future, size = pending.popleft()
             if future is None:
                 yield key, None
                 continue
             result = future.result()
-            in_flight -= 1
+            in_flight, in_flight_bytes = in_flight - 1, in_flight_bytes - size
             submit()
             yield key, result
 
@@ -1140,11 +1161,11 @@ def _plan_client(
     files = landing_files(client_dir)
     plan = _ClientPlan(client, counter, client_dir, len(files))
     loader.read_known(client.client_id)
-    extracts: dict[Path, dict[str, datetime]] = {}
-    ranges: dict[Path, dict[str, Coverage]] = {}
+    records: dict[Path, tuple[dict[str, datetime], dict[str, Coverage]]] = {}
     for folder, path in files:
-        stamps = extracts.setdefault(path.parent, _extracted_at(path.parent))
-        stated = ranges.setdefault(path.parent, _stated_coverage(path.parent))
+        if path.parent not in records:
+            records[path.parent] = _extraction_records(path.parent)
+        stamps, stated = records[path.parent]
         try:
             checked = loader.check(client, folder, path, stamps.get(path.name), stated.get(path.name))
         except OSError as exc:  # one bad file never stops the rest

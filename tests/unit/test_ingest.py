@@ -832,8 +832,8 @@ def test_an_error_in_the_writer_stops_ingestion_and_is_not_said_as_written(tmp_p
 
 def test_the_files_of_many_clients_are_one_stream_for_the_parsing_workers(tmp_path, monkeypatch):
     """A month of many clients with a file or two each is parsed by the worker processes (the
-    files of all clients are one stream), not client by client in this process; the raw layer
-    and every client's line are what one process gives."""
+    files of all clients are one stream), not client by client in this process; a new file is
+    hashed there too; the raw layer and every client's line are what one process gives."""
     import roi_pipeline.ingest as ingest_module
 
     monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)  # any two files are worth the pool
@@ -864,6 +864,15 @@ def test_the_files_of_many_clients_are_one_stream_for_the_parsing_workers(tmp_pa
             assert pids == {str(os.getpid())}
         for path in parsed_by.iterdir():
             path.unlink()
+        with duckdb.connect(str(warehouse), read_only=True) as con:  # a new file is hashed where it is parsed
+            recorded = con.execute(
+                "select source_file, file_sha256, (select list(distinct _file_sha256) from raw.n8n_executions r "
+                "where r._source_file = f.source_file) from raw._landed_files f"
+            ).fetchall()
+        assert len(recorded) == 4
+        for source_file, sha, in_rows in recorded:
+            assert sha == hashlib.sha256((landing / source_file).read_bytes()).hexdigest()
+            assert in_rows == [sha]
         results.append((_raw_tables(warehouse), [line for line in lines if line.startswith("[")]))
     assert results[0] == results[1]
     assert results[0][1][3] == (
