@@ -163,7 +163,12 @@ def cmd_validate(args: argparse.Namespace, locations: Locations) -> int:
     result = _load(locations, args.clients)
     status = 0 if result.ok and result.clients else 1
     for client in result.clients:
-        by_folder = files_by_folder(locations.landing_dir, client.client_id)
+        try:
+            by_folder = files_by_folder(locations.landing_dir, client.client_id)
+        except OSError as exc:  # a landing folder that cannot be listed: said, and the others checked
+            _say(f"{client.client_id}: cannot list its landing files: {type(exc).__name__}: {exc}")
+            status = 1
+            continue
         missing = missing_sources(client, by_folder)
         for line in landing_summary(client, by_folder, missing):
             _say(line)

@@ -335,16 +335,17 @@ def _walk_files(folder: str) -> Iterator[os.DirEntry[str]]:
     try:
         with os.scandir(folder) as entries:
             listed = list(entries)
-    except (FileNotFoundError, NotADirectoryError):  # vanished meanwhile (unreadable: raised)
+    except (FileNotFoundError, NotADirectoryError):  # vanished meanwhile; an unreadable one is raised
         return
     for entry in listed:
         try:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk_files(entry.path)
-            elif entry.is_file():
-                yield entry
-        except OSError:
+            is_dir, is_file = entry.is_dir(follow_symlinks=False), entry.is_file()
+        except OSError:  # a link that cannot be followed (a loop): no file to load
             continue
+        if is_dir:
+            yield from _walk_files(entry.path)
+        elif is_file:
+            yield entry
 
 
 def files_by_folder(landing_dir: Path, client_id: str) -> dict[str, int]:
@@ -429,7 +430,7 @@ class _FileJob:
     stated: Coverage | None
     loaded_at: datetime
     replaces: bool
-    stat: tuple[int, int]  # (size, mtime_ns) when it was hashed
+    stat: tuple[int, int]  # (size, mtime_ns) when it was checked (a new file is hashed after)
 
 
 @dataclass
@@ -610,7 +611,8 @@ class _Loader:
         self.landing_dir = landing_dir
         self.loaded_at = loaded_at
         self.batch_rows = batch_rows or ingest_batch_rows()
-        self.known: dict[tuple[str, str], _Known] = {}
+        #: client id -> its files' records, from :meth:`read_known` until :meth:`forget`
+        self.known: dict[str, dict[str, _Known]] = {}
         self.staged: list[_Staged] = []
         self.staged_rows = 0  # the staged files' rows: summed as they come, not per file staged
         self.unchanged: list[tuple[FileOutcome, str, str, datetime | None]] = []
@@ -647,10 +649,14 @@ class _Loader:
             f"covers_basis, file_size, file_mtime_ns from {RAW_SCHEMA}._landed_files where client_id = ?",
             [client_id],
         ).fetchall()
-        self.known |= {  # kept for every client: the next client is read before this one's files are taken
-            (client_id, source): _Known(sha, config_hash, status, extracted, (first, last, basis), (size, mtime))
+        self.known[client_id] = {  # the next client is read before this one's files are all taken
+            source: _Known(sha, config_hash, status, extracted, (first, last, basis), (size, mtime))
             for source, sha, config_hash, status, extracted, first, last, basis, size, mtime in rows
         }
+
+    def forget(self, client_id: str) -> None:
+        """Drop what :meth:`read_known` read of a client whose files are all taken."""
+        self.known.pop(client_id, None)
 
     def _metadata_changed(self, known: _Known, fmt: LandingFormat, path: Path, extracted, stated) -> bool:
         """A timesheet file whose extraction record changed is reloaded though its bytes did not.
@@ -678,7 +684,7 @@ class _Loader:
         """An unchanged file's outcome (its bookkeeping waits for :meth:`flush`), else the job of parsing it."""
         source_file = path.relative_to(self.landing_dir).as_posix()
         config_hash = parsing_config_hash(client, folder)
-        before = self.known.get((client.client_id, source_file))
+        before = self.known.get(client.client_id, {}).get(source_file)
         stat = path.stat()
         seen = (stat.st_size, stat.st_mtime_ns)
         checksum: str | None
@@ -883,7 +889,7 @@ class _Loader:
         self.wait()
         self.con.execute("begin transaction")
         try:
-            known = (outcome.client_id, outcome.source_file) in self.known
+            known = outcome.source_file in self.known.get(outcome.client_id, {})
             if known:
                 self.con.execute(
                     f"update {RAW_SCHEMA}._landed_files set status = 'failed', error = ?, loaded_at = ? "
@@ -1016,8 +1022,8 @@ def ingest_batch_rows(environ: dict[str, str] | None = None) -> int:
 
 
 #: The most parsing processes ingestion starts unless ``ROI_INGEST_WORKERS`` asks for more: each
-#: has up to two files in flight, so memory stays bounded whatever the host's core count (a
-#: container's CPU quota does not show in its CPU affinity).
+#: has a few files in flight (:data:`IN_FLIGHT_FILES`), so memory stays bounded whatever the
+#: host's core count (a container's CPU quota does not show in its CPU affinity).
 DEFAULT_MAX_WORKERS = 2
 
 
@@ -1145,10 +1151,11 @@ class _ClientPlan:
     client: ClientConfig
     counter: str  # "[i/n]" of its progress line
     folder: Path
-    files: int | None  # None: no landing folder
+    files: int | None  # None: no landing files could be listed (see error)
     outcomes: list[FileOutcome] = field(default_factory=list)
     jobs: dict[int, _FileJob] = field(default_factory=dict)
     large: dict[int, _FileJob] = field(default_factory=dict)
+    error: str | None = None  # why its landing files could not be listed
 
 
 def _plan_client(
@@ -1157,8 +1164,13 @@ def _plan_client(
     client_dir = landing_dir / client.client_id
     if not client_dir.is_dir():
         report.client_errors[client.client_id] = f"no landing folder {client_dir}"
-        return _ClientPlan(client, counter, client_dir, None)
-    files = landing_files(client_dir)
+        return _ClientPlan(client, counter, client_dir, None, error=f"no landing folder at {client_dir}")
+    try:
+        files = landing_files(client_dir)
+    except OSError as exc:  # a folder that cannot be listed: this client fails, the others load
+        error = f"cannot list its landing files: {type(exc).__name__}: {exc}"
+        report.client_errors[client.client_id] = error
+        return _ClientPlan(client, counter, client_dir, None, error=error)
     plan = _ClientPlan(client, counter, client_dir, len(files))
     loader.read_known(client.client_id)
     records: dict[Path, tuple[dict[str, datetime], dict[str, Coverage]]] = {}
@@ -1233,8 +1245,8 @@ def _ingest_clients(
                 if pending:  # lines waiting for a batch being written: said as soon as it is
                     settle()
                 continue
-            if plan.files is None:  # no landing folder
-                later(functools.partial(say, f"{plan.counter} {client.client_id}: no landing folder at {plan.folder}"))
+            if plan.files is None:  # no landing folder, or one that cannot be listed
+                later(functools.partial(say, f"{plan.counter} {client.client_id}: {plan.error}"))
                 continue
             if plan.large:  # earlier clients' files are written first, and their lines said
                 loader.flush()
@@ -1246,6 +1258,7 @@ def _ingest_clients(
                     plan.outcomes[slot] = loader.load_large(job)
                 except (OSError, duckdb.Error) as exc:  # recording an unreadable file failed: that file only
                     plan.outcomes[slot] = _failed(client, job.folder, job.path, landing_dir, exc)
+            loader.forget(client.client_id)
             report.files.extend(plan.outcomes)
             later(functools.partial(_say_client, say, plan.counter, client, plan.files, report))
         loader.flush()

@@ -913,6 +913,41 @@ def test_a_line_that_waited_too_long_has_its_batch_written_early(tmp_path, monke
         ]
 
 
+def test_a_landing_folder_that_cannot_be_listed_fails_its_client_only(tmp_path, monkeypatch):
+    """A client's landing folder that cannot be listed (permissions) fails that client, named
+    with the reason, and the other clients load: nothing of it is skipped silently either."""
+    import roi_pipeline.ingest as ingest_module
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    clients = [make_client(tmp_path / "clients", name) for name in ("alpha-dental", "bravo-dental")]
+    for client in clients:
+        write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution(client.client_id)]})
+    locked = str(landing / "alpha-dental" / "n8n_executions")
+    scandir = os.scandir
+
+    def refusing(path="."):
+        if str(path) == locked:
+            raise PermissionError(13, "Permission denied", str(path))
+        return scandir(path)
+
+    monkeypatch.setattr(ingest_module.os, "scandir", refusing)
+    lines: list[str] = []
+    report = ingest(landing, warehouse, clients, now=T0, progress=lines.append)
+    assert [(f.client_id, f.action) for f in report.files] == [("bravo-dental", "loaded")]
+    assert report.client_errors["alpha-dental"].startswith("cannot list its landing files: PermissionError")
+    said = [line for line in lines if line.startswith("[")]
+    assert said[0].startswith("[1/2] alpha-dental: cannot list its landing files: PermissionError")
+    assert said[1].startswith("[2/2] bravo-dental: 1 files, 1 (re)loaded")
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 1
+    # `roi validate` says so too, and checks the other client
+    from roi_pipeline.cli import main
+
+    monkeypatch.setenv("ROI_LANDING_DIR", str(landing))
+    monkeypatch.setenv("ROI_CLIENTS_DIR", str(tmp_path / "clients"))
+    monkeypatch.setenv("ROI_WAREHOUSE", str(warehouse))
+    assert main(["validate"]) == 1
+
+
 def test_the_rows_per_batch_are_checked():
     from roi_pipeline.ingest import BATCH_ROWS, ingest_batch_rows
 

@@ -46,7 +46,8 @@ def backfill_command(client_id: str, first: str, last: str) -> str:
 
 def validate_client(client_id: str, loc: Locations) -> tuple[Any, list[str], list[str]]:
     """What ``roi validate CLIENT`` checks, by the same functions: (the client or None,
-    the lines it prints, the problems among them: ``CONFIG ERROR ...``, ``MISSING ...``)."""
+    the lines it prints, the problems among them: ``CONFIG ERROR ...``, ``MISSING ...``,
+    ``UNREADABLE ...``)."""
     from roi_pipeline.config import load_clients
     from roi_pipeline.ingest import files_by_folder, landing_summary, missing_sources
 
@@ -55,7 +56,11 @@ def validate_client(client_id: str, loc: Locations) -> tuple[Any, list[str], lis
     lines = list(problems)
     client = loaded.clients[0] if loaded.clients else None
     if client is not None:
-        by_folder = files_by_folder(loc.landing_dir, client_id)
+        try:
+            by_folder = files_by_folder(loc.landing_dir, client_id)
+        except OSError as exc:  # a landing folder that cannot be listed
+            problem = f"UNREADABLE {client_id}: cannot list its landing files: {type(exc).__name__}: {exc}"
+            return client, [*lines, problem], [*problems, problem]
         missing = missing_sources(client, by_folder)
         lines += landing_summary(client, by_folder, missing)
         problems += [f"MISSING {problem}" for problem in missing]
