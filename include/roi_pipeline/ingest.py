@@ -1077,7 +1077,7 @@ class _Parser:
             for item in stream:
                 ahead.append(item)
                 if item[1] is not None:
-                    files, size = files + 1, size + _size(item[1].path)
+                    files, size = files + 1, size + item[1].stat[0]  # the size it was checked with
                     if files >= 2 and size >= PARALLEL_MIN_BYTES:
                         break
         items = itertools.chain(ahead, stream)
@@ -1126,13 +1126,6 @@ class _Parser:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
             self.pool = None
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _parse_or_error(job: _FileJob) -> _Staged | _Unreadable | OSError:

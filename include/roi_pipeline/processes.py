@@ -1,9 +1,9 @@
 """Worker processes: how many, and that none outlives the command that started it.
 
 ``roi report`` / ``roi run`` render client reports and ``roi check`` runs the quality gates in
-pools of :func:`cores` spawned processes (:func:`pool_map`); ``roi ingest`` parses a client's
-changed files in a pool of forked processes (one per core, at most two, on Linux) when they are
-large enough to repay it (``ROI_INGEST_WORKERS`` sets the number). A worker must not go on after its parent
+pools of :func:`cores` spawned processes (:func:`pool_map`); ``roi ingest`` parses the changed
+files of all its clients in a pool of forked processes (one per core, at most two, on Linux)
+when they are large enough to repay it (``ROI_INGEST_WORKERS`` sets the number). A worker must not go on after its parent
 is killed (a person pressing Ctrl-C twice, a scheduler's SIGKILL): it would keep writing
 reports or hold the command's output pipe open. :func:`die_with_parent` is each pool's
 initializer.

@@ -32,11 +32,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 
-__all__ = [
-    "EXTRACTORS", "SOURCES", "ApiError", "AuthError", "Credentials", "ExtractReport", "ExtractSettings",
-    "Extractor", "HttpPolicy", "Job", "LandedFile", "PagingError", "SourceOutcome", "Window", "default_connection_id",
-    "extract_clients", "load_extract_settings", "resolve_connection",
-]  # fmt: skip
+__all__ = sorted(_WHERE)
 
 
 def __dir__() -> list[str]:
