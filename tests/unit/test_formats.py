@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import inspect
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -1494,6 +1494,67 @@ def test_parse_instant_out_of_range_is_bad_timestamp(text):
     # Europe/Berlin is east of UTC: 0001-01-01 local is before datetime.min in UTC
     with pytest.raises(BadTimestamp):
         parse_instant(text, "Europe/Berlin")
+
+
+def _general_utc_reading(text: str, tz_name: str):
+    """How a ``Z`` timestamp was read before its fast path: ``Z`` as ``+00:00``, through the zone."""
+    raw = text.strip()
+    candidate = raw[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        return "bad"
+    if parsed.tzinfo is None:  # a date alone: "+" was read as its separator (a local midnight)
+        return localize(parsed, tz_name).replace(tzinfo=None), True
+    try:
+        return parsed.astimezone(UTC).replace(tzinfo=None), False
+    except OverflowError:
+        return "bad"
+
+
+ZULU_SHAPES = [
+    "2026-05-31T22:30:00.312Z",
+    "2026-05-31T22:30:00Z",
+    "2026-05-31t22:30:00z",
+    "2026-05-31 22:30:00Z",
+    "2026-05-31T22:30Z",
+    "2026-05-31T22Z",
+    "2026-05-31T22:30:00.123456789Z",
+    "2026-05-31T22:30:00,5Z",
+    "20260531T223000Z",
+    "2026-W22-7T10:00Z",
+    "2026-05-31Z",
+    "2026-W22-7Z",
+    "20260531Z",
+    "2026-05-31TZ",
+    "2026-05-31 Z",
+    "2026-05-31T22:30:00+01:00Z",
+    "2026-05-31T22:30:00 Z",
+    "2026-05-31T24:00:00Z",
+    "2026-02-30T10:00:00Z",
+    "0001-01-01T00:00:00Z",
+    "9999-12-31T23:59:59.999999Z",
+    "  2026-05-31T22:30:00Z  ",
+    "2026-03-29T01:30:00Z",
+    "2026-10-25T01:30:00Z",
+    "Z",
+    "zz",
+    "2026-05-31T22:30:00ZZ",
+    "2026-05-31x22:30:00Z",
+]
+
+
+@pytest.mark.parametrize("text", ZULU_SHAPES)
+def test_parse_instant_utc_fast_path_reads_as_the_general_path(text):
+    # Every "Z" spelling -- dates alone, week dates, basic format, odd separators, invalid
+    # times -- reads as it did through "+00:00" (value, assumed flag, or refusal); in a zone
+    # with DST so a date alone read as local midnight would show.
+    for tz_name in ("Europe/London", "Australia/Sydney"):
+        try:
+            got = parse_instant(text, tz_name)
+        except BadTimestamp:
+            got = "bad"
+        assert got == _general_utc_reading(text, tz_name), (text, tz_name)
 
 
 def test_parse_epoch_millis():
