@@ -113,6 +113,18 @@ def test_same_files_twice_adds_nothing(setup):
     assert count(warehouse, "select count(*) from raw._ingest_log where action = 'unchanged'") == 2
 
 
+def test_the_landed_records_text_is_stored_with_zstd(setup):
+    # ingest.STORAGE: the _record column of a new raw table is zstd-compressed in the file
+    landing, warehouse, client = setup
+    write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1"), execution("2")]})
+    ingest(landing, warehouse, [client], now=T0)
+    sql = (
+        "select list(distinct compression) from pragma_storage_info('raw.n8n_executions') "
+        "where column_name = '_record' and segment_type = 'VARCHAR'"
+    )
+    assert count(warehouse, sql) == ["ZSTD"]
+
+
 def test_changed_file_replaces_its_rows_and_only_its_rows(setup):
     landing, warehouse, client = setup
     a = write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1"), execution("2")]})
