@@ -80,8 +80,10 @@ LANDED_FILES_COLUMNS = (
     Column("format", "varchar"),
     Column("source_file", "varchar"),
     Column("file_sha256", "varchar"),
-    Column("file_size", "bigint", "size in bytes when file_sha256 was taken"),
-    Column("file_mtime_ns", "bigint", "modification time (ns) when file_sha256 was taken"),
+    Column("file_size", "bigint", "size in bytes when the file was checked, before it was read and hashed"),
+    Column(
+        "file_mtime_ns", "bigint", "modification time (ns) when the file was checked, before it was read and hashed"
+    ),
     Column("config_hash", "varchar", "hash of the configuration that parsing depends on"),
     Column("status", "varchar", "loaded / failed"),
     Column("error", "varchar"),
@@ -403,7 +405,7 @@ class _Known:
     status: str
     extracted_at: datetime | None
     covers: tuple[date | None, date | None, str | None]
-    stat: tuple[int | None, int | None]  # (file_size, file_mtime_ns) when file_sha256 was taken
+    stat: tuple[int | None, int | None]  # (file_size, file_mtime_ns) when the file was checked, before it was hashed
 
 
 @dataclass
@@ -698,7 +700,7 @@ class _Loader:
         if before is None:
             checksum = None  # a new file: hashed where it is parsed (a worker), not here
         elif before.stat == seen:
-            checksum = before.file_sha256  # same size and modification time as when hashed: not read again
+            checksum = before.file_sha256  # same size and modification time as when last checked: not read again
         else:
             checksum = file_sha256(path)
         if (
