@@ -197,3 +197,85 @@ def test_a_failed_send_records_nothing_and_the_retry_sends(smtp_server, tmp_path
         out = email_client(rendered, enabled=True, locations=loc, now=_at("2026-11-04T07:00:00"))
     assert out["email"] == "sent" and len(received) == 1
     assert [(e["sent_at"], e["restated"]) for e in _ledger(loc)] == [("2026-11-04T07:00:00Z", False)]
+
+
+def test_a_month_rendered_again_is_sent_again_only_when_its_figures_changed(smtp_server, sample_pipeline, tmp_path):
+    """Through the real renderer: a re-run after a deployment gives a PDF with other bytes (it
+    names the commit that rendered it) and the same figures: the client gets nothing new. A
+    correction that changes a figure goes out again, marked "restated"."""
+    import shutil
+    from contextlib import closing
+
+    import duckdb
+
+    from roi_pipeline.report import Consultancy, QualityStatus, render_client_month
+    from roi_pipeline.settings import Locations
+
+    port, received = smtp_server
+    warehouse = tmp_path / "warehouse.duckdb"
+    shutil.copy(sample_pipeline.warehouse, warehouse)
+    reports = tmp_path / "reports"
+    loc = Locations(sample_pipeline.landing_dir, sample_pipeline.clients_dir, warehouse, reports)
+    client, month = "hudson-roofing", "2026-10"
+
+    def run_month(commit: str, when: str) -> tuple[bytes, dict]:
+        with environment({"ROI_GIT_COMMIT": commit, **_smtp_env(port)}):
+            result = render_client_month(
+                warehouse,
+                client,
+                month,
+                reports,
+                quality=QualityStatus(),
+                consultancy=Consultancy("Northbeam", "x@y.example"),
+            )
+            pdf = result.files["report.pdf"]
+            rendered = {"client_id": client, "month": month, "status": result.status, "pdf": str(pdf)}
+            return pdf.read_bytes(), email_client(rendered, enabled=True, locations=loc, now=_at(when))
+
+    first_pdf, first = run_month("1111111111111111111111111111111111111111", "2026-11-03T06:00:00")
+    redeployed_pdf, again = run_month("2222222222222222222222222222222222222222", "2026-11-10T06:00:00")
+    assert first["email"] == "sent"
+    assert redeployed_pdf != first_pdf  # other bytes ...
+    assert again["emailed_to"] == [] and again["email"].startswith(
+        "already sent 2026-11-03T06:00:00Z"
+    )  # ... same report
+    assert len(received) == 1
+
+    published = json.loads((reports / client / month / "report.json").read_text(encoding="utf-8"))
+    with closing(duckdb.connect(str(warehouse))) as con:  # the month's hours corrected
+        con.execute(
+            "update marts.fct_client_months set hours_saved = hours_saved + 2.5 "
+            "where client_id = ? and report_month = date '2026-10-01'",
+            [client],
+        )
+    _, corrected = run_month("2222222222222222222222222222222222222222", "2026-11-20T06:00:00")
+    assert corrected["email"] == "sent (restated)"
+    assert len(received) == 2
+    assert received[1]["Subject"].endswith("(restated)")
+    sent_first, sent_second = _ledger_of(loc, client, month)
+    hours = "headline.hours_saved"
+    assert sent_first["figures"]["figures"][hours] == published["headline"]["hours_saved"]
+    assert sent_second["figures"]["figures"][hours] == pytest.approx(published["headline"]["hours_saved"] + 2.5)
+    assert sent_second["restated"] is True
+
+
+def _ledger_of(loc, client: str, month: str) -> list[dict]:
+    path = loc.reports_dir / "_sent" / client / f"{month}.jsonl"
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_an_entry_recorded_before_figures_were_kept_is_compared_by_its_pdf(smtp_server, tmp_path):
+    port, received = smtp_server
+    loc, pdf = _client(tmp_path)
+    ledger = loc.reports_dir / "_sent" / "acme" / "2026-10.jsonl"
+    ledger.parent.mkdir(parents=True)
+    old_entry = {"client_id": "acme", "month": "2026-10", "report_sha256": hashlib.sha256(pdf.read_bytes()).hexdigest(),
+                 "sent_at": "2026-11-01T06:00:00Z", "recipients": CONTACTS, "restated": False}  # fmt: skip
+    ledger.write_text(json.dumps(old_entry) + "\n", encoding="utf-8")
+    (pdf.parent / "report.json").write_text(json.dumps({"schema_version": "1.2", "status": "ok"}), encoding="utf-8")
+    with environment(_smtp_env(port)):
+        same = email_client({**PUBLISHED, "pdf": str(pdf)}, enabled=True, locations=loc)
+        pdf.write_bytes(b"%PDF-1.7 rendered again\n%%EOF\n")
+        other = email_client({**PUBLISHED, "pdf": str(pdf)}, enabled=True, locations=loc)
+    assert same["email"] == "already sent 2026-11-01T06:00:00Z to ops@acme.example, cfo@acme.example"
+    assert other["email"] == "sent (restated)" and len(received) == 1  # no figures to compare: the PDF decides

@@ -276,9 +276,11 @@ def email_client(
     Nothing is sent for a held-back report, a client without contacts, or when e-mail is
     off; the result says which. Each send is recorded in ``<reports>/_sent/<client>/<month>.jsonl``
     (:mod:`roi_pipeline.report.sent`) after the server accepted it: a retry or a re-run of
-    the report sent last sends nothing and says when it went and to whom; a report that
-    changed since (a restated month) is sent again, marked "restated". A refused or
-    unreachable server fails the step (retried) and records nothing.
+    the report sent last sends nothing and says when it went and to whom; a report whose
+    figures changed since (a restated month) is sent again, marked "restated". The same
+    figures in other PDF bytes (a re-run after a deployment: the PDF names the code version;
+    another machine's fonts) are not sent again (:func:`~roi_pipeline.report.sent.says_the_same`).
+    A refused or unreachable server fails the step (retried) and records nothing.
     """
     client_id, month = rendered["client_id"], rendered["month"]
     out = {"client_id": client_id, "month": month, "report": rendered["status"], "emailed_to": [], "email": "off"}
@@ -295,10 +297,11 @@ def email_client(
     from airflow.providers.smtp.hooks.smtp import SmtpHook
 
     from roi_pipeline.report.publish import locked
-    from roi_pipeline.report.sent import file_sha256, read_sent, record_sent, sent_log
+    from roi_pipeline.report.sent import file_sha256, published_figures, read_sent, record_sent, says_the_same, sent_log
 
     pdf = Path(rendered["pdf"])
     digest = file_sha256(pdf)
+    figures = published_figures(pdf.parent)
     ledger = sent_log(loc.reports_dir, client_id, month)
     with locked(ledger):  # check, send and record as one: two runs of the month never both send
         try:
@@ -306,8 +309,9 @@ def email_client(
         except ValueError as exc:
             raise ClientStepFailed(f"{client_id} {month}: {exc}") from None
         last = earlier[-1] if earlier else None
-        if last is not None and last["report_sha256"] == digest:
-            out["email"] = f"already sent {last['sent_at']} to {', '.join(last['recipients'])}"
+        if last is not None and says_the_same(last, digest, figures):
+            same = "" if last["report_sha256"] == digest else " (the same figures; this PDF was rendered again)"
+            out["email"] = f"already sent {last['sent_at']} to {', '.join(last['recipients'])}{same}"
             return out
         restated = last is not None
         label = parse_month(month).strftime("%B %Y")
@@ -331,7 +335,7 @@ def email_client(
         record_sent(
             ledger,
             {"client_id": client_id, "month": month, "report_sha256": digest, "sent_at": sent_at,
-             "recipients": recipients, "restated": restated},
+             "recipients": recipients, "restated": restated, "figures": figures},
         )  # fmt: skip
     out.update(emailed_to=recipients, email="sent (restated)" if restated else "sent")
     return out

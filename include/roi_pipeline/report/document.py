@@ -615,12 +615,27 @@ def figures_of(doc: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def figures_record(doc: dict[str, Any]) -> dict[str, Any]:
+    """What a restatement is judged on: the document's schema version and its figures
+    (:func:`figures_of`). JSON as it is, so a record of what was e-mailed can keep it."""
+    return {"schema_version": doc.get("schema_version"), "figures": figures_of(doc)}
+
+
 def restatement_changes(previous: dict[str, Any], current: dict[str, Any]) -> list[dict[str, Any]]:
     """Every figure whose value differs between two documents, in a stable order."""
-    before, after = figures_of(previous), figures_of(current)
+    return figure_changes(figures_record(previous), figures_record(current))
+
+
+def figure_changes(previous: dict[str, Any], current: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every figure whose value differs between two :func:`figures_record` s, in a stable order.
+
+    The one rule for "the report says something else": the renderer's restatement block and
+    the e-mail step's "send it again" both read it.
+    """
+    before, after = previous["figures"], current["figures"]
     # Same schema: a figure that appears or disappears is a change. Across schema versions
     # only the figures both documents define are compared (a new field is not a restatement).
-    same_schema = previous.get("schema_version") == current.get("schema_version")
+    same_schema = previous["schema_version"] == current["schema_version"]
     paths = set(before) | set(after) if same_schema else set(before) & set(after)
     changes = []
     for path in sorted(paths):
