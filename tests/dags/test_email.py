@@ -236,9 +236,10 @@ def test_a_month_rendered_again_is_sent_again_only_when_its_figures_changed(smtp
     redeployed_pdf, again = run_month("2222222222222222222222222222222222222222", "2026-11-10T06:00:00")
     assert first["email"] == "sent"
     assert redeployed_pdf != first_pdf  # other bytes ...
-    assert again["emailed_to"] == [] and again["email"].startswith(
-        "already sent 2026-11-03T06:00:00Z"
-    )  # ... same report
+    assert again["emailed_to"] == []  # ... the same report
+    assert again["email"] == (
+        "already sent 2026-11-03T06:00:00Z to ops@hudson-roofing.example (the same figures; this PDF was rendered again)"
+    )
     assert len(received) == 1
 
     published = json.loads((reports / client / month / "report.json").read_text(encoding="utf-8"))
@@ -279,3 +280,70 @@ def test_an_entry_recorded_before_figures_were_kept_is_compared_by_its_pdf(smtp_
         other = email_client({**PUBLISHED, "pdf": str(pdf)}, enabled=True, locations=loc)
     assert same["email"] == "already sent 2026-11-01T06:00:00Z to ops@acme.example, cfo@acme.example"
     assert other["email"] == "sent (restated)" and len(received) == 1  # no figures to compare: the PDF decides
+
+
+def _report_json(pdf, **sections) -> None:
+    doc = {"schema_version": "1.2", "status": "ok", "headline": {"hours_saved": 41.5}, "inventory": [{"run_cost": 3.0}]}
+    (pdf.parent / "report.json").write_text(json.dumps(doc | sections), encoding="utf-8")
+
+
+def test_a_change_outside_the_figures_is_published_but_not_sent_again(smtp_server, tmp_path):
+    # The figures are document.FIGURE_SECTIONS, as for the renderer's restatement block: the
+    # inventory, roadmap, history, data-quality notes and wording are published, not re-sent.
+    port, received = smtp_server
+    loc, pdf = _client(tmp_path)
+    _report_json(pdf)
+    with environment(_smtp_env(port)):
+        assert email_client({**PUBLISHED, "pdf": str(pdf)}, enabled=True, locations=loc)["email"] == "sent"
+        pdf.write_bytes(b"%PDF-1.7 inventory cost corrected\n%%EOF\n")
+        _report_json(pdf, inventory=[{"run_cost": 4.0}])
+        inventory = email_client({**PUBLISHED, "pdf": str(pdf)}, enabled=True, locations=loc)
+        pdf.write_bytes(b"%PDF-1.7 hours corrected\n%%EOF\n")
+        _report_json(pdf, headline={"hours_saved": 44.0})
+        hours = email_client({**PUBLISHED, "pdf": str(pdf)}, enabled=True, locations=loc)
+    assert inventory["email"].startswith("already sent") and inventory["emailed_to"] == []
+    assert hours["email"] == "sent (restated)" and len(received) == 2
+
+
+def test_a_malformed_record_line_fails_the_step_and_sends_nothing(smtp_server, tmp_path):
+    port, received = smtp_server
+    loc, pdf = _client(tmp_path)
+    ledger = loc.reports_dir / "_sent" / "acme" / "2026-10.jsonl"
+    ledger.parent.mkdir(parents=True)
+    entry = {"client_id": "acme", "month": "2026-10", "report_sha256": "0" * 64, "sent_at": "2026-11-01T06:00:00Z",
+             "recipients": CONTACTS, "restated": False, "figures": ["not", "figures"]}  # fmt: skip
+    ledger.write_text(json.dumps(entry) + "\n", encoding="utf-8")
+    with environment(_smtp_env(port)), pytest.raises(ClientStepFailed, match="line 1: not an e-mail record entry"):
+        email_client({**PUBLISHED, "pdf": str(pdf)}, enabled=True, locations=loc)
+    assert received == []
+
+
+def test_the_e_mail_waits_for_a_report_being_published_and_sends_what_was_published(smtp_server, tmp_path):
+    import threading
+    import time
+
+    from airflow.providers.smtp.hooks.smtp import SmtpHook  # noqa: F401  (imported now: the step starts at once)
+
+    from roi_pipeline.report.publish import locked
+
+    port, received = smtp_server
+    loc, pdf = _client(tmp_path)
+    republished = b"%PDF-1.7 republished\n%%EOF\n"
+    holding = threading.Event()
+
+    def republish() -> None:  # a re-render of the month, holding its lock as render_client_month does
+        with locked(pdf.parent):
+            holding.set()
+            time.sleep(1.0)
+            pdf.write_bytes(republished)
+
+    thread = threading.Thread(target=republish)
+    thread.start()
+    holding.wait(5)
+    with environment(_smtp_env(port)):
+        out = email_client({**PUBLISHED, "pdf": str(pdf)}, enabled=True, locations=loc)
+    thread.join()
+    assert out["email"] == "sent"
+    (attachment,) = [p for p in received[0].walk() if p.get_filename()]
+    assert attachment.get_payload(decode=True) == republished
+    assert _ledger(loc)[0]["report_sha256"] == hashlib.sha256(republished).hexdigest()

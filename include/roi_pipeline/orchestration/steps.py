@@ -300,10 +300,13 @@ def email_client(
     from roi_pipeline.report.sent import file_sha256, published_figures, read_sent, record_sent, says_the_same, sent_log
 
     pdf = Path(rendered["pdf"])
-    digest = file_sha256(pdf)
-    figures = published_figures(pdf.parent)
     ledger = sent_log(loc.reports_dir, client_id, month)
-    with locked(ledger):  # check, send and record as one: two runs of the month never both send
+    # Check, send and record as one: two runs of the month never both send. The report's own
+    # lock too (the renderer's), so the PDF hashed, the figures compared and the file attached
+    # are one publication, not a re-render's half.
+    with locked(ledger), locked(pdf.parent):
+        digest = file_sha256(pdf)
+        figures = published_figures(pdf.parent)
         try:
             earlier = read_sent(ledger)
         except ValueError as exc:
