@@ -106,9 +106,9 @@ CONTACTS = ["ops@acme.example", "cfo@acme.example"]
 PUBLISHED = {"client_id": "acme", "month": "2026-10", "status": "published"}
 
 
-def _ledger(loc) -> list[dict]:
+def _ledger(loc, client: str = "acme", month: str = "2026-10") -> list[dict]:
     """The e-mail record as a person reads it: <reports>/_sent/<client>/<month>.jsonl, one JSON line each."""
-    path = loc.reports_dir / "_sent" / "acme" / "2026-10.jsonl"
+    path = loc.reports_dir / "_sent" / client / f"{month}.jsonl"
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
 
 
@@ -253,16 +253,11 @@ def test_a_month_rendered_again_is_sent_again_only_when_its_figures_changed(smtp
     assert corrected["email"] == "sent (restated)"
     assert len(received) == 2
     assert received[1]["Subject"].endswith("(restated)")
-    sent_first, sent_second = _ledger_of(loc, client, month)
+    sent_first, sent_second = _ledger(loc, client, month)
     hours = "headline.hours_saved"
     assert sent_first["figures"]["figures"][hours] == published["headline"]["hours_saved"]
     assert sent_second["figures"]["figures"][hours] == pytest.approx(published["headline"]["hours_saved"] + 2.5)
     assert sent_second["restated"] is True
-
-
-def _ledger_of(loc, client: str, month: str) -> list[dict]:
-    path = loc.reports_dir / "_sent" / client / f"{month}.jsonl"
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
 
 def test_an_entry_recorded_before_figures_were_kept_is_compared_by_its_pdf(smtp_server, tmp_path):
