@@ -3,9 +3,9 @@
 Ingestion parses a file into Python rows (:mod:`roi_pipeline.formats`); this module turns
 them into one Arrow table per raw table, typed by the table's :class:`Column` list, and
 inserts a batch of such tables with one statement per table. Arrow is the hand-over
-because it is columnar: a worker process sends a parsed file back as a few buffers instead
-of pickling every row, and DuckDB scans it without converting a value at a time (as it
-must for Python objects).
+because it is columnar: a worker process hands a parsed file back as a few buffers (Arrow
+streams in a spool file, ``ingest._spool``) instead of pickling every row, and DuckDB scans
+it without converting a value at a time (as it must for Python objects).
 
 A column whose values do not fit its declared type (a number in a text column) is kept as
 Arrow infers it, or as text, and the insert's ``cast`` decides: it converts what the

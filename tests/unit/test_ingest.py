@@ -892,6 +892,142 @@ def test_the_files_of_many_clients_are_one_stream_for_the_parsing_workers(tmp_pa
     )
 
 
+def _pool_ingest(tmp_path: Path, name: str):
+    """Three clients' n8n files (one record of each quarantined), ingested by the parsing pool."""
+    landing, warehouse = tmp_path / name / "landing", tmp_path / name / "wh.duckdb"
+    clients = [make_client(tmp_path / name / "clients", f"{c}-dental") for c in ("alpha", "bravo", "charlie")]
+    for n, client in enumerate(clients):
+        for part in ("a", "b"):
+            ids = [f"{n}-{part}-{k}" for k in range(n + 2)] + [""]  # "": quarantined
+            write_json(
+                landing / client.client_id / "n8n_executions" / f"{part}.json", {"data": [execution(i) for i in ids]}
+            )
+    return landing, warehouse, clients
+
+
+def test_parsed_files_come_back_through_a_spool_file_or_the_pipe_with_the_same_rows(tmp_path, monkeypatch):
+    """The parsing processes hand each parsed file back through a file in the spool folder,
+    which is gone when ingestion ends; a file that cannot be spooled (a full /dev/shm) comes
+    back through the pipe; either way the raw layer is what parsing in this process gives."""
+    import roi_pipeline.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)  # any two files go to the pool
+    spool_root = tmp_path / "spool-root"
+    spool_root.mkdir()
+    monkeypatch.setattr(ingest_module, "_spool_root", lambda: str(spool_root))
+    came_back: list[str] = []
+    unspool = ingest_module._unspool
+
+    def noted(staged):  # in this process: how the parsed file came back
+        came_back.append("spool file" if staged.spooled else "pipe")
+        if staged.spooled:
+            assert Path(staged.spooled[0]).parent.parent == spool_root
+        unspool(staged)
+
+    monkeypatch.setattr(ingest_module, "_unspool", noted)
+    spool = ingest_module._spool
+
+    def full(staged, folder):  # in a parsing process: the spool folder cannot take the file
+        monkeypatch.setattr(ingest_module.pa, "OSFile", _failing_file)
+        spool(staged, folder)
+
+    results = {}
+    for how in ("in this process", "spooled", "spool full"):
+        came_back.clear()
+        monkeypatch.setenv("ROI_INGEST_WORKERS", "1" if how == "in this process" else "2")
+        if how == "spool full":
+            monkeypatch.setattr(ingest_module, "_spool", full)
+        landing, warehouse, clients = _pool_ingest(tmp_path, how.replace(" ", "-"))
+        report = ingest(landing, warehouse, clients, now=T0)
+        assert [f.action for f in report.files] == ["loaded"] * 6
+        assert report.totals()["rows_loaded"] == 2 + 3 + 4 + 2 + 3 + 4 - 0  # ids per file: n + 2
+        results[how] = _raw_tables(warehouse)
+        expected = {"in this process": [], "spooled": ["spool file"] * 6, "spool full": ["pipe"] * 6}[how]
+        assert came_back == expected
+        assert list(spool_root.iterdir()) == []  # the spool folder went with the ingestion
+    assert results["spooled"] == results["in this process"]
+    assert results["spool full"] == results["in this process"]
+
+
+def _failing_file(*_args, **_kwargs):
+    raise OSError(28, "No space left on device")
+
+
+def test_a_parsed_file_whose_spool_file_vanished_fails_alone(tmp_path, monkeypatch):
+    """A spool file removed before this process maps it (a temporary folder cleaned under a
+    running ingestion) fails its landing file, with the reason; the others load, and the next
+    run loads that file."""
+    import roi_pipeline.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setenv("ROI_INGEST_WORKERS", "2")
+    unspool = ingest_module._unspool
+    lost: list[str] = []
+
+    def cleaned(staged):
+        if staged.outcome.source_file.endswith("bravo-dental/n8n_executions/a.json"):
+            Path(staged.spooled[0]).unlink()
+            lost.append(staged.outcome.source_file)
+        unspool(staged)
+
+    monkeypatch.setattr(ingest_module, "_unspool", cleaned)
+    landing, warehouse, clients = _pool_ingest(tmp_path, "vanished")
+    report = ingest(landing, warehouse, clients, now=T0)
+    assert lost == ["bravo-dental/n8n_executions/a.json"]
+    failed = {f.source_file: f.error for f in report.files if f.action == "failed"}
+    assert list(failed) == lost
+    assert "No such file" in failed[lost[0]]
+    assert count(warehouse, "select count(*) from raw.n8n_executions where _source_file = ?", lost) == 0
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 2 + 3 + 4 + 2 + 4 - 0
+
+    monkeypatch.setattr(ingest_module, "_unspool", unspool)
+    again = ingest(landing, warehouse, clients, now=T0)
+    assert {f.source_file: f.action for f in again.files if f.action != "unchanged"} == {lost[0]: "loaded"}
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 2 + 3 + 4 + 2 + 3 + 4
+
+
+def test_ingestion_leaves_the_garbage_collector_as_it_found_it(setup, monkeypatch):
+    """Ingestion keeps the objects loaded before it out of garbage collection while it parses
+    (gc.freeze), and gives them back when it ends, however it ends."""
+    import gc
+
+    import roi_pipeline.ingest as ingest_module
+
+    landing, warehouse, client = setup
+    write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1")]})
+    parse_file, frozen = ingest_module.parse_file, []
+
+    def noted(job, sink=None):  # parsed in this process (one small file)
+        frozen.append(gc.get_freeze_count())
+        if job.path.name == "b.json":
+            raise RuntimeError("a bug in a parser")
+        return parse_file(job, sink)
+
+    monkeypatch.setattr(ingest_module, "parse_file", noted)
+    assert gc.get_freeze_count() == 0
+    ingest(landing, warehouse, [client], now=T0)
+    assert gc.get_freeze_count() == 0 and frozen[0] > 0
+    write_json(landing / client.client_id / "n8n_executions" / "b.json", {"data": [execution("2")]})
+    with pytest.raises(RuntimeError, match="a bug in a parser"):
+        ingest(landing, warehouse, [client], now=T0)
+    assert gc.get_freeze_count() == 0 and frozen[1] > 0
+
+
+def test_duckdb_takes_the_cores_the_parsing_processes_leave(tmp_path, monkeypatch):
+    import roi_pipeline.ingest as ingest_module
+    import roi_pipeline.processes as processes
+
+    for cores, workers, threads in ((2, "2", 1), (2, "1", 1), (8, "2", 6), (1, "1", 1), (4, "4", 1)):
+        monkeypatch.setattr(processes, "cores", lambda cores=cores: cores)
+        monkeypatch.setenv("ROI_INGEST_WORKERS", workers)
+        assert ingest_module.duckdb_threads() == threads
+        con = ingest_module.connect(tmp_path / f"w-{cores}-{workers}.duckdb")
+        try:
+            assert con.execute("select current_setting('threads')").fetchone()[0] == threads
+        finally:
+            con.close()
+
+
 def test_a_line_that_waited_too_long_has_its_batch_written_early(tmp_path, monkeypatch):
     """Clients share a batch, but a client's line waits at most LINE_WAIT_SECONDS: then the
     batch holding its files is written early (behind, while the next client's files are
