@@ -241,6 +241,7 @@ def duckdb_threads(environ: dict[str, str] | None = None) -> int:
     this process inserts what they parsed. A DuckDB with a thread per core beside them only made
     the three contend (5 clients x 24 months on 2 cores, alternated three times each: this
     process's CPU 2.3 -> 2.0 s, its writing 1.1 -> 0.75 s, wall 3.66 -> 3.57 s with one thread).
+    Once parsing is over, the checkpoint that closes the warehouse has every core again.
     """
     from roi_pipeline.processes import cores
 
@@ -443,6 +444,7 @@ class _Staged:
 
     @property
     def row_count(self) -> int:
+        assert self.spooled is None, "a spooled file's tables are counted once mapped back (_unspool)"
         return sum(part.num_rows for parts in self.tables.values() for part in parts)
 
 
@@ -1118,7 +1120,7 @@ class _Parser:
                 yield key, (None if job is None else _parse_or_error(job))
             return
         if self.pool is None:
-            self.spool = Path(tempfile.mkdtemp(prefix="roi-ingest-", dir=_spool_root()))
+            self.spool = _spool_folder()
             self.pool = ProcessPoolExecutor(
                 self.workers,
                 mp_context=multiprocessing.get_context("fork"),
@@ -1154,19 +1156,21 @@ class _Parser:
             if isinstance(result, _Staged):
                 try:
                     _unspool(result)
-                except OSError as exc:  # its spooled file is gone (a temp folder cleaned): that file fails
+                except OSError as exc:  # its spool file is gone (a temporary folder cleaned): that file fails
                     result = exc
             in_flight, in_flight_bytes = in_flight - 1, in_flight_bytes - size
             submit()
             yield key, result
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
-            self.pool = None
-        if self.spool is not None:  # files of results never taken (an error, cancelled work)
-            shutil.rmtree(self.spool, ignore_errors=True)
-            self.spool = None
+        try:
+            if self.pool is not None:
+                self.pool.shutdown(cancel_futures=True)
+                self.pool = None
+        finally:
+            if self.spool is not None:  # files of results never taken (an error, cancelled work)
+                shutil.rmtree(self.spool, ignore_errors=True)
+                self.spool = None
 
 
 def _parse_or_error(job: _FileJob, spool: Path | None = None) -> _Staged | _Unreadable | OSError:
@@ -1187,11 +1191,50 @@ _SPOOLED = itertools.count()
 MEMORY_FOLDER = Path("/dev/shm")
 
 
+#: Room a spool file must leave free in its folder: this much, or a tenth of the folder's size if
+#: more. /dev/shm is shared (a container's is 64 MiB by default, and multiprocessing keeps its
+#: semaphores there): a parsed file that would leave less goes back through the pipe instead.
+SPOOL_HEADROOM_BYTES = 16 << 20
+_SPOOL_PREFIX = "roi-ingest-"
+
+
 def _spool_root() -> str | None:
     """Where the parsing processes spool their files: :data:`MEMORY_FOLDER` when this process
     may write there, else the temporary folder (None). A full one (a container's small /dev/shm)
     costs nothing but speed: a file that cannot be spooled goes back through the pipe."""
     return str(MEMORY_FOLDER) if MEMORY_FOLDER.is_dir() and os.access(MEMORY_FOLDER, os.W_OK) else None
+
+
+def _spool_folder() -> Path:
+    """A new spool folder for this ingestion, named by this process's id.
+
+    An ingestion killed outright (the OOM killer, an orchestrator's SIGKILL) cannot remove its
+    folder, and /dev/shm holds it until the machine restarts: the folders of processes no longer
+    alive are removed here first. Where the memory folder cannot take a folder, the temporary
+    folder does.
+    """
+    root = _spool_root()
+    for stale in Path(root or tempfile.gettempdir()).glob(f"{_SPOOL_PREFIX}*-*"):
+        pid = stale.name.removeprefix(_SPOOL_PREFIX).split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(stale, ignore_errors=True)
+    prefix = f"{_SPOOL_PREFIX}{os.getpid()}-"
+    try:
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    except OSError:  # a full memory folder (no room, no inodes)
+        if root is None:
+            raise
+        return Path(tempfile.mkdtemp(prefix=prefix))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _spool(staged: _Staged, folder: Path) -> None:
@@ -1207,6 +1250,11 @@ def _spool(staged: _Staged, folder: Path) -> None:
     path = folder / f"{os.getpid()}-{next(_SPOOLED)}.arrow"
     layout: dict[str, list[tuple[int, int]]] = {}
     try:
+        room = os.statvfs(folder)
+        size = sum(part.nbytes for parts in staged.tables.values() for part in parts)
+        headroom = max(SPOOL_HEADROOM_BYTES, room.f_blocks * room.f_frsize // 10)
+        if room.f_bavail * room.f_frsize < size + headroom:
+            return
         with pa.OSFile(str(path), "wb") as sink:
             for table, parts in staged.tables.items():
                 spans = layout[table] = []
@@ -1229,8 +1277,14 @@ def _unspool(staged: _Staged) -> None:
         return
     path, layout = staged.spooled
     try:
-        with pa.memory_map(path) as source:
-            data = source.read_buffer()  # zero-copy: the tables below point into the mapping
+        try:
+            with pa.memory_map(path) as source:
+                data = source.read_buffer()  # zero-copy: the tables below point into the mapping
+        except FileNotFoundError:
+            raise
+        except OSError:  # a mapping refused (the process's limit of mappings): read into memory
+            with pa.OSFile(path) as source:
+                data = source.read_buffer()
     finally:
         with contextlib.suppress(OSError):
             os.unlink(path)
@@ -1387,8 +1441,12 @@ def _ingest_clients(
         loader.wait()
         settle()
     finally:
-        parser.close()
-        if loader is not None:
-            loader.close()
-        con.close()
-        stack.close()
+        try:
+            parser.close()
+            if loader is not None:
+                loader.close()
+            with contextlib.suppress(duckdb.Error):  # the parsing is over: the closing checkpoint may use every core
+                con.execute("reset threads")
+            con.close()
+        finally:
+            stack.close()

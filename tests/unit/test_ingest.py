@@ -920,37 +920,67 @@ def test_parsed_files_come_back_through_a_spool_file_or_the_pipe_with_the_same_r
 
     def noted(staged):  # in this process: how the parsed file came back
         came_back.append("spool file" if staged.spooled else "pipe")
-        if staged.spooled:
-            assert Path(staged.spooled[0]).parent.parent == spool_root
+        path = Path(staged.spooled[0]) if staged.spooled else None
+        if path is not None:
+            assert path.parent.parent == spool_root and path.parent.name.startswith(f"roi-ingest-{os.getpid()}-")
         unspool(staged)
+        assert path is None or not path.exists()  # removed once mapped
 
     monkeypatch.setattr(ingest_module, "_unspool", noted)
     spool = ingest_module._spool
 
-    def full(staged, folder):  # in a parsing process: the spool folder cannot take the file
-        monkeypatch.setattr(ingest_module.pa, "OSFile", _failing_file)
+    def full(staged, folder):  # in a parsing process: the disk fills while the file is written
+        monkeypatch.setattr(ingest_module.pa.ipc, "new_stream", _failing_stream)
         spool(staged, folder)
+        assert list(folder.glob(f"{os.getpid()}-*")) == []  # the partial file is removed
 
     results = {}
-    for how in ("in this process", "spooled", "spool full"):
+    for how in ("in this process", "spooled", "spool full", "too little room"):
         came_back.clear()
         monkeypatch.setenv("ROI_INGEST_WORKERS", "1" if how == "in this process" else "2")
         if how == "spool full":
             monkeypatch.setattr(ingest_module, "_spool", full)
+        if how == "too little room":
+            monkeypatch.setattr(ingest_module, "_spool", spool)
+            monkeypatch.setattr(ingest_module, "SPOOL_HEADROOM_BYTES", 1 << 62)  # never that much free
         landing, warehouse, clients = _pool_ingest(tmp_path, how.replace(" ", "-"))
         report = ingest(landing, warehouse, clients, now=T0)
         assert [f.action for f in report.files] == ["loaded"] * 6
         assert report.totals()["rows_loaded"] == 2 + 3 + 4 + 2 + 3 + 4 - 0  # ids per file: n + 2
         results[how] = _raw_tables(warehouse)
-        expected = {"in this process": [], "spooled": ["spool file"] * 6, "spool full": ["pipe"] * 6}[how]
+        expected = {"in this process": [], "spooled": ["spool file"] * 6}.get(how, ["pipe"] * 6)
         assert came_back == expected
         assert list(spool_root.iterdir()) == []  # the spool folder went with the ingestion
     assert results["spooled"] == results["in this process"]
     assert results["spool full"] == results["in this process"]
+    assert results["too little room"] == results["in this process"]
 
 
-def _failing_file(*_args, **_kwargs):
+def _failing_stream(*_args, **_kwargs):
     raise OSError(28, "No space left on device")
+
+
+def test_the_spool_folders_of_killed_ingestions_are_removed(tmp_path, monkeypatch):
+    """An ingestion killed outright leaves its spool folder in /dev/shm: the next one removes
+    the folders of processes no longer alive, and leaves those of live ones."""
+    import subprocess
+
+    import roi_pipeline.ingest as ingest_module
+
+    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setenv("ROI_INGEST_WORKERS", "2")
+    spool_root = tmp_path / "spool-root"
+    monkeypatch.setattr(ingest_module, "_spool_root", lambda: str(spool_root))
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = spool_root / f"roi-ingest-{int(ended.stdout)}-x1"
+    live = spool_root / f"roi-ingest-{os.getppid()}-x2"
+    other = spool_root / "someone-else"
+    for folder in (dead, live, other):
+        folder.mkdir(parents=True)
+        (folder / "1-0.arrow").write_bytes(b"x" * 100)
+    landing, warehouse, clients = _pool_ingest(tmp_path, "stale")
+    ingest(landing, warehouse, clients, now=T0)
+    assert sorted(p.name for p in spool_root.iterdir()) == sorted([live.name, other.name])
 
 
 def test_a_parsed_file_whose_spool_file_vanished_fails_alone(tmp_path, monkeypatch):
@@ -1011,6 +1041,25 @@ def test_ingestion_leaves_the_garbage_collector_as_it_found_it(setup, monkeypatc
     with pytest.raises(RuntimeError, match="a bug in a parser"):
         ingest(landing, warehouse, [client], now=T0)
     assert gc.get_freeze_count() == 0 and frozen[1] > 0
+
+    def failing_close(self):
+        raise RuntimeError("closing failed")
+
+    write_json(landing / client.client_id / "n8n_executions" / "c.json", {"data": [execution("3")]})
+    monkeypatch.setattr(ingest_module._Loader, "close", failing_close)
+    with pytest.raises(RuntimeError, match="closing failed"):
+        ingest(landing, warehouse, [client], now=T0)
+    assert gc.get_freeze_count() == 0 and frozen[2] > 0
+    monkeypatch.undo()
+
+    gc.freeze()  # a process that froze its own heap (a server that forks) keeps it as it was
+    try:
+        before = gc.get_freeze_count()
+        write_json(landing / client.client_id / "n8n_executions" / "d.json", {"data": [execution("4")]})
+        ingest(landing, warehouse, [client], now=T0)
+        assert gc.get_freeze_count() == before
+    finally:
+        gc.unfreeze()
 
 
 def test_duckdb_takes_the_cores_the_parsing_processes_leave(tmp_path, monkeypatch):
