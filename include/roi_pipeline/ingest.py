@@ -1191,9 +1191,10 @@ _SPOOLED = itertools.count()
 MEMORY_FOLDER = Path("/dev/shm")
 
 
-#: Room a spool file must leave free in its folder: this much, or a tenth of the folder's size if
-#: more. /dev/shm is shared (a container's is 64 MiB by default, and multiprocessing keeps its
-#: semaphores there): a parsed file that would leave less goes back through the pipe instead.
+#: Room the spool folder must have free for a parsed file to be spooled: this much, or a tenth of
+#: the folder's size if more. /dev/shm is shared (a container's is 64 MiB by default, and
+#: multiprocessing keeps its semaphores there): with less free, the file goes back through the
+#: pipe instead. (Not the file's own size: summing its tables' bytes cost a tenth of spooling.)
 SPOOL_HEADROOM_BYTES = 16 << 20
 _SPOOL_PREFIX = "roi-ingest-"
 
@@ -1251,9 +1252,7 @@ def _spool(staged: _Staged, folder: Path) -> None:
     layout: dict[str, list[tuple[int, int]]] = {}
     try:
         room = os.statvfs(folder)
-        size = sum(part.nbytes for parts in staged.tables.values() for part in parts)
-        headroom = max(SPOOL_HEADROOM_BYTES, room.f_blocks * room.f_frsize // 10)
-        if room.f_bavail * room.f_frsize < size + headroom:
+        if room.f_bavail * room.f_frsize < max(SPOOL_HEADROOM_BYTES, room.f_blocks * room.f_frsize // 10):
             return
         with pa.OSFile(str(path), "wb") as sink:
             for table, parts in staged.tables.items():
