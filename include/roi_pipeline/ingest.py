@@ -85,7 +85,10 @@ LANDED_FILES_COLUMNS = (
     Column("file_sha256", "varchar"),
     Column("file_size", "bigint", "size in bytes when the file was checked, before it was read and hashed"),
     Column(
-        "file_mtime_ns", "bigint", "modification time (ns) when the file was checked, before it was read and hashed"
+        "file_mtime_ns",
+        "bigint",
+        "modification time (ns) when the file was checked, before it was read and hashed; null when it was "
+        "too recent to trust (RECENT_WRITE_NS): the next ingestion hashes the file again",
     ),
     Column("config_hash", "varchar", "hash of the configuration that parsing depends on"),
     Column("status", "varchar", "loaded / failed"),
@@ -533,6 +536,14 @@ def parse_file(job: _FileJob, sink: Sink | None = None) -> _Staged | _Unreadable
 
 #: How long a client's progress line may wait for its batch to be written (see _ingest_clients).
 LINE_WAIT_SECONDS = 2.0
+
+#: A file modified less than this before it is checked may be written again within the same
+#: tick of its file system's clock (2 s on FAT and exFAT, a second on some network mounts), at
+#: the same size, and keep the size and time the check saw (git calls such a file "racily
+#: clean"). Its time is then not recorded (``file_mtime_ns`` null), so the next ingestion reads
+#: and hashes it again rather than take it as unchanged; a file older than this is trusted.
+RECENT_WRITE_NS = 5 * 1_000_000_000
+
 #: Parsed rows of a file held as Python objects before they become Arrow tables.
 CHUNK_ROWS = 50_000
 #: A file larger than this is written as it is parsed (:meth:`_Loader.load_large`), in this
@@ -719,6 +730,8 @@ class _Loader:
         before = self.known.get(client.client_id, {}).get(source_file)
         stat = path.stat()
         seen = (stat.st_size, stat.st_mtime_ns)
+        # What is recorded with its rows: its modification time only once no later write can keep it.
+        kept = seen if time.time_ns() - stat.st_mtime_ns >= RECENT_WRITE_NS else (stat.st_size, None)
         checksum: str | None
         if before is None:
             checksum = None  # a new file: hashed where it is parsed (a worker), not here
@@ -734,7 +747,7 @@ class _Loader:
             and not self._metadata_changed(before, FORMATS[folder](), path, extracted, stated)
         ):
             outcome = FileOutcome(
-                client.client_id, folder, source_file, "unchanged", file_size=seen[0], file_mtime_ns=seen[1]
+                client.client_id, folder, source_file, "unchanged", file_size=kept[0], file_mtime_ns=kept[1]
             )
             # The bytes are the same, but its export time may have been stated since (roi landed),
             # and a file copied again keeps its bytes under a new modification time.
@@ -751,7 +764,7 @@ class _Loader:
             stated,
             self.loaded_at,
             before is not None,
-            seen,
+            kept,
         )
 
     def take(self, parsed: _Staged | _Unreadable) -> FileOutcome:
@@ -1207,20 +1220,40 @@ def _spool_root() -> str | None:
     return str(MEMORY_FOLDER) if MEMORY_FOLDER.is_dir() and os.access(MEMORY_FOLDER, os.W_OK) else None
 
 
-def _spool_folder() -> Path:
-    """A new spool folder for this ingestion, named by this process's id.
+def _pid_namespace() -> int:
+    """This process's PID namespace (its inode), 0 where there is none to read: a process id
+    means something only inside its namespace, and /dev/shm may be shared between namespaces
+    (containers run with ``--ipc=host``)."""
+    try:
+        return os.stat("/proc/self/ns/pid").st_ino
+    except OSError:
+        return 0
 
-    An ingestion killed outright (the OOM killer, an orchestrator's SIGKILL) cannot remove its
-    folder, and /dev/shm holds it until the machine restarts: the folders of processes no longer
-    alive are removed here first. Where the memory folder cannot take a folder, the temporary
-    folder does.
-    """
+
+def _remove_stale_spools() -> None:
+    """Remove the spool folders of ingestions killed outright (the OOM killer, an orchestrator's
+    SIGKILL), which could not remove their own: /dev/shm holds them until the machine restarts.
+    Every ingestion does it, with or without a parsing pool. A folder is removed when its
+    process, in this PID namespace, is no longer alive; another namespace's folders are left
+    alone (its process ids are not ours to check). Folders named before namespaces were
+    (``roi-ingest-<pid>-<random>``) are taken as this namespace's."""
+    here = _pid_namespace()
+    for root in {_spool_root() or tempfile.gettempdir(), tempfile.gettempdir()}:
+        for stale in Path(root).glob(f"{_SPOOL_PREFIX}*-*"):
+            pid, _, rest = stale.name.removeprefix(_SPOOL_PREFIX).partition("-")
+            namespace = rest.split("-", 1)[0]
+            if namespace.startswith("ns") and namespace.removeprefix("ns") != str(here):
+                continue
+            if pid.isdigit() and not _alive(int(pid)):
+                shutil.rmtree(stale, ignore_errors=True)
+
+
+def _spool_folder() -> Path:
+    """A new spool folder for this ingestion, named by this process's id and PID namespace
+    (:func:`_remove_stale_spools` reads both). Where the memory folder cannot take a folder,
+    the temporary folder does."""
     root = _spool_root()
-    for stale in Path(root or tempfile.gettempdir()).glob(f"{_SPOOL_PREFIX}*-*"):
-        pid = stale.name.removeprefix(_SPOOL_PREFIX).split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            shutil.rmtree(stale, ignore_errors=True)
-    prefix = f"{_SPOOL_PREFIX}{os.getpid()}-"
+    prefix = f"{_SPOOL_PREFIX}{os.getpid()}-ns{_pid_namespace()}-"
     try:
         return Path(tempfile.mkdtemp(prefix=prefix, dir=root))
     except OSError:  # a full memory folder (no room, no inodes)
@@ -1373,6 +1406,7 @@ def _ingest_clients(
     say: Callable[[str], None],
 ) -> None:
     con = connect(warehouse)
+    _remove_stale_spools()
     parser = _Parser()
     loader: _Loader | None = None
     stack = contextlib.ExitStack()

@@ -960,27 +960,46 @@ def _failing_stream(*_args, **_kwargs):
     raise OSError(28, "No space left on device")
 
 
-def test_the_spool_folders_of_killed_ingestions_are_removed(tmp_path, monkeypatch):
+@pytest.mark.parametrize("pool", [True, False], ids=["parsing pool", "parsed here"])
+def test_the_spool_folders_of_killed_ingestions_are_removed(tmp_path, monkeypatch, pool):
     """An ingestion killed outright leaves its spool folder in /dev/shm: the next one removes
-    the folders of processes no longer alive, and leaves those of live ones."""
+    the folders of processes no longer alive, whether it starts a parsing pool or not, and
+    leaves those of live ones. /dev/shm may be shared with other PID namespaces (containers run
+    with ``--ipc=host``), where a process id says nothing: their folders are left alone."""
     import subprocess
 
     import roi_pipeline.ingest as ingest_module
 
-    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0 if pool else 1 << 40)
     monkeypatch.setenv("ROI_INGEST_WORKERS", "2")
     spool_root = tmp_path / "spool-root"
     monkeypatch.setattr(ingest_module, "_spool_root", lambda: str(spool_root))
-    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
-    dead = spool_root / f"roi-ingest-{int(ended.stdout)}-x1"
-    live = spool_root / f"roi-ingest-{os.getppid()}-x2"
+    ended = int(
+        subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True).stdout
+    )
+    here = os.stat("/proc/self/ns/pid").st_ino
+    dead = spool_root / f"roi-ingest-{ended}-ns{here}-x1"
+    dead_earlier_version = spool_root / f"roi-ingest-{ended}-x3"  # named before namespaces were
+    live = spool_root / f"roi-ingest-{os.getppid()}-ns{here}-x2"
+    elsewhere = spool_root / f"roi-ingest-{ended}-ns{here + 1}-x4"  # another namespace's process
     other = spool_root / "someone-else"
-    for folder in (dead, live, other):
+    for folder in (dead, dead_earlier_version, live, elsewhere, other):
         folder.mkdir(parents=True)
         (folder / "1-0.arrow").write_bytes(b"x" * 100)
     landing, warehouse, clients = _pool_ingest(tmp_path, "stale")
+    spooled: list[str] = []
+    make_folder = ingest_module._spool_folder
+
+    def made() -> Path:
+        folder = make_folder()
+        spooled.append(folder.name)
+        return folder
+
+    monkeypatch.setattr(ingest_module, "_spool_folder", made)
     ingest(landing, warehouse, clients, now=T0)
-    assert sorted(p.name for p in spool_root.iterdir()) == sorted([live.name, other.name])
+    assert bool(spooled) == pool
+    assert all(name.startswith(f"roi-ingest-{os.getpid()}-ns{here}-") for name in spooled)
+    assert sorted(p.name for p in spool_root.iterdir()) == sorted([live.name, elsewhere.name, other.name])
 
 
 def test_a_parsed_file_whose_spool_file_vanished_fails_alone(tmp_path, monkeypatch):
