@@ -803,11 +803,19 @@ class _Loader:
                     self._write([one], [])
                 except duckdb.Error as one_exc:
                     _fail_unwritten([one], one_exc)
-            if unchanged:
+            if unchanged and staged:  # a parsed file may have been what the database refused
                 try:
                     self._write([], unchanged)
-                except duckdb.Error as stamps_exc:  # their rows stand; their new stamps are not recorded
-                    _fail_unwritten(unchanged, stamps_exc)
+                    return
+                except duckdb.Error:
+                    pass
+            # The unchanged files of many clients share the batch: each is recorded alone, so a
+            # refusal fails that file only, not every client's files.
+            for one in unchanged:
+                try:
+                    self._write([], [one])
+                except duckdb.Error as stamps_exc:  # its rows stand; its new stamps are not recorded
+                    _fail_unwritten([one], stamps_exc)
 
     def _write(self, staged: list[_Staged], unchanged: list[tuple[FileOutcome, str, str, datetime | None]]) -> None:
         self.con.execute("begin transaction")

@@ -731,6 +731,37 @@ def test_clients_share_a_batch_and_each_clients_line_says_what_was_written(tmp_p
     assert count(warehouse, "select count(*) from raw._landed_files") == 5
 
 
+def test_unchanged_files_bookkeeping_refused_for_one_client_fails_that_clients_file_only(tmp_path, monkeypatch):
+    """The unchanged files of every client share a batch's bookkeeping (their stamps and log
+    lines). When the database refuses it for one client's file, that file alone is reported
+    failed (its rows and record stand); the other clients' files stay unchanged, so their
+    reports are not held for it."""
+    import roi_pipeline.ingest as ingest_module
+
+    landing, warehouse = tmp_path / "landing", tmp_path / "wh.duckdb"
+    clients = [make_client(tmp_path / "clients", name) for name in ("alpha-dental", "bravo-dental", "charlie-dental")]
+    for n, client in enumerate(clients):
+        write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution(f"{n}-1")]})
+    assert {f.action for f in ingest(landing, warehouse, clients, now=T0).files} == {"loaded"}
+    recorded = ingest_module._Loader._record_written
+
+    def refusing(self, staged, unchanged):
+        if any(outcome.client_id == "bravo-dental" for outcome, *_ in unchanged):
+            raise duckdb.ConstraintException("refused for bravo-dental")
+        return recorded(self, staged, unchanged)
+
+    monkeypatch.setattr(ingest_module._Loader, "_record_written", refusing)
+    report = ingest(landing, warehouse, clients, now=T0)
+    actions = {f.client_id: (f.action, f.error) for f in report.files}
+    assert actions["alpha-dental"] == ("unchanged", None)
+    assert actions["charlie-dental"] == ("unchanged", None)
+    assert actions["bravo-dental"][0] == "failed" and "refused for bravo-dental" in actions["bravo-dental"][1]
+    assert count(warehouse, "select count(*) from raw.n8n_executions") == 3  # every client's rows stand
+    assert count(warehouse, "select count(*) from raw._landed_files where status = 'loaded'") == 3
+    logged = "select count(*) from raw._ingest_log where action = 'unchanged'"
+    assert count(warehouse, logged) == 2  # alpha's and charlie's, written each alone
+
+
 def test_client_lines_wait_only_for_parsed_files_and_come_in_order(tmp_path, monkeypatch):
     """A client's line waits for its parsed files' batch, not for the bookkeeping of unchanged
     files: a re-run with nothing changed says each line as it goes. Before a large file (written
