@@ -16,29 +16,12 @@ import roi_pipeline.ingest as ingest_module
 from roi_pipeline.config import load_clients
 from roi_pipeline.ingest import ingest
 from roi_pipeline.sample.generator import generate
+from tests.raw_layer import raw_tables
 
 NOW = datetime(2026, 11, 5, 6, 0, tzinfo=UTC)
 
 
-def raw_layer(warehouse) -> dict[str, list]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        names = [
-            r[0]
-            for r in con.execute(
-                "select table_name from information_schema.tables where table_schema = 'raw' order by 1"
-            ).fetchall()
-        ]
-        out = {}
-        for name in names:
-            # a file's modification time is recorded only once it is older than RECENT_WRITE_NS when
-            # checked: which of two ingestions a few seconds apart records it is a matter of timing
-            columns = {r[0] for r in con.execute(f"describe raw.{name}").fetchall()}
-            select = "* exclude (file_mtime_ns)" if "file_mtime_ns" in columns else "*"
-            out[name] = sorted(map(repr, con.execute(f"select {select} from raw.{name}").fetchall()))
-        return out
-
-
-def test_streamed_and_whole_json_give_the_same_raw_layer(tmp_path, monkeypatch):
+def test_streamed_and_whole_json_give_the_same_raw_tables(tmp_path, monkeypatch):
     generate(tmp_path / "landing", tmp_path / "clients", clients=3, months=2, end_month="2026-10")
     json_files = [p for p in (tmp_path / "landing").rglob("*.json") if not p.name.startswith("_")]
     assert len(json_files) > 10
@@ -59,7 +42,7 @@ def test_streamed_and_whole_json_give_the_same_raw_layer(tmp_path, monkeypatch):
         warehouse = tmp_path / f"stream-{stream}.duckdb"
         report = ingest(tmp_path / "landing", warehouse, clients, now=NOW)
         assert not report.failed
-        layers[stream] = raw_layer(warehouse)
+        layers[stream] = raw_tables(warehouse)
         assert bool(streamed_files) == stream
     assert layers[True].keys() == layers[False].keys()
     for table in layers[False]:
@@ -85,7 +68,7 @@ def test_a_malformed_large_extract_fails_as_a_whole(tmp_path, monkeypatch, strea
         assert (status, kept.fetchone()[0]) == ("failed", 0), loaded
 
 
-def test_files_written_as_they_are_parsed_give_the_same_raw_layer(tmp_path, monkeypatch):
+def test_files_written_as_they_are_parsed_give_the_same_raw_tables(tmp_path, monkeypatch):
     generate(tmp_path / "landing", tmp_path / "clients", clients=3, months=2, end_month="2026-10")
     page = sorted(p for p in (tmp_path / "landing").rglob("n8n_executions/*.json") if not p.name.startswith("_"))[0]
     text = page.read_text(encoding="utf-8")  # records to quarantine: no id, and not an object
@@ -100,7 +83,7 @@ def test_files_written_as_they_are_parsed_give_the_same_raw_layer(tmp_path, monk
         warehouse = tmp_path / f"large-{large}.duckdb"
         report = ingest(tmp_path / "landing", warehouse, clients, now=NOW)
         assert not report.failed and sum(f.rows_quarantined for f in report.files) > 0
-        layers[large] = raw_layer(warehouse)
+        layers[large] = raw_tables(warehouse)
     assert layers[True] == layers[False]
 
 

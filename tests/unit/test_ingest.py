@@ -16,6 +16,7 @@ import yaml
 
 from roi_pipeline.config import load_client_file
 from roi_pipeline.ingest import ingest
+from tests.raw_layer import raw_tables
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "clients" / "northwind-dental.yaml"
 T0 = datetime(2026, 1, 1, 12, 0, 0)
@@ -571,21 +572,6 @@ def test_a_semicolon_export_loads_and_colliding_headers_fail_naming_both(setup):
         assert con.execute("select hours, notes from raw.harvest_time_entries").fetchall() == [(0.75, "a, b")]
 
 
-def _raw_tables(warehouse: Path) -> dict[str, list[tuple]]:
-    """Every raw table's rows, sorted (row order inside a table is not part of the contract)."""
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        tables = [
-            r[0] for r in con.execute("select table_name from duckdb_tables() where schema_name = 'raw'").fetchall()
-        ]
-        out = {}
-        for table in tables:
-            # a file's modification time differs between the runs' folders: not what is compared
-            columns = {r[0] for r in con.execute(f"describe raw.{table}").fetchall()}
-            select = "* exclude (file_mtime_ns)" if "file_mtime_ns" in columns else "*"
-            out[table] = sorted(con.execute(f"select {select} from raw.{table}").fetchall(), key=repr)
-        return out
-
-
 def test_files_are_written_in_batches_and_the_batch_size_changes_nothing(tmp_path, monkeypatch):
     """Parsed files are written together; whether one file or all of a client's files share a
     transaction, whether a file's rows become Arrow tables in one chunk or many, and whether
@@ -622,7 +608,7 @@ def test_files_are_written_in_batches_and_the_batch_size_changes_nothing(tmp_pat
             ("c.json", "unchanged"),
             ("export.csv", "unchanged"),
         ]
-        results.append(_raw_tables(warehouse))
+        results.append(raw_tables(warehouse))
         assert covers(warehouse)["export.csv"] == ("2025-12-01", "2025-12-09", "entries")
         with duckdb.connect(str(warehouse), read_only=True) as con:
             held = con.execute("select source_file, rows_read, rows_loaded, rows_quarantined from raw._landed_files")
@@ -916,7 +902,7 @@ def test_the_files_of_many_clients_are_one_stream_for_the_parsing_workers(tmp_pa
         for source_file, sha, in_rows in recorded:
             assert sha == hashlib.sha256((landing / source_file).read_bytes()).hexdigest()
             assert in_rows == [sha]
-        results.append((_raw_tables(warehouse), [line for line in lines if line.startswith("[")]))
+        results.append((raw_tables(warehouse), [line for line in lines if line.startswith("[")]))
     assert results[0] == results[1]
     assert results[0][1][3] == (
         "[4/4] delta-dental: 1 files, 1 (re)loaded, 0 unchanged, 0 failed; 4 rows loaded, 1 quarantined"
@@ -978,7 +964,7 @@ def test_parsed_files_come_back_through_a_spool_file_or_the_pipe_with_the_same_r
         report = ingest(landing, warehouse, clients, now=T0)
         assert [f.action for f in report.files] == ["loaded"] * 6
         assert report.totals()["rows_loaded"] == 2 + 3 + 4 + 2 + 3 + 4  # ids per file: n + 2, one quarantined each
-        results[how] = _raw_tables(warehouse)
+        results[how] = raw_tables(warehouse)
         expected = {"in this process": [], "spooled": ["spool file"] * 6}.get(how, ["pipe"] * 6)
         assert came_back == expected
         assert list(spool_root.iterdir()) == []  # the spool folder went with the ingestion
