@@ -165,7 +165,9 @@ def nodes_seconds(warehouse: Path) -> float:
     """dbt's own time running the last build's models and tests (``run_results.json``'s
     ``elapsed_time``): the rest of a ``roi build`` is fixed cost (the command's and dbt's start,
     dbt's parse and manifest, the marts snapshot, the docs site)."""
-    results = json.loads((warehouse.parent / "dbt" / "target" / "run_results.json").read_text(encoding="utf-8"))
+    from roi_pipeline.transform import dbt_work_dir
+
+    results = json.loads((dbt_work_dir(warehouse) / "target" / "run_results.json").read_text(encoding="utf-8"))
     return float(results["elapsed_time"])
 
 

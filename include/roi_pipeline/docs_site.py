@@ -97,7 +97,9 @@ def docs_inputs(warehouse: Path) -> str:
 
 def docs_stamp_path(warehouse: Path) -> Path:
     """Where the record of the last generated page is kept (with dbt's docs artefacts)."""
-    return Path(warehouse).resolve().parent / "dbt" / "docs" / STAMP
+    from roi_pipeline.transform import dbt_work_dir
+
+    return dbt_work_dir(warehouse) / "docs" / STAMP
 
 
 def docs_site_path(reports_dir: Path) -> Path:
@@ -113,11 +115,11 @@ def publish_docs_site(
     ``quiet`` and ``use_colors`` are passed to dbt (see :func:`roi_pipeline.transform.run_dbt`).
     Raises :class:`DocsSiteFailed` with one line naming the cause.
     """
-    from roi_pipeline.transform import run_dbt
+    from roi_pipeline.transform import dbt_work_dir, run_dbt
 
     warehouse = Path(warehouse).resolve()
     out = docs_site_path(reports_dir)
-    target = warehouse.parent / "dbt" / "docs"
+    target = dbt_work_dir(warehouse) / "docs"
     stamp_path = docs_stamp_path(warehouse)
     try:
         inputs = docs_inputs(warehouse)

@@ -68,6 +68,13 @@ def dbt_env(report_month: str | None = None, through_month: str | None = None) -
     return {DBT_ENV_VARS[name]: value or "" for name, value in months.items()}
 
 
+def dbt_work_dir(warehouse: Path) -> Path:
+    """Where dbt's artefacts and logs for ``warehouse`` go: ``<warehouse dir>/dbt/`` (the build's
+    in ``target/``, the docs site's in ``docs/``), so runs against different warehouses never
+    overwrite each other's manifest."""
+    return Path(warehouse).resolve().parent / "dbt"
+
+
 def run_dbt(
     command: Sequence[str],
     warehouse: Path,
@@ -104,7 +111,7 @@ def run_dbt(
             f"pass {', '.join(misplaced)} as run_dbt keyword arguments (dbt reads them from the environment)"
         )
     warehouse = Path(warehouse).resolve()
-    work_dir = warehouse.parent / "dbt"
+    work_dir = dbt_work_dir(warehouse)
     env = {"ROI_WAREHOUSE": str(warehouse), **dbt_env(report_month, through_month)}
     env[DUCKDB_MEMORY_LIMIT[0]] = duckdb_memory_limit()
     env[DBT_THREADS[0]] = dbt_threads()  # profiles.yml reads it; a bad value is named here, not by dbt

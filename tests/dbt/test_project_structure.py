@@ -14,7 +14,7 @@ import duckdb
 import pytest
 import yaml
 
-from roi_pipeline.transform import DBT_DIR, run_dbt
+from roi_pipeline.transform import DBT_DIR, dbt_work_dir, run_dbt
 from tests.dbt import structure_rules as rules
 
 EXCEPTIONS = DBT_DIR / "structure_exceptions.yml"
@@ -45,7 +45,7 @@ def manifest(tmp_path_factory) -> dict:
     warehouse = tmp_path_factory.mktemp("parse") / "warehouse.duckdb"
     result = run_dbt(["parse"], warehouse, quiet=True)
     assert result.success, result.failures
-    return json.loads((warehouse.parent / "dbt" / "target" / "manifest.json").read_text())
+    return json.loads((dbt_work_dir(warehouse) / "target" / "manifest.json").read_text())
 
 
 @pytest.fixture(scope="module")
