@@ -1246,7 +1246,7 @@ def _remove_stale_spools() -> None:
     alone (its process ids are not ours to check). Folders named before namespaces were
     (``roi-ingest-<pid>-<random>``) are taken as this namespace's."""
     here = _pid_namespace()
-    for root in {_spool_root() or tempfile.gettempdir(), tempfile.gettempdir()}:
+    for root in {_spool_root(), tempfile.gettempdir()} - {None}:  # _spool_folder's two places
         for stale in Path(root).glob(f"{_SPOOL_PREFIX}*-*"):
             pid, _, rest = stale.name.removeprefix(_SPOOL_PREFIX).partition("-")
             namespace = rest.split("-", 1)[0]
