@@ -9,3 +9,15 @@
         order by updated_at desc nulls last, loaded_at desc nulls last, source_file desc
     )
 {%- endmacro %}
+
+{#- Run-log records: the order of a run's landed copies, first = the copy counted (docs/method.md,
+    "Conflicting copies"). The copy from the later extraction (raw._landed_files.extracted_at)
+    counts, a vendor's later state of the run; where the extraction does not tell (the same
+    time, or none recorded), a finished state is later than one still in progress. Copies that
+    differ and are still not ordered hold the month in the raw gate (check copies_undecided,
+    roi_pipeline.quality.frames._runs_frame, which applies this order too), so the tie-break
+    the caller adds after it never decides a published figure. -#}
+{% macro run_copy_order(extracted_at, run_status) -%}
+    {{ extracted_at }} desc nulls last,
+    case when {{ run_status }} in ('running', 'waiting', 'new') then 1 else 0 end
+{%- endmacro %}

@@ -123,7 +123,7 @@ RAW_CASES = [
     (HARBOUR, "2026-07", "negative_hours", "warning"),
     (HARBOUR, "2026-08", "activity_before_lead", "warning"),
     (HARBOUR, "2026-09", "row_count_collapse", "blocking"),
-    (HARBOUR, "2026-10", "duplicate_run_id", "warning"),
+    (HARBOUR, "2026-10", "copies_undecided", "blocking"),  # two states of a run in one file: held
     (HUDSON, "2026-04", "bad_timestamp", "warning"),
     (HUDSON, "2026-05", "other_quarantined", "warning"),
     (BONDI, "2026-05", "schema_drift", "blocking"),
@@ -221,7 +221,7 @@ def test_raw_gate_catches_injected_defect(raw_outcomes, client, month, defect, s
 def test_untouched_months_of_the_same_copy_stay_clean(raw_outcomes, client, month):
     result = raw_outcomes[1][(client, month)]
     assert result.publishable and not result.warnings, result.reasons + result.notes
-    assert result.evaluated == 21
+    assert result.evaluated == 22
 
 
 # --------------------------------------------------------------------------- clean data, the marts
@@ -388,8 +388,8 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
         (c.client_id, c.client_id != HUDSON) for c in sorted(sample_pipeline.clients, key=lambda c: c.client_id)
     ]
     assert dict((c, r) for c, _p, r in rows)[HUDSON] == held.reasons
-    # per client: 21 raw expectations, 12 mart expectations, and the mart gate's closed-month check
-    assert evaluated == (len(sample_pipeline.clients) * (21 + 12 + 1), len(sample_pipeline.clients))
+    # per client: 22 raw expectations, 12 mart expectations, and the mart gate's closed-month check
+    assert evaluated == (len(sample_pipeline.clients) * (22 + 12 + 1), len(sample_pipeline.clients))
     # ... and in GX Data Docs, in a gx/ folder beside the warehouse (wherever ROI_WAREHOUSE
     # puts it), while the committed context is untouched and gets no uncommitted/ output
     docs = warehouse.parent / "gx" / "data_docs"

@@ -147,6 +147,31 @@ def test_tasks_csv_reconciles_and_holds_no_customer_data(sample_pipeline, publis
             assert not header & {"error_message", "email", "phone", "name", "contact_id"}
 
 
+def test_in_a_go_live_month_tasks_csv_still_adds_up_and_tests_before_go_live_are_no_incidents(
+    sample_pipeline, tmp_path
+):
+    """The month a workflow goes live holds its last test runs too (before go-live): they
+    count neither as tasks nor as incidents (docs/method.md section 2), so tasks.csv must still
+    add up to the report's tasks, and every incident must fall on a live day of its workflow
+    (go-live dates read from the client files, not the marts)."""
+    checked = 0
+    for config in sample_pipeline.clients:
+        go_lives = {wf.key: wf.go_live for wf in config.workflows}
+        for month in sorted({d.strftime("%Y-%m") for d in go_lives.values() if d.strftime("%Y-%m") <= MONTH}):
+            result = render(sample_pipeline.warehouse, config.client_id, month, tmp_path / "out")
+            if result.status != "published":
+                continue
+            folder = tmp_path / "out" / config.client_id / month
+            rows = list(csv.DictReader(io.StringIO((folder / "tasks.csv").read_text(encoding="utf-8"))))
+            doc = read_json(folder)
+            tests_before = [r for r in rows if r["started_local_date"] < str(go_lives[r["workflow_key"]])]
+            checked += len(tests_before)
+            assert sum(int(r["tasks_counted"]) for r in rows) == doc["headline"]["tasks_automated"], month
+            for incident in doc["reliability"]["incidents"]:
+                assert incident["date"] >= str(go_lives[incident["workflow_key"]]), (config.client_id, incident)
+    assert checked  # the sample's go-live months do hold runs from before go-live
+
+
 def _rates(doc: dict) -> list[tuple[str, dict, str]]:
     """(section, object, rate field) for every ``*_rate`` field of the figure sections."""
     objects = [("kpis", doc["kpis"])] + [("workflows", w) for w in doc["workflows"]]

@@ -86,10 +86,12 @@ def runs(**last):
             "row_number": 2,
         },
     ]
+    for row in rows:
+        row.update(undecided_key=None, conflicting_key=None)
     rows.append({**rows[0], "run_key": "zapier:z9", "workflow_ref": "zapier:zap_1", "row_number": 3, **last})
     frame = pd.DataFrame(rows)
     frame["stopped_at"] = pd.to_datetime(frame["stopped_at"])
-    return frame
+    return frame.astype({"undecided_key": object, "conflicting_key": object})
 
 
 RUN_PARAMS = {"as_of": AS_OF}
@@ -342,7 +344,8 @@ DEFECTS = [
         {},
     ),
     ("raw_quarantine", "other_quarantined", quarantine(("n8n_executions", "unknown n8n status 'exploded'")), {}),
-    ("raw_runs", "duplicate_run_id", runs(run_key="n8n:1", status="error"), RUN_PARAMS),
+    ("raw_runs", "copies_undecided", runs(undecided_key="zapier:z9"), RUN_PARAMS),
+    ("raw_runs", "duplicate_run_id", runs(conflicting_key="zapier:z9"), RUN_PARAMS),
     ("raw_runs", "run_ends_before_start", runs(stopped_at=ts("2026-03-02 09:59")), RUN_PARAMS),
     ("raw_runs", "future_timestamp", runs(stopped_at=ts("2026-04-05 00:00")), RUN_PARAMS),
     ("raw_month_files", "future_timestamp", month_files("2026-04-04 03:00:01"), {"as_of_local": AS_OF}),
@@ -440,28 +443,66 @@ def test_meeting_that_ends_before_it_starts_is_not_a_run_defect(gx_root):
 # --------------------------------------------------------------------------- frame building blocks
 
 
-def test_a_running_copy_followed_by_its_finished_state_is_not_a_duplicate():
+def _copies(*rows: dict) -> pd.DataFrame:
     base = {
         "run_key": "n8n:5",
         "workflow_ref": "n8n:wf1",
         "started_at": ts("2026-03-02 10:00"),
+        "stopped_at": ts("2026-03-02 10:01"),
+        "status": "success",
         "run_trigger": "trigger",
         "items": None,
         "llm_cost": None,
         "source_file": "a.json",
+        "extracted_at": ts("2026-04-04 12:00"),
     }
-    copies = pd.DataFrame(
-        [
-            {**base, "stopped_at": None, "status": "running", "row_number": 1},
-            {**base, "stopped_at": ts("2026-03-02 10:01"), "status": "success", "row_number": 2},
-            {**base, "stopped_at": ts("2026-03-02 10:01"), "status": "success", "row_number": 3},  # same content
-        ]
-    )
-    assert _runs_frame(copies)["run_key"].tolist() == ["n8n:5"]
-    conflict = pd.concat(
-        [copies, pd.DataFrame([{**base, "stopped_at": ts("2026-03-02 10:01"), "status": "error", "row_number": 4}])]
-    )
-    assert _runs_frame(conflict)["run_key"].tolist() == ["n8n:5", "n8n:5"]
+    return pd.DataFrame([{**base, "row_number": n, **row} for n, row in enumerate(rows, start=1)])
+
+
+def _decided(copies: pd.DataFrame) -> tuple[list[tuple[str, int]], bool, bool]:
+    """(the copies listed, as (file, row)), whether a copy is counted, whether it is a conflict note."""
+    frame = _runs_frame(copies)
+    listed = list(zip(frame["source_file"], frame["row_number"], strict=True))
+    counted = [(f, r) for f, r, c in zip(frame["source_file"], frame["row_number"], frame["counted"], strict=True) if c]
+    assert frame["undecided_key"].isna().all() == bool(counted)  # undecided exactly when none is counted
+    return listed, counted, frame["conflicting_key"].notna().any()
+
+
+def test_a_running_copy_followed_by_its_finished_state_is_progress_not_a_conflict():
+    running = {"stopped_at": None, "status": "running"}
+    listed, counted, note = _decided(_copies(running, {}, {}))  # the third: the same content as the second
+    assert listed == [("a.json", 1), ("a.json", 2)] and counted == [("a.json", 2)] and not note
+    # the same with no export time recorded: the finished state is still the later one
+    listed, counted, note = _decided(_copies({**running, "extracted_at": None}, {"extracted_at": None}))
+    assert counted == [("a.json", 2)] and not note
+
+
+def test_the_copy_from_the_later_export_counts_whatever_was_loaded_last():
+    later = {"source_file": "b.json", "extracted_at": ts("2026-04-05 09:00")}
+    listed, counted, note = _decided(_copies({**later, "status": "error"}, {}))
+    assert counted == [("b.json", 1)] and note  # two finished states: counted, with a note
+    # an older export still running: the later export's finished state counts, no note
+    older = {"source_file": "z.json", "extracted_at": ts("2026-03-20 12:00"), "status": "running", "stopped_at": None}
+    listed, counted, note = _decided(_copies(older, {}))
+    assert counted == [("a.json", 2)] and not note
+    # ... and a later export still running counts over an earlier finished state (the vendor's later state)
+    listed, counted, note = _decided(_copies({**older, "extracted_at": ts("2026-04-06 12:00")}, {}))
+    assert counted == [("z.json", 1)] and not note
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"status": "error"},  # the same export time (the same file, or another of that export)
+        {"status": "error", "source_file": "b.json", "extracted_at": None},  # no export time recorded
+        {"status": "error", "source_file": "b.json", "extracted_at": ts("2026-04-05 09:00"), "first": None},
+    ],
+)
+def test_copies_that_nothing_orders_are_undecided_and_each_is_listed(other):
+    first = {"extracted_at": None} if "first" in other else {}
+    other = {k: v for k, v in other.items() if k != "first"}
+    listed, counted, _note = _decided(_copies(first, other))
+    assert counted == [] and len(listed) == 2
 
 
 @pytest.mark.parametrize(

@@ -123,13 +123,20 @@ def _elapsed_last_day(month_start: date, as_of_local: datetime | None) -> date:
 # --------------------------------------------------------------------------- raw frames
 
 _RUN_COPIES = """
-    select 'n8n' as platform, id as run_id, workflow_id, started_at, stopped_at, status, mode as run_trigger,
-           items, llm_cost, _source_file as source_file, _row_number as row_number, 'n8n_executions' as format
-    from raw.n8n_executions where _client_id = $client
-    union all
-    select platform, run_id, workflow_id, started_at, finished_at, status, triggered_by,
-           items, llm_cost, _source_file, _row_number, split_part(_source_file, '/', 2)
-    from raw.generic_runs where _client_id = $client
+    with copies as (
+        select 'n8n' as platform, id as run_id, workflow_id, started_at, stopped_at, status, mode as run_trigger,
+               items, llm_cost, _source_file as source_file, _row_number as row_number,
+               'n8n_executions' as format
+        from raw.n8n_executions where _client_id = $client
+        union all
+        select platform, run_id, workflow_id, started_at, finished_at, status, triggered_by,
+               items, llm_cost, _source_file, _row_number, split_part(_source_file, '/', 2)
+        from raw.generic_runs where _client_id = $client
+    )
+    select copies.*, landed.extracted_at
+    from copies
+    left join (select source_file, extracted_at from raw._landed_files where client_id = $client) landed
+        on copies.source_file = landed.source_file
 """
 
 
@@ -149,10 +156,16 @@ def _run_copies(con, client: ClientConfig, first: date, until: date) -> pd.DataF
 
 
 def _runs_frame(copies: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct content of a run id; a copy still in progress yields to a finished one.
+    """One row per distinct content of a run id, and whether the copy counted is known.
 
-    Overlapping extracts land the same run twice: identical copies are one row, and a
-    "running" copy followed by its finished state is progress, not a conflict.
+    Overlapping extracts land the same run twice: identical copies are one row. Copies that
+    differ are ordered as the runs mart orders them (dbt macro ``run_copy_order``): the copy
+    from the later extraction counts; where the extraction does not tell (the same time, or
+    none recorded), a finished state is later than one in progress. A run whose first copy in
+    that order is not later than every other copy has no copy to count (docs/method.md,
+    "Conflicting copies"): ``undecided_key`` names it on each of its copies, and the month is
+    held. ``conflicting_key`` names a run landed with two finished states that differ, one of
+    them counted (a note): a running copy followed by its finished state is progress.
     """
     content_cols = ["workflow_ref", "started_at", "stopped_at", "status", "run_trigger", "items", "llm_cost"]
     frame = copies.copy()
@@ -160,12 +173,34 @@ def _runs_frame(copies: pd.DataFrame) -> pd.DataFrame:
         "|".join("" if pd.isna(v) else str(v) for v in row)
         for row in frame[content_cols].itertuples(index=False, name=None)
     ]
-    finished = ~frame["status"].isin(IN_PROGRESS).astype(bool)
-    has_finished = frame.assign(f=finished).groupby("run_key")["f"].transform("any")
-    frame = frame[finished | ~has_finished]
+    frame["in_progress"] = frame["status"].isin(IN_PROGRESS).astype(bool)
+    frame = frame.sort_values(
+        ["run_key", "extracted_at", "in_progress", "source_file", "row_number"],
+        ascending=[True, False, True, True, True],
+        na_position="last",
+        kind="stable",
+    )
     frame = frame.drop_duplicates(["run_key", "content"], keep="first")
-    cols = ["run_key", "workflow_ref", "started_at", "stopped_at", "status", "source_file", "row_number"]
-    return frame[cols].sort_values(["run_key", "source_file", "row_number"]).reset_index(drop=True)
+    first = frame.groupby("run_key").head(1).set_index("run_key")
+    top_at = frame["run_key"].map(first["extracted_at"])
+    top_running = frame["run_key"].map(first["in_progress"]).astype(bool)
+    at = frame["extracted_at"]
+    by_extraction = top_at.notna() & at.notna() & (top_at > at)
+    untold = top_at.isna() | at.isna() | (top_at == at)
+    by_progress = untold & ~top_running & frame["in_progress"]
+    is_first = ~frame.duplicated("run_key", keep="first")
+    undecided = set(frame.loc[~(is_first | by_extraction | by_progress), "run_key"])
+    finished = frame[~frame["in_progress"]]
+    conflicting = set(finished.loc[finished.duplicated("run_key", keep=False), "run_key"]) - undecided
+    frame["undecided_key"] = frame["run_key"].where(frame["run_key"].isin(undecided))
+    frame["conflicting_key"] = frame["run_key"].where(frame["run_key"].isin(conflicting))
+    frame["counted"] = is_first & ~frame["run_key"].isin(undecided)
+    cols = [
+        "run_key", "workflow_ref", "started_at", "stopped_at", "status", "source_file", "row_number",
+        "extracted_at", "counted", "undecided_key", "conflicting_key",
+    ]  # fmt: skip
+    out = frame[cols].sort_values(["run_key", "source_file", "row_number"]).reset_index(drop=True)
+    return out.astype({"undecided_key": object, "conflicting_key": object})
 
 
 def _landed_files_frame(con, client: ClientConfig) -> pd.DataFrame:

@@ -211,11 +211,20 @@ SUITES: tuple[Suite, ...] = (
         ("run_key", "source_file", "row_number"),
         (
             Check(
+                "copies_undecided",
+                BLOCKING,
+                "ExpectColumnValuesToBeNull",
+                {"column": "undecided_key"},
+                "the same run id was landed with different content and nothing tells which copy is later "
+                "(the same export time, or none recorded): no copy is counted until the files' export times "
+                "are stated (roi landed) or the wrong copy is removed",
+            ),
+            Check(
                 "duplicate_run_id",
                 WARNING,
-                "ExpectColumnValuesToBeUnique",
-                {"column": "run_key"},
-                "the same run id was landed with different content; the latest loaded copy is counted",
+                "ExpectColumnValuesToBeNull",
+                {"column": "conflicting_key"},
+                "the same run id was landed with different content; the copy from the later export is counted",
             ),
             Check(
                 "run_ends_before_start",

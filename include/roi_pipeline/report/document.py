@@ -371,10 +371,11 @@ def _kpis(cm: dict[str, Any]) -> dict[str, Any]:
 
 
 def incidents(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Workflow-days with failed production runs (from the runs in tasks.csv)."""
+    """Workflow-days with failed production runs on a live day (from the runs in tasks.csv):
+    the failures the report's reliability figures count, not the tests before go-live."""
     days: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for run in runs:
-        if run["is_production"] and run["status_class"] == "failed":
+        if run["is_production"] and run["status_class"] == "failed" and run["is_on_live_day"]:
             key = (run["workflow_key"], iso_date(run["started_local_date"]))
             days[key][0] += 1
             days[key][1] += 1 if run["is_recovered"] else 0

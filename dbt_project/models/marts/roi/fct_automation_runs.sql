@@ -55,16 +55,26 @@ unioned as (
     select * from generic_runs
 ),
 
+landed_files as (
+    select client_id, source_file, extracted_at from {{ ref('stg_pipeline__landed_files') }}
+),
+
 deduplicated as (
-    -- the same run landed in several files (overlapping extracts) counts once: the
-    -- most recently loaded copy wins, as it reflects the latest state of the run
+    -- the same run landed in several files (overlapping extracts) counts once: the copy
+    -- from the later extraction wins (run_copy_order); when nothing tells which copy is
+    -- later, the raw gate holds the month (copies_undecided), so this pick is never published
     select
-        *,
+        unioned.*,
+        landed_files.extracted_at,
         row_number() over (
-            partition by client_id, platform, run_id
-            order by loaded_at desc, source_file desc, source_row_number desc
+            partition by unioned.client_id, unioned.platform, unioned.run_id
+            order by {{ run_copy_order('landed_files.extracted_at', 'unioned.run_status') }},
+                unioned.loaded_at desc, unioned.source_file desc, unioned.source_row_number desc
         ) as copy_rank
     from unioned
+    left join landed_files
+        on unioned.client_id = landed_files.client_id
+        and unioned.source_file = landed_files.source_file
 ),
 
 runs as (
@@ -205,6 +215,23 @@ classified as (
         and runs.run_id = successful_retries.original_run_id
 ),
 
+dated as (
+    select
+        classified.*,
+        {{ local_date('started_at', 'timezone') }} as started_local_date
+    from classified
+),
+
+lived as (
+    -- a run counts only on a live day of its workflow: before go-live it is building and
+    -- testing, on or after retirement it is not the workflow's (docs/method.md, Live)
+    select
+        dated.*,
+        started_local_date >= go_live_date
+            and (retired_on_date is null or started_local_date < retired_on_date) as is_on_live_day
+    from dated
+),
+
 final as (
     select
         client_id,
@@ -215,20 +242,19 @@ final as (
         platform_workflow_id,
         started_at,
         stopped_at,
-        {{ local_date('started_at', 'timezone') }} as started_local_date,
-        {{ month_of(local_date('started_at', 'timezone')) }} as run_month,
+        started_local_date,
+        {{ month_of('started_local_date') }} as run_month,
         run_status,
         status_class,
         run_trigger,
         is_production,
-        {{ local_date('started_at', 'timezone') }} >= go_live_date
-            and (retired_on_date is null or {{ local_date('started_at', 'timezone') }} < retired_on_date)
-            as is_on_live_day,
+        is_on_live_day,
         status_class = 'failed' and has_successful_retry as is_recovered,
         retry_of_run_id,
         items_processed,
+        -- what the run adds to its workflow's tasks automated, so tasks.csv adds up to it
         case
-            when status_class = 'success' and is_production then coalesce(items_processed, 1)
+            when status_class = 'success' and is_production and is_on_live_day then coalesce(items_processed, 1)
             else 0
         end as tasks_counted,
         case
@@ -239,7 +265,7 @@ final as (
         error_message,
         source_file,
         source_row_number
-    from classified
+    from lived
 )
 
 select * from final
