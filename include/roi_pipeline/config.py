@@ -662,6 +662,46 @@ def normalise_process(name: str) -> str:
     return re.sub(r"\s+", " ", name.strip()).casefold()
 
 
+#: The platforms' own run-log folders; runs of a platform the generic log takes may land there too.
+RUN_LOG_FOLDERS = {"n8n": "n8n_executions", "make": "make_scenario_logs", "zapier": "zapier_zap_runs"}
+
+
+@dataclass(frozen=True)
+class SourceNeed:
+    """A landing source a client's configuration reads: any of ``folders`` gives it."""
+
+    folders: tuple[str, ...]
+    why: str
+    #: Whether the source bounds the client's "as of" even before any file of it landed
+    #: (docs/method.md: the client's "as of" is the earliest of its configured sources'), so
+    #: that no month closes without it. Run logs do not: a live workflow with no run at all
+    #: in a month holds that month by itself (no_runs), and a workflow not live yet has none.
+    dates_the_month: bool
+
+
+def source_needs(client: ClientConfig) -> list[SourceNeed]:
+    """What the client's configuration needs from its landing folder (``roi validate``, the
+    onboarding check and the "as of" of its months all read it from here)."""
+    needs: dict[tuple[str, ...], SourceNeed] = {}
+
+    def need(folders: tuple[str, ...], why: str, dates: bool) -> None:
+        needs.setdefault(folders, SourceNeed(folders, why, dates))
+
+    for wf in client.workflows:
+        folder = RUN_LOG_FOLDERS.get(wf.platform, "generic_runs")
+        folders = (
+            (folder, "generic_runs") if folder != "generic_runs" and wf.platform in GENERIC_PLATFORMS else (folder,)
+        )
+        need(folders, f"run logs for workflow {wf.key!r} ({wf.platform})", False)
+        if wf.baseline.volume is not None:
+            obj = wf.baseline.volume.object
+            need((f"hubspot_{obj}",), f"HubSpot {obj} (volume source of {wf.key!r})", True)
+    sheets = client.timesheets.format
+    need((f"{sheets}_time_entries",), f"{sheets} timesheets (configured timesheets.format)", True)
+    need(("hubspot_contacts",), "HubSpot contacts (leads, for lead response KPIs)", True)
+    return list(needs.values())
+
+
 def _check_listed_once(ids: list[str], field_name: str) -> None:
     twice = sorted({i for i in ids if ids.count(i) > 1})
     if twice:

@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from roi_pipeline.config import ClientConfig, Effective
+from roi_pipeline.config import ClientConfig, Effective, source_needs
 from roi_pipeline.formats import Column
 from roi_pipeline.raw_batches import arrow_table, insert
 
@@ -99,7 +99,8 @@ CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
             "list_name",
             "varchar",
             "automation_user_ids / lead_filter_values / consultancy_values / volume_owner_ids:<workflow> / "
-            "volume_filter:<workflow>:<property> / data_touched:<workflow> / working_weekdays / report_contacts / ignored_workflow_ids",
+            "volume_filter:<workflow>:<property> / data_touched:<workflow> / working_weekdays / report_contacts / ignored_workflow_ids / "
+            "as_of_sources (landing folders that bound the client's as-of: config.source_needs)",
         ),
         Column("value", "varchar"),
     ),
@@ -164,6 +165,8 @@ def config_rows(client: ClientConfig) -> dict[str, list[dict[str, Any]]]:
     listed("working_weekdays", client.working_hours.weekdays if client.working_hours else [])
     listed("report_contacts", client.report_contacts)
     listed("ignored_workflow_ids", client.ignored_workflow_ids)
+    # the sources whose "as of" bounds the client's even before any file of theirs landed
+    listed("as_of_sources", [n.folders[0] for n in source_needs(client) if n.dates_the_month])
 
     for wf in client.workflows:
         volume = wf.baseline.volume

@@ -49,7 +49,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from roi_pipeline.config import ClientConfig
+from roi_pipeline.config import ClientConfig, source_needs
 from roi_pipeline.config_tables import write_config_tables
 from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
 from roi_pipeline.formats.base import Coverage
@@ -388,25 +388,14 @@ def files_by_folder(landing_dir: Path, client_id: str) -> dict[str, int]:
     return counts
 
 
-#: The platforms' own run-log folders; every platform's runs may also come as the generic log.
-RUN_LOG_FOLDERS = {"n8n": "n8n_executions", "make": "make_scenario_logs", "zapier": "zapier_zap_runs"}
-
-
 def missing_sources(client: ClientConfig, by_folder: dict[str, int]) -> list[str]:
     """What a client's configuration needs from its landing folder that is not there, as
     ``<folder>/: <why>`` (``roi validate`` and the onboarding check both say it)."""
-    needed: dict[str, str] = {}
-    for wf in client.workflows:
-        folder = RUN_LOG_FOLDERS.get(wf.platform, "generic_runs")
-        if not (folder != "generic_runs" and by_folder.get("generic_runs")):  # or in the generic log
-            needed.setdefault(folder, f"run logs for workflow {wf.key!r} ({wf.platform})")
-        if wf.baseline.volume is not None:
-            vol = f"hubspot_{wf.baseline.volume.object}"
-            needed.setdefault(vol, f"HubSpot {wf.baseline.volume.object} (volume source of {wf.key!r})")
-    sheets = f"{client.timesheets.format}_time_entries"
-    needed.setdefault(sheets, f"{client.timesheets.format} timesheets (configured timesheets.format)")
-    needed.setdefault("hubspot_contacts", "HubSpot contacts (leads, for lead response KPIs)")
-    return [f"{folder}/: {why}" for folder, why in needed.items() if not by_folder.get(folder)]
+    return [
+        f"{need.folders[0]}/: {need.why}"
+        for need in source_needs(client)
+        if not any(by_folder.get(folder) for folder in need.folders)
+    ]
 
 
 def landing_summary(client: ClientConfig, by_folder: dict[str, int], missing: list[str]) -> list[str]:

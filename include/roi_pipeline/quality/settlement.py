@@ -39,6 +39,8 @@ def _when(moment: datetime, tz: str) -> str:
 
 
 def _behind(client: ClientConfig, source: str, as_of: datetime | None, basis: str) -> str:
+    if basis == "nothing landed":
+        return f"{source} (no file landed yet, though the client's configuration reads it)"
     if basis == "unknown" or as_of is None:
         return f"{source} (no extraction record, no dated record)"
     if basis == "records":
