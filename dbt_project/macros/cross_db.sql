@@ -137,3 +137,13 @@
         else try_cast({{ text }} as timestamptz) at time zone 'UTC'
     end
 {%- endmacro %}
+
+{#- The key a process name is matched by (docs/method.md, Timesheets: trimmed and
+    case-insensitive; inner runs of whitespace, Unicode spaces included (written literally in the class below,
+    which DuckDB's and PostgreSQL's regular expressions both read), count as one space).
+    The workflows' process (stg_config__workflows) and the timesheet rows'
+    (int_time_entries_classified) are both keyed here, by the same function of the database,
+    so a name matches itself whatever its letters ('Straße', 'İ'). -#}
+{% macro process_key(expr) -%}
+    lower(trim(regexp_replace({{ expr }}, '[\s   -     　]+', ' ', 'g')))
+{%- endmacro %}

@@ -658,8 +658,10 @@ def warehouse_time_zones() -> frozenset[str]:
 
 
 def normalise_process(name: str) -> str:
-    """Process names match trimmed and case-insensitively (docs/method.md, Timesheets)."""
-    return re.sub(r"\s+", " ", name.strip()).casefold()
+    """A process name trimmed, inner whitespace folded, lower-cased: what configuration
+    validation compares (one process, one workflow). The timesheets are matched in the models,
+    by the dbt macro ``process_key`` on both sides (docs/method.md, Timesheets)."""
+    return re.sub(r"\s+", " ", name.strip()).lower()
 
 
 #: The platforms' own run-log folders; runs of a platform the generic log takes may land there too.

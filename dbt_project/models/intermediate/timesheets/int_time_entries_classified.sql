@@ -133,7 +133,7 @@ select
     is_consultancy,
     case
         when not is_consultancy
-            then lower(trim(regexp_replace(process_value, '\s+', ' ', 'g')))
+            then {{ process_key('process_value') }}
     end as process_key,
     case
         when not is_consultancy then null

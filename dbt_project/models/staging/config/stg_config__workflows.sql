@@ -10,7 +10,7 @@ select
     owner as workflow_owner,
     risk_class,
     process as process_name,
-    process_key,
+    {{ process_key('process') }} as process_key,
     go_live as go_live_date,
     status as workflow_status,
     retired_on as retired_on_date,
