@@ -124,9 +124,11 @@ def test_roi_run_holds_hand_dropped_files_until_their_export_time_is_stated(gene
         assert roi(["run", "--month", MONTH]) == 1  # held: not a success
     assert_held_in_words(sample)
 
-    # A draft on request: marked DRAFT, apart from the published tree, publishes nothing.
+    # A draft on request: marked DRAFT, apart from the published tree, publishes nothing. A
+    # client past its build phase gets no verdict yet, and its draft says so (not "Build phase").
     with environment(sample.env()):
         assert roi(["report", "--month", MONTH, "--draft"]) == 0
+    in_progress = 0
     for cid in clients(sample):
         folder = sample.reports / "_drafts" / cid / MONTH
         assert sorted(p.name for p in folder.iterdir()) == [
@@ -139,6 +141,11 @@ def test_roi_run_holds_hand_dropped_files_until_their_export_time_is_stated(gene
         assert doc["data_quality"]["quality"]["publishable"] is False
         assert_draft_on_every_page(folder)
         assert not (sample.reports / cid / MONTH).exists()
+        if doc["headline"]["guarantee_verdict"] == "in progress":
+            in_progress += 1
+            html = (folder / "report.draft.html").read_text(encoding="utf-8")
+            assert "no verdict until the month closes" in html and "Build phase" not in html, cid
+    assert in_progress
 
     state_export_times(sample)
     records = json.loads((sample.landing / "harbour-legal" / "harvest_time_entries" / "_extracts.json").read_text())
