@@ -10,9 +10,40 @@
 {%- set ledger = adapter.get_relation(database=this.database, schema=this.schema, identifier='int_run_files_built')
     if execute else none %}
 {%- set ledger_usable = ledger is not none and not flags.FULL_REFRESH %}
+{#- a ledger from before it recorded the register it was built with: every file is pending once #}
+{%- set ledger_has_config = ledger_usable and (adapter.get_columns_in_relation(ledger)
+    | selectattr('name', 'equalto', 'run_config_sha256') | list | length > 0) %}
 
-with landed as (
-    select * from {{ ref('int_run_files_landed') }}
+with run_config as (
+    -- what the runs models read of a client's configuration: its zone (local dates and
+    -- months), which platform workflow is which register entry, and each entry's live days.
+    -- An edit to any of it (a go-live moved, an id added) changes every built month of the
+    -- client, so all its run-log files are pending again.
+    select
+        client_id,
+        md5(string_agg(part, '|' order by part)) as run_config_sha256
+    from (
+        select client_id, 'zone:' || timezone as part
+        from {{ ref('stg_config__clients') }}
+        union all
+        select client_id, 'id:' || platform || ':' || platform_workflow_id || '>' || workflow_key as part
+        from {{ ref('stg_config__workflow_ids') }}
+        union all
+        select
+            client_id,
+            'live:' || workflow_key || ':' || coalesce(cast(go_live_date as varchar), '')
+            || ':' || coalesce(cast(retired_on_date as varchar), '') as part
+        from {{ ref('stg_config__workflows') }}
+    ) as parts
+    group by client_id
+),
+
+landed as (
+    select
+        files.*,
+        coalesce(run_config.run_config_sha256, '') as run_config_sha256
+    from {{ ref('int_run_files_landed') }} as files
+    left join run_config on files.client_id = run_config.client_id
 ),
 
 built as (
@@ -24,7 +55,8 @@ built as (
         file_sha256,
         loaded_at,
         first_run_month,
-        last_run_month
+        last_run_month,
+        {% if ledger_has_config %}run_config_sha256{% else %}cast(null as varchar) as run_config_sha256{% endif %}
     from {{ ledger }}
     {%- else %}
     select
@@ -34,7 +66,8 @@ built as (
         cast(null as varchar) as file_sha256,
         cast(null as timestamp) as loaded_at,
         cast(null as date) as first_run_month,
-        cast(null as date) as last_run_month
+        cast(null as date) as last_run_month,
+        cast(null as varchar) as run_config_sha256
     where 1 = 0
     {%- endif %}
 ),
@@ -45,12 +78,14 @@ changed as (
         landed.source_file,
         landed.run_file_key,
         landed.file_sha256,
-        landed.loaded_at
+        landed.loaded_at,
+        landed.run_config_sha256
     from landed
     left join built
         on landed.run_file_key = built.run_file_key
         and landed.file_sha256 = built.file_sha256
         and landed.loaded_at = built.loaded_at
+        and landed.run_config_sha256 = built.run_config_sha256
     where built.run_file_key is null
 ),
 
@@ -103,7 +138,8 @@ pending as (
         source_file,
         run_file_key,
         file_sha256,
-        loaded_at
+        loaded_at,
+        run_config_sha256
     from changed
     union all
     select
@@ -111,7 +147,8 @@ pending as (
         source_file,
         run_file_key,
         cast(null as varchar) as file_sha256,
-        cast(null as timestamp) as loaded_at
+        cast(null as timestamp) as loaded_at,
+        cast(null as varchar) as run_config_sha256
     from vanished
 )
 
@@ -121,6 +158,7 @@ select
     pending.run_file_key,
     pending.file_sha256,
     pending.loaded_at,
+    pending.run_config_sha256,
     {{ month_of(local_date('file_spans.first_started_at', 'file_spans.timezone')) }} as first_run_month,
     {{ month_of(local_date('file_spans.last_started_at', 'file_spans.timezone')) }} as last_run_month,
     built.first_run_month as built_first_run_month,
