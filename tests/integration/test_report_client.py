@@ -620,6 +620,34 @@ def test_changed_figures_are_restated_with_the_earlier_values(sample_pipeline, t
     validate(doc)
 
 
+def test_every_earlier_version_of_a_restated_month_is_kept(sample_pipeline, tmp_path):
+    """The published history is kept, never overwritten (docs/method.md): three restatements
+    keep the three versions published before, oldest first, and a re-run changes nothing."""
+    warehouse = mutable_copy(sample_pipeline, tmp_path)
+    out = tmp_path / "out"
+    versions = []
+    for extra in (0.0, 1.5, 3.0, 4.5):
+        execute(
+            warehouse,
+            "update marts.fct_client_months set hours_saved = hours_saved + ? "
+            "where client_id = ? and report_month = date '2026-10-01'",
+            [extra and 1.5, "hudson-roofing"],
+        )
+        result = render(warehouse, "hudson-roofing", MONTH, out)
+        versions.append((result.directory / "report.json").read_bytes())
+    folder = out / "hudson-roofing" / MONTH
+    assert len(set(versions)) == 4
+    kept = {p.name: p.read_bytes() for p in folder.glob("report.previous*.json")}
+    assert kept == {
+        "report.previous.1.json": versions[0],
+        "report.previous.2.json": versions[1],
+        "report.previous.json": versions[2],
+    }
+    before = _snapshot(folder)
+    render(warehouse, "hudson-roofing", MONTH, out)
+    assert _snapshot(folder) == before
+
+
 # -- atomic writes ---------------------------------------------------------------------------
 
 

@@ -32,6 +32,10 @@ from roi_pipeline.report.status import Consultancy, QualityStatus, load_consulta
 
 FILES = ("report.html", "report.pdf", "report.json", "tasks.csv", "inventory.csv")
 PREVIOUS = "report.previous.json"
+#: Every report.json superseded before the one in PREVIOUS, oldest first (1 = the first
+#: published): a restatement moves PREVIOUS here under the next number. The published
+#: history is kept, never overwritten (docs/method.md, Restated).
+EARLIER = "report.previous.{n}.json"
 #: Drafts live apart from the published tree: <reports>/_drafts/<client>/<month>/report.draft.*
 DRAFTS_DIR = "_drafts"
 
@@ -168,7 +172,11 @@ def render_client_month(
             "tasks.csv": rendered.tasks_csv,
             "inventory.csv": rendered.inventory_csv,
         }
+        earlier = _earlier_versions(final)
+        files |= earlier
         if keep_previous is not None:
+            if (final / PREVIOUS).is_file():  # restated again: the version before moves down
+                files[EARLIER.format(n=len(earlier) + 1)] = (final / PREVIOUS).read_bytes()
             files[PREVIOUS] = keep_previous
         elif (final / PREVIOUS).is_file() and rendered.document["restatement"] is not None:
             files[PREVIOUS] = (final / PREVIOUS).read_bytes()
@@ -182,6 +190,16 @@ def render_client_month(
         no_data=rendered.document["status"] == "no_data",
         restated=rendered.document["restatement"] is not None,
     )
+
+
+def _earlier_versions(final: Path) -> dict[str, bytes]:
+    """The published folder's :data:`EARLIER` files, carried into every publication of it."""
+    found: dict[str, bytes] = {}
+    n = 1
+    while (final / EARLIER.format(n=n)).is_file():
+        found[EARLIER.format(n=n)] = (final / EARLIER.format(n=n)).read_bytes()
+        n += 1
+    return found
 
 
 def draft_dir(reports_dir: Path, client_id: str, month: str) -> Path:
