@@ -21,7 +21,7 @@ import pytest
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.ingest import ingest
 from roi_pipeline.quality import gate_status, run_mart_gate, run_raw_gate
-from roi_pipeline.quality.suites import EXPECTATIONS_DIR, GX_MANAGED
+from roi_pipeline.quality.suites import EXPECTATIONS_DIR, GX_MANAGED, suites_for
 
 HARBOUR, HUDSON, BONDI, RHEIN = "harbour-legal", "hudson-roofing", "bondi-physio", "rheinwerk-logistik"
 
@@ -114,6 +114,10 @@ def call_before_its_lead(landing: Path, client: str, month: str) -> None:
 # (client, month, defect, severity). Each defect sits in its own client-month of one copy;
 # the file-level failures sit on clients that nothing else uses (a failed file holds every
 # month of its client).
+
+#: How many expectations each gate evaluates per client (the suites' definitions).
+RAW_CHECKS = sum(len(spec.checks) for spec in suites_for("raw"))
+MART_CHECKS = sum(len(spec.checks) for spec in suites_for("mart"))
 
 RAW_CASES = [
     (HARBOUR, "2026-02", "run_ends_before_start", "warning"),
@@ -221,7 +225,7 @@ def test_raw_gate_catches_injected_defect(raw_outcomes, client, month, defect, s
 def test_untouched_months_of_the_same_copy_stay_clean(raw_outcomes, client, month):
     result = raw_outcomes[1][(client, month)]
     assert result.publishable and not result.warnings, result.reasons + result.notes
-    assert result.evaluated == 22
+    assert result.evaluated == RAW_CHECKS
 
 
 # --------------------------------------------------------------------------- clean data, the marts
@@ -388,8 +392,8 @@ def test_defect_in_one_client_holds_its_report_and_publishes_the_others(sample_p
         (c.client_id, c.client_id != HUDSON) for c in sorted(sample_pipeline.clients, key=lambda c: c.client_id)
     ]
     assert dict((c, r) for c, _p, r in rows)[HUDSON] == held.reasons
-    # per client: 22 raw expectations, 12 mart expectations, and the mart gate's closed-month check
-    assert evaluated == (len(sample_pipeline.clients) * (22 + 12 + 1), len(sample_pipeline.clients))
+    # per client: every raw and mart expectation, and the mart gate's closed-month check
+    assert evaluated == (len(sample_pipeline.clients) * (RAW_CHECKS + MART_CHECKS + 1), len(sample_pipeline.clients))
     # ... and in GX Data Docs, in a gx/ folder beside the warehouse (wherever ROI_WAREHOUSE
     # puts it), while the committed context is untouched and gets no uncommitted/ output
     docs = warehouse.parent / "gx" / "data_docs"

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,15 @@ def render_client_month(
             earlier_report_kept=(final / "report.json").is_file(),
         )
     data = load_client_month(Path(warehouse), client_id, month)  # an unknown client fails here
+    stale = restated_since_published(Path(warehouse), client_id, month, Path(reports_dir))
+    if stale:
+        return ReportResult(
+            client_id,
+            month,
+            "held_back",
+            reasons=[_stale_reason(client_id, month, stale)],
+            earlier_report_kept=(final / "report.json").is_file(),
+        )
     with locked(final):
         recover(final)
         previous_path = final / "report.json"
@@ -189,6 +199,78 @@ def render_client_month(
         files={name: final / name for name in files},
         no_data=rendered.document["status"] == "no_data",
         restated=rendered.document["restatement"] is not None,
+    )
+
+
+#: What a month's report builds on from the months before it, as (marts.fct_client_months
+#: column, report.json headline key): the fee credit reads the month before's verdict, and
+#: the payback every earlier month's value and total cost.
+CARRIED_FIGURES = (
+    ("guarantee_verdict", "guarantee_verdict"),
+    ("hours_saved", "hours_saved"),
+    ("fee_charged", "fee_charged"),
+    ("value_created", "value_created"),
+    ("total_cost", "total_cost"),
+)
+
+
+def restated_since_published(warehouse: Path, client_id: str, month: str, reports_dir: Path) -> list[str]:
+    """The client's months before ``month`` whose published report.json says other figures
+    (:data:`CARRIED_FIGURES`) than the marts now, as ``'2026-09 (hours_saved 33.1 -> 25.6, ...)'``.
+
+    Late or corrected data for an earlier month is built into the marts by any later build,
+    but its published report is only restated when that month is run again. Until then,
+    ``month``'s own report would contradict it (a fee credited for a month published as met,
+    a payback from other totals), so it is held back (:func:`render_client_month`).
+    """
+    import duckdb
+
+    published = {}
+    for path in sorted((reports_dir / client_id).glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/report.json")):
+        if path.parent.name < month:
+            try:
+                doc = json.loads(path.read_bytes())
+            except ValueError:
+                continue
+            if isinstance(doc, dict) and doc.get("status") == "ok":
+                published[path.parent.name] = doc.get("headline") or {}
+    if not published:
+        return []
+    columns = ", ".join(column for column, _key in CARRIED_FIGURES)
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        rows = con.execute(
+            f"select strftime(report_month, '%Y-%m'), {columns} from marts.fct_client_months "
+            "where client_id = ? and report_month < cast(? as date)",
+            [client_id, month_start(month)],
+        ).fetchall()
+    now = {row[0]: row[1:] for row in rows}
+    stale = []
+    for earlier, headline in sorted(published.items()):
+        if earlier not in now:
+            continue
+        changed = [
+            f"{key} {headline.get(key)} -> {value}"
+            for (_column, key), value in zip(CARRIED_FIGURES, now[earlier], strict=True)
+            if not _same(headline.get(key), value)
+        ]
+        if changed:
+            stale.append(f"{earlier} ({', '.join(changed)})")
+    return stale
+
+
+def _same(published: Any, current: Any) -> bool:
+    if isinstance(published, int | float) and isinstance(current, int | float):
+        return math.isclose(published, current, rel_tol=1e-9, abs_tol=1e-9)
+    return published == current
+
+
+def _stale_reason(client_id: str, month: str, stale: list[str]) -> str:
+    first = stale[0].split(" ", 1)[0]
+    return (
+        f"{client_id} {month}: earlier_month_restated (blocking, render) - the data of an earlier month "
+        f"changed since its report was published: {'; '.join(stale)}. This month's fee and payback build "
+        f"on those figures: restate the earlier month(s) first, oldest first (roi run --month {first} "
+        f"{client_id}), then run {month} again"
     )
 
 

@@ -1,0 +1,61 @@
+"""A correction to a month already published is restated before a later month builds on it.
+
+Scenario, as a consultancy meets it: February is published. Then a corrected February run log
+lands (half of one client's successful runs had in fact failed), and the routine run of March
+goes ahead. The build takes the correction into the marts, so February's hours, verdict and
+the fee credit March reads from it change; February's published report still says the old
+figures. Publishing March then would contradict February's report (a fee credited, or not,
+against a month published otherwise), as it did: March is held, the reason naming February and
+the command that restates it; the other client is published. Once February is run again (its
+report restated, the earlier version kept), March is published.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from roi_pipeline.cli import main
+from roi_pipeline.sample.generator import generate
+
+
+def run(base: Path, monkeypatch, *args: str) -> int:
+    for name, sub in (("LANDING", "landing"), ("CLIENTS", "clients"), ("REPORTS", "reports")):
+        monkeypatch.setenv(f"ROI_{name}_DIR", str(base / sub))
+    monkeypatch.setenv("ROI_WAREHOUSE", str(base / "warehouse.duckdb"))
+    return main(["run", *args])
+
+
+def headline(base: Path, client_id: str, month: str) -> dict:
+    return json.loads((base / "reports" / client_id / month / "report.json").read_text(encoding="utf-8"))["headline"]
+
+
+@pytest.mark.slow
+def test_a_month_is_held_while_an_earlier_published_month_it_builds_on_is_not_restated(tmp_path, monkeypatch):
+    generate(tmp_path / "landing", tmp_path / "clients", clients=2, months=3, end_month="2026-03")
+    victim, other = sorted(p.stem for p in (tmp_path / "clients").glob("*.yaml") if not p.name.startswith("_"))
+    assert run(tmp_path, monkeypatch, "--month", "2026-02") == 0
+    february = headline(tmp_path, victim, "2026-02")
+    published = (tmp_path / "reports" / victim / "2026-02" / "report.json").read_bytes()
+
+    path = tmp_path / "landing" / victim / "n8n_executions" / "2026-02.json"
+    page = json.loads(path.read_text(encoding="utf-8"))
+    successes = [r for r in page["data"] if r["status"] == "success" and r["mode"] == "trigger"]
+    for record in successes[::2]:
+        record["status"] = "error"
+    path.write_text(json.dumps(page), encoding="utf-8")
+
+    assert run(tmp_path, monkeypatch, "--month", "2026-03") == 1
+    assert not (tmp_path / "reports" / victim / "2026-03").exists()
+    assert (tmp_path / "reports" / other / "2026-03" / "report.json").is_file()
+    assert (tmp_path / "reports" / victim / "2026-02" / "report.json").read_bytes() == published
+
+    assert run(tmp_path, monkeypatch, "--month", "2026-02", victim) == 0
+    restated = headline(tmp_path, victim, "2026-02")
+    assert restated["tasks_automated"] < february["tasks_automated"]
+    assert (tmp_path / "reports" / victim / "2026-02" / "report.previous.json").read_bytes() == published
+    assert run(tmp_path, monkeypatch, "--month", "2026-03") == 0
+    march = headline(tmp_path, victim, "2026-03")
+    assert march["is_fee_credited"] == restated["next_invoice"]["fee_credited"]
