@@ -483,6 +483,7 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
                 _say(f"  {client.client_id:<28} HELD BACK: " + "; ".join(result.reasons))
                 status = 1
                 held += 1
+                statuses[client.client_id] = statuses[client.client_id].held_at_render(result.reasons)
             else:
                 flags = (" (restated)" if result.restated else "") + (" (no data)" if result.no_data else "")
                 _say(f"  {client.client_id:<28} {result.directory}{flags}")

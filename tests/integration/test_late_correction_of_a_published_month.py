@@ -51,6 +51,10 @@ def test_a_month_is_held_while_an_earlier_published_month_it_builds_on_is_not_re
     assert not (tmp_path / "reports" / victim / "2026-03").exists()
     assert (tmp_path / "reports" / other / "2026-03" / "report.json").is_file()
     assert (tmp_path / "reports" / victim / "2026-02" / "report.json").read_bytes() == published
+    portfolio = json.loads((tmp_path / "reports" / "_portfolio" / "2026-03" / "portfolio.json").read_text("utf-8"))
+    (held,) = portfolio["held_back"]  # the page says why, not "not rendered"
+    assert held["client_id"] == victim and "earlier_month_restated" in held["reasons"][-1]
+    assert f"roi run --month 2026-02 {victim}" in held["reasons"][-1]
 
     assert run(tmp_path, monkeypatch, "--month", "2026-02", victim) == 0
     restated = headline(tmp_path, victim, "2026-02")
@@ -59,3 +63,30 @@ def test_a_month_is_held_while_an_earlier_published_month_it_builds_on_is_not_re
     assert run(tmp_path, monkeypatch, "--month", "2026-03") == 0
     march = headline(tmp_path, victim, "2026-03")
     assert march["is_fee_credited"] == restated["next_invoice"]["fee_credited"]
+
+
+@pytest.mark.slow
+def test_a_backfill_of_one_client_keeps_the_other_clients_status_on_the_portfolio(tmp_path, monkeypatch):
+    """The monthly DAG run for one client (a backfill) renders the month's portfolio page
+    again: the clients it did not plan keep the gate status recorded for them earlier in
+    the month (not "checks not run"), and a report the renderer held is listed with why."""
+    from roi_pipeline.orchestration.steps import render_portfolio_page
+    from roi_pipeline.settings import Locations
+
+    generate(tmp_path / "landing", tmp_path / "clients", clients=2, months=3, end_month="2026-03")
+    one, other = sorted(p.stem for p in (tmp_path / "clients").glob("*.yaml") if not p.name.startswith("_"))
+    assert run(tmp_path, monkeypatch, "--month", "2026-03") == 0
+    page = tmp_path / "reports" / "_portfolio" / "2026-03" / "portfolio.json"
+
+    def entries() -> dict[str, dict]:
+        doc = json.loads(page.read_text(encoding="utf-8"))
+        return {c["client_id"]: c for group in doc["currencies"] for c in group["clients"]}
+
+    before = entries()
+    assert before[other]["quality"]["status"] == "passed"
+    held = {"client_id": one, "status": "held_back", "reasons": [f"{one} 2026-03: earlier_month_restated ..."]}
+    render_portfolio_page("2026-03", [one], [held], Locations.from_env())
+    after = entries()
+    assert after[other] == before[other]
+    assert after[one]["report_status"] == "held_back"
+    assert after[one]["quality"]["blocking"][-1] == held["reasons"][0]

@@ -364,20 +364,30 @@ def render_portfolio_page(
 
     Clients whose reports were rendered (published or held back) carry their recorded gate
     status; a planned client whose steps failed before that is listed as held back, with
-    the reason, so the page never shows a stale "published" for it.
+    the reason, so the page never shows a stale "published" for it. A client this run did
+    not plan (a backfill of one client) keeps the status an earlier run of the month
+    recorded, not "checks not run".
     """
+    from roi_pipeline.config import load_clients
     from roi_pipeline.quality import gate_statuses
     from roi_pipeline.report import QualityStatus, render_portfolio
 
     loc = _locations(locations)
-    reached = {o["client_id"] for o in outcomes if o}
+    outcomes = [o for o in outcomes if o]
+    reached = {o["client_id"] for o in outcomes}
+    held_at_render = {o["client_id"]: o.get("reasons") or [] for o in outcomes if o.get("status") == "held_back"}
+    others = sorted({c.client_id for c in load_clients(loc.clients_dir).clients} - set(planned))
 
     def render() -> str:
-        recorded = gate_statuses(loc.warehouse, sorted(reached & set(planned)), month)
-        statuses = {}
+        recorded = gate_statuses(loc.warehouse, sorted(reached & set(planned)) + others, month)
+        statuses = {
+            cid: QualityStatus.from_gate(recorded[cid])
+            for cid in others
+            if recorded[cid].raw_publishable is not None or recorded[cid].mart_publishable is not None
+        }
         for cid in sorted(set(planned)):
             if cid in reached:
-                statuses[cid] = QualityStatus.from_gate(recorded[cid])
+                statuses[cid] = QualityStatus.from_gate(recorded[cid]).held_at_render(held_at_render.get(cid))
             else:
                 statuses[cid] = QualityStatus(
                     publishable=False, checked=True,

@@ -8,7 +8,7 @@ and passes a :class:`QualityStatus` in. ``QualityStatus.from_gate`` adapts any o
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,14 @@ class QualityStatus:
             blocking=[str(r) for r in getattr(gate, "reasons", [])],
             warnings=[str(n) for n in getattr(gate, "notes", [])],
         )
+
+    def held_at_render(self, reasons: list[str] | None) -> QualityStatus:
+        """This status, or, when the renderer held the report back though the gates passed
+        (an earlier published month changed: render.restated_since_published), not
+        publishable for its ``reasons``: the portfolio then lists why, not "not rendered"."""
+        if not reasons or not self.publishable:
+            return self
+        return replace(self, publishable=False, blocking=[*self.blocking, *reasons])
 
     @property
     def label(self) -> str:
