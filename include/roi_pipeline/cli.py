@@ -14,6 +14,8 @@ renders each client's monthly ROI report (HTML, PDF, JSON, CSV) and a portfolio 
     roi status --month YYYY-MM     whether each client's report may be published, and why not
     roi landed CLIENT SOURCE --exported-at TIME
                                    state when files dropped by hand were exported (their "as of")
+    roi retract CLIENT SOURCE FILE... --reason TEXT
+                                   take back files landed by mistake (their rows leave the raw layer)
     roi report --month YYYY-MM     render client reports (HTML, PDF, JSON, CSV) and the portfolio page
                                    (--draft: a month not closed or held, marked DRAFT, under _drafts/)
     roi run [--month YYYY-MM]      the main job: ingest, build, gates, reports (default: latest closed month)
@@ -201,6 +203,35 @@ def cmd_landed(args: argparse.Namespace, locations: Locations) -> int:
     for name in names:
         _say(f"    {name}")
     _say(f"Recorded in {locations.landing_dir / client.client_id / args.source / '_extracts.json'}; run `roi run`.")
+    return 0
+
+
+@_holds_warehouse()
+def cmd_retract(args: argparse.Namespace, locations: Locations) -> int:
+    """Take back files landed by mistake (roi_pipeline.retract): their rows leave the raw layer."""
+    from datetime import UTC, datetime
+
+    from roi_pipeline.retract import retract_files
+
+    _check_client_ids([args.client], locations)
+    if not locations.warehouse.exists():
+        _say(f"ERROR no warehouse at {locations.warehouse}: nothing was landed")
+        return 1
+    now = datetime.now(UTC).replace(tzinfo=None)
+    try:
+        done = retract_files(
+            locations.landing_dir, locations.warehouse, args.client, args.source, args.files, args.reason, now
+        )
+    except ValueError as exc:
+        _say(f"ERROR {exc}")
+        return 1
+    for item in done:
+        kept = f"moved to {item.kept_at}" if item.kept_at else "no longer in the landing folder"
+        _say(f"retracted {item.source_file}: {item.rows:,} rows, {item.quarantined:,} quarantined records; {kept}")
+    _say(
+        "Run `roi run --month M` for each month the files had data in (or `roi build`): the months are rebuilt "
+        "without them, and their reports restated."
+    )
     return 0
 
 
@@ -804,6 +835,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="when the export was taken, ISO-8601 (2026-11-04T09:00 = client's zone; or with Z / an offset)",
     )
     p.set_defaults(func=cmd_landed)
+
+    p = add("retract", "take back files landed by mistake: their rows leave the raw layer, the file is moved aside")
+    p.add_argument("client", metavar="CLIENT", help="client id")
+    p.add_argument("source", metavar="SOURCE", help="landing folder, e.g. hubspot_contacts or n8n_executions")
+    p.add_argument("files", nargs="+", metavar="FILE", help="files in the folder, as landed")
+    p.add_argument("--reason", required=True, help="why, kept in raw._ingest_log (e.g. 'another client's export')")
+    p.set_defaults(func=cmd_retract)
 
     p = add("run", "the main job: ingest, build, quality gates, reports for the month, then a summary")
     p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids to ingest (default: all)")
