@@ -379,6 +379,32 @@ class WorkingHours(_Strict):
     weekdays: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
     )
+    #: The holiday calendar: an ISO 3166 country code, optionally with its region
+    #: ("GB-ENG", "DE-BY", "US-CA"), as the ``holidays`` package knows them. Its public
+    #: holidays are not working days (docs/method.md, Business-hours response).
+    holidays: str | None = None
+
+    @field_validator("holidays")
+    @classmethod
+    def _known_calendar(cls, value: str | None) -> str | None:
+        if value is not None:
+            holiday_calendar(value, [2000])  # raises ValueError for an unknown country or region
+        return value
+
+    def holiday_dates(self, years: Iterable[int]) -> list[date]:
+        """The public holidays of the calendar in ``years`` (none without a calendar)."""
+        return sorted(holiday_calendar(self.holidays, years)) if self.holidays else []
+
+
+def holiday_calendar(code: str, years: Iterable[int]):
+    """The ``holidays`` package's calendar for ``code`` ("DE" or "DE-BY") in ``years``."""
+    import holidays
+
+    country, _, region = code.partition("-")
+    try:
+        return holidays.country_holidays(country, subdiv=region or None, years=list(years))
+    except NotImplementedError as exc:  # the package's error for an unknown country or region
+        raise ValueError(f"unknown holiday calendar {code!r}: {exc}") from None
 
 
 # --------------------------------------------------------------------------- run-log mapping

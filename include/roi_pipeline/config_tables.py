@@ -99,7 +99,7 @@ CONFIG_TABLES: dict[str, tuple[Column, ...]] = {
             "list_name",
             "varchar",
             "automation_user_ids / lead_filter_values / consultancy_values / volume_owner_ids:<workflow> / "
-            "volume_filter:<workflow>:<property> / data_touched:<workflow> / working_weekdays / report_contacts / ignored_workflow_ids / "
+            "volume_filter:<workflow>:<property> / data_touched:<workflow> / working_weekdays / holidays (ISO dates) / report_contacts / ignored_workflow_ids / "
             "as_of_sources (landing folders that bound the client's as-of: config.source_needs)",
         ),
         Column("value", "varchar"),
@@ -163,6 +163,15 @@ def config_rows(client: ClientConfig) -> dict[str, list[dict[str, Any]]]:
     listed("lead_filter_values", client.crm.lead_filter.values if client.crm.lead_filter else [])
     listed("consultancy_values", sheets.consultancy_rows.values)
     listed("working_weekdays", client.working_hours.weekdays if client.working_hours else [])
+    # public holidays (not working days): from the year before the engagement (KPI baselines)
+    # to ten years after it, so the rows depend on the file alone, never on today's date
+    start = client.engagement_start.year
+    listed(
+        "holidays",
+        [d.isoformat() for d in client.working_hours.holiday_dates(range(start - 1, start + 11))]
+        if client.working_hours
+        else [],
+    )
     listed("report_contacts", client.report_contacts)
     listed("ignored_workflow_ids", client.ignored_workflow_ids)
     # the sources whose "as of" bounds the client's even before any file of theirs landed

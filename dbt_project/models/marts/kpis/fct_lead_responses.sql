@@ -201,6 +201,15 @@ working_weekdays as (
     where list_name = 'working_weekdays'
 ),
 
+-- the client's public holidays (working_hours.holidays): not working days, whatever the weekday
+public_holidays as (
+    select distinct
+        client_id,
+        cast(list_value as date) as holiday_date
+    from config_lists
+    where list_name = 'holidays'
+),
+
 clients_with_weekdays as (
     select distinct client_id
     from working_weekdays
@@ -266,11 +275,17 @@ working_windows as (
     left join working_weekdays
         on span_days.client_id = working_weekdays.client_id
         and cast(extract(dow from span_days.local_day) as integer) = working_weekdays.day_of_week
+    left join public_holidays
+        on span_days.client_id = public_holidays.client_id
+        and span_days.local_day = public_holidays.holiday_date
     -- no 'working_weekdays' list configured: Monday to Friday
-    where working_weekdays.day_of_week is not null
-        or (
-            clients_with_weekdays.client_id is null
-            and cast(extract(dow from span_days.local_day) as integer) between 1 and 5
+    where public_holidays.holiday_date is null
+        and (
+            working_weekdays.day_of_week is not null
+            or (
+                clients_with_weekdays.client_id is null
+                and cast(extract(dow from span_days.local_day) as integer) between 1 and 5
+            )
         )
 ),
 
