@@ -462,6 +462,10 @@ def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
             for reason in status.reasons:
                 _say(f"    {reason}")
         held += not status.publishable
+    for client_id, reasons in result.failed().items():  # said as CONFIG ERROR above; listed here too
+        _out.say(f"{client_id:<28} HELD", style="red")
+        for reason in reasons:
+            _say(f"    {reason}")
     return 1 if held else 0
 
 
@@ -491,6 +495,7 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
         return _report_drafts(args, locations, loaded.clients, consultancy)
     recorded = gate_statuses(locations.warehouse, [c.client_id for c in loaded.clients], args.month)
     statuses = {cid: QualityStatus.from_gate(status) for cid, status in recorded.items()}
+    broken = {cid: QualityStatus(publishable=False, checked=True, blocking=why) for cid, why in loaded.failed().items()}
     portfolio = not args.no_portfolio and not args.clients
     _say(f"Rendering {len(loaded.clients)} client report(s) for {args.month} into {locations.reports_dir}")
     status = 0 if loaded.ok else 1
@@ -522,7 +527,7 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
         if portfolio:
             step.update(detail="portfolio")
             page = render_portfolio(
-                locations.warehouse, args.month, locations.reports_dir, statuses, consultancy=consultancy
+                locations.warehouse, args.month, locations.reports_dir, broken | statuses, consultancy=consultancy
             )
             step.advance()
             _say(f"  portfolio                    {page}")

@@ -970,6 +970,14 @@ class LoadResult:
     def by_id(self) -> dict[str, ClientConfig]:
         return {c.client_id: c for c in self.clients}
 
+    def failed(self) -> dict[str, list[str]]:
+        """Client id (the file's name) -> why its file does not load: such a client is held,
+        and says so wherever clients are listed (roi status, the portfolio page)."""
+        out: dict[str, list[str]] = {}
+        for error in self.errors:
+            out.setdefault(Path(error.path).stem, []).append(f"config error: {error}")
+        return out
+
 
 def client_files(clients_dir: Path) -> list[Path]:
     """Client files in a directory: ``*.yaml`` / ``*.yml``, skipping ``_*`` and dotfiles."""

@@ -90,3 +90,26 @@ def test_a_backfill_of_one_client_keeps_the_other_clients_status_on_the_portfoli
     assert after[other] == before[other]
     assert after[one]["report_status"] == "held_back"
     assert after[one]["quality"]["blocking"][-1] == held["reasons"][0]
+
+
+@pytest.mark.slow
+def test_a_client_whose_file_breaks_is_listed_as_held_with_why(tmp_path, monkeypatch, capsys):
+    """A client file that no longer loads (a key written twice) stops that client only; the
+    portfolio page and roi status list it as held with the config error, not as published."""
+    generate(tmp_path / "landing", tmp_path / "clients", clients=2, months=3, end_month="2026-03")
+    broken, fine = sorted(p.stem for p in (tmp_path / "clients").glob("*.yaml") if not p.name.startswith("_"))
+    assert run(tmp_path, monkeypatch, "--month", "2026-03") == 0
+    path = tmp_path / "clients" / f"{broken}.yaml"
+    path.write_text(path.read_text(encoding="utf-8") + "guarantee_hours: 1\n", encoding="utf-8")
+
+    assert run(tmp_path, monkeypatch, "--month", "2026-03") == 1
+    doc = json.loads((tmp_path / "reports" / "_portfolio" / "2026-03" / "portfolio.json").read_text("utf-8"))
+    (held,) = doc["held_back"]
+    assert (
+        held["client_id"] == broken and "config error" in held["reasons"][0] and "guarantee_hours" in held["reasons"][0]
+    )
+    capsys.readouterr()
+    assert main(["status", "--month", "2026-03"]) == 1
+    said = capsys.readouterr().out
+    lines = [line.split() for line in said.splitlines()]
+    assert [broken, "HELD"] in lines and [fine, "publishable"] in lines, said

@@ -3,7 +3,7 @@ gives what a full build gives).
 
 Scenario, as a consultancy meets it: February is reported; then the register is corrected, a
 workflow's go-live moved ten days later (the first days were still testing); then the routine
-run of March. February's runs, tasks and hours must follow the corrected register at once, as
+run of March (held until February, published with the old register, is run again). February's runs, tasks and hours must follow the corrected register at once, as
 a full build would, not only once someone rebuilds everything: before, the incremental runs
 models kept February's old live days while the timesheet models used the new ones, so the
 month mixed both and its verdict (and March's fee) depended on which build ran last.
@@ -65,7 +65,9 @@ def test_a_go_live_moved_later_reaches_the_months_already_built(tmp_path, monkey
     )[0][0]
     assert moved > 0  # the runs of those ten days counted before the edit
 
-    assert main(["run", "--month", "2026-03"]) == 0
+    # March is held until February, published with the old register, is restated
+    assert main(["run", "--month", "2026-03"]) == 1
+    assert not (tmp_path / "reports" / client_id / "2026-03").exists()
     before_go_live = query(
         warehouse,
         "select count(*), sum(tasks_counted) from marts.fct_automation_runs where client_id = ? "
@@ -73,6 +75,9 @@ def test_a_go_live_moved_later_reaches_the_months_already_built(tmp_path, monkey
         [client_id, wf["key"], new_go_live],
     )[0]
     assert before_go_live == (0, None)
+
+    assert main(["run", "--month", "2026-02", client_id]) == 0
+    assert main(["run", "--month", "2026-03"]) == 0
 
     full = tmp_path / "full" / "warehouse.duckdb"
     full.parent.mkdir()

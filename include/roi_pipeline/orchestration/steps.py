@@ -376,7 +376,9 @@ def render_portfolio_page(
     outcomes = [o for o in outcomes if o]
     reached = {o["client_id"] for o in outcomes}
     held_at_render = {o["client_id"]: o.get("reasons") or [] for o in outcomes if o.get("status") == "held_back"}
-    others = sorted({c.client_id for c in load_clients(loc.clients_dir).clients} - set(planned))
+    loaded = load_clients(loc.clients_dir)
+    others = sorted({c.client_id for c in loaded.clients} - set(planned))
+    broken = loaded.failed()  # a client file that does not load: listed as held, with why
 
     def render() -> str:
         recorded = gate_statuses(loc.warehouse, sorted(reached & set(planned)) + others, month)
@@ -385,6 +387,7 @@ def render_portfolio_page(
             for cid in others
             if recorded[cid].raw_publishable is not None or recorded[cid].mart_publishable is not None
         }
+        statuses |= {cid: QualityStatus(publishable=False, checked=True, blocking=why) for cid, why in broken.items()}
         for cid in sorted(set(planned)):
             if cid in reached:
                 statuses[cid] = QualityStatus.from_gate(recorded[cid]).held_at_render(held_at_render.get(cid))
