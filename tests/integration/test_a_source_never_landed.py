@@ -14,33 +14,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
 import pytest
 import yaml
 
-from roi_pipeline.cli import main
 from roi_pipeline.sample.generator import generate
+from tests.integration.scenarios import gate, roi
 
 MONTH = "2026-03"
 
 
 def run_month(base: Path, monkeypatch) -> int:
-    for name, sub in (("LANDING", "landing"), ("CLIENTS", "clients"), ("REPORTS", "reports")):
-        monkeypatch.setenv(f"ROI_{name}_DIR", str(base / sub))
-    monkeypatch.setenv("ROI_WAREHOUSE", str(base / "warehouse.duckdb"))
-    return main(["run", "--month", MONTH])
-
-
-def gate(base: Path, client_id: str) -> tuple[bool, list[str]]:
-    con = duckdb.connect(str(base / "warehouse.duckdb"), read_only=True)
-    try:
-        publishable, reasons = con.execute(
-            "select publishable, reasons from quality.gate_status where client_id = ? and month = ?",
-            [client_id, MONTH],
-        ).fetchone()
-    finally:
-        con.close()
-    return publishable, list(reasons)
+    return roi(base, monkeypatch, "run", "--month", MONTH)
 
 
 @pytest.mark.slow
@@ -53,14 +37,14 @@ def test_a_configured_source_with_no_file_holds_the_month_until_it_lands(tmp_pat
     shutil.move(folder, kept)
 
     assert run_month(tmp_path, monkeypatch) == 1
-    publishable, reasons = gate(tmp_path, victim)
+    publishable, reasons = gate(tmp_path, victim, MONTH)
     assert not publishable
     assert any("month_not_closed" in r and f"{folder.name} (no file landed yet" in r for r in reasons), reasons
     assert not (tmp_path / "reports" / victim / MONTH / "report.json").exists()
-    assert gate(tmp_path, other) == (True, [])
+    assert gate(tmp_path, other, MONTH) == (True, [])
     assert (tmp_path / "reports" / other / MONTH / "report.json").is_file()
 
     shutil.move(kept, folder)  # the export is set up: the month closes
     assert run_month(tmp_path, monkeypatch) == 0
-    assert gate(tmp_path, victim) == (True, [])
+    assert gate(tmp_path, victim, MONTH) == (True, [])
     assert (tmp_path / "reports" / victim / MONTH / "report.json").is_file()

@@ -21,12 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import duckdb
 import pytest
 import yaml
 
-from roi_pipeline.cli import main
 from roi_pipeline.sample.generator import generate
+from tests.integration.scenarios import gate, roi
 
 MONTH = "2026-03"
 CLIENT = "harbour-legal"
@@ -35,10 +34,7 @@ STALE_AT = "2026-03-20T12:00:00Z"
 
 
 def run_month(base: Path, monkeypatch) -> int:
-    for name, sub in (("LANDING", "landing"), ("CLIENTS", "clients"), ("REPORTS", "reports")):
-        monkeypatch.setenv(f"ROI_{name}_DIR", str(base / sub))
-    monkeypatch.setenv("ROI_WAREHOUSE", str(base / "warehouse.duckdb"))
-    return main(["run", "--month", MONTH])
+    return roi(base, monkeypatch, "run", "--month", MONTH)
 
 
 def instant(text: str) -> datetime:
@@ -84,18 +80,6 @@ def reported_tasks(base: Path, client_id: str, keys) -> dict[str, int]:
     return {key: tasks.get(key, 0) for key in keys}
 
 
-def gate(base: Path, client_id: str) -> tuple[bool, list[str]]:
-    con = duckdb.connect(str(base / "warehouse.duckdb"), read_only=True)
-    try:
-        publishable, reasons = con.execute(
-            "select publishable, reasons from quality.gate_status where client_id = ? and month = ?",
-            [client_id, MONTH],
-        ).fetchone()
-    finally:
-        con.close()
-    return publishable, list(reasons)
-
-
 @pytest.mark.slow
 def test_the_later_export_counts_and_copies_nothing_orders_hold_the_month(tmp_path, monkeypatch):
     generate(tmp_path / "landing", tmp_path / "clients", clients=2, months=3, end_month=MONTH)
@@ -118,7 +102,7 @@ def test_the_later_export_counts_and_copies_nothing_orders_hold_the_month(tmp_pa
     (folder / "_extracts.json").write_text(json.dumps(stamps, indent=2), encoding="utf-8")
     assert run_month(tmp_path, monkeypatch) == 0
     assert reported_tasks(tmp_path, CLIENT, expected) == expected
-    assert gate(tmp_path, CLIENT)[0]
+    assert gate(tmp_path, CLIENT, MONTH)[0]
 
     # 2. the same export time, another state of a successful run: nothing tells which is later
     flipped = next(r for r in records if r["status"] == "success" and (r.get("customData") or {}).get("items"))
@@ -126,10 +110,10 @@ def test_the_later_export_counts_and_copies_nothing_orders_hold_the_month(tmp_pa
     stamps["2026-03-resent.json"] = stamps[f"{MONTH}.json"]
     (folder / "_extracts.json").write_text(json.dumps(stamps, indent=2), encoding="utf-8")
     assert run_month(tmp_path, monkeypatch) == 1
-    publishable, reasons = gate(tmp_path, CLIENT)
+    publishable, reasons = gate(tmp_path, CLIENT, MONTH)
     assert not publishable
     held = [r for r in reasons if "copies_undecided" in r]
     assert held, reasons
     assert f"{CLIENT}/n8n_executions/{MONTH}.json" in held[0] and "2026-03-resent.json" in held[0]
-    assert gate(tmp_path, OTHER) == (True, [])
+    assert gate(tmp_path, OTHER, MONTH) == (True, [])
     assert (tmp_path / "reports" / OTHER / MONTH / "report.json").read_bytes() == other_before

@@ -19,13 +19,11 @@ import pytest
 
 from roi_pipeline.cli import main
 from roi_pipeline.sample.generator import generate
+from tests.integration.scenarios import roi
 
 
 def run(base: Path, monkeypatch, *args: str) -> int:
-    for name, sub in (("LANDING", "landing"), ("CLIENTS", "clients"), ("REPORTS", "reports")):
-        monkeypatch.setenv(f"ROI_{name}_DIR", str(base / sub))
-    monkeypatch.setenv("ROI_WAREHOUSE", str(base / "warehouse.duckdb"))
-    return main(["run", *args])
+    return roi(base, monkeypatch, "run", *args)
 
 
 def headline(base: Path, client_id: str, month: str) -> dict:

@@ -17,18 +17,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from roi_pipeline.cli import main
 from roi_pipeline.sample.generator import generate
+from tests.integration.scenarios import roi
 
 MONTH = "2026-03"
 MISFILED = "2026-03-other.json"
-
-
-def roi(base: Path, monkeypatch, *args: str) -> int:
-    for name, sub in (("LANDING", "landing"), ("CLIENTS", "clients"), ("REPORTS", "reports")):
-        monkeypatch.setenv(f"ROI_{name}_DIR", str(base / sub))
-    monkeypatch.setenv("ROI_WAREHOUSE", str(base / "warehouse.duckdb"))
-    return main(list(args))
 
 
 def figures(base: Path, client_id: str) -> dict:
