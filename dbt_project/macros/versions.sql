@@ -11,7 +11,7 @@
 {%- endmacro %}
 
 {#- Run-log records: the order of a run's landed copies, first = the copy counted (docs/method.md,
-    "Conflicting copies"). The copy from the later extraction (raw._landed_files.extracted_at)
+    "Two copies of one run"). The copy from the later extraction (raw._landed_files.extracted_at)
     counts, a vendor's later state of the run; where the extraction does not tell (the same
     time, or none recorded), a finished state is later than one still in progress. Copies that
     differ and are still not ordered hold the month in the raw gate (check copies_undecided,

@@ -163,7 +163,7 @@ def _runs_frame(copies: pd.DataFrame) -> pd.DataFrame:
     from the later extraction counts; where the extraction does not tell (the same time, or
     none recorded), a finished state is later than one in progress. A run whose first copy in
     that order is not later than every other copy has no copy to count (docs/method.md,
-    "Conflicting copies"): ``undecided_key`` names it on each of its copies, and the month is
+    "Two copies of one run"): ``undecided_key`` names it on each of its copies, and the month is
     held. ``conflicting_key`` names a run landed with two finished states that differ, one of
     them counted (a note): a running copy followed by its finished state is progress.
     """

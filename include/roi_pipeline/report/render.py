@@ -251,7 +251,7 @@ def restated_since_published(warehouse: Path, client_id: str, month: str, report
         changed = [
             f"{key} {headline.get(key)} -> {value}"
             for (_column, key), value in zip(CARRIED_FIGURES, now[earlier], strict=True)
-            if not _same(headline.get(key), value)
+            if key in headline and not _same(headline[key], value)  # a report of an older schema: what it has
         ]
         if changed:
             stale.append(f"{earlier} ({', '.join(changed)})")
