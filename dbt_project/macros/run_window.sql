@@ -7,7 +7,7 @@
     against (and credit fees for) months with no runs. -#}
 {% macro run_window_start() -%}
     {%- if is_incremental() and month_setting('report_month') -%}
-        cast({{ add_days(month_var('report_month'), -1) }} as timestamp)
+        {{ report_month_window_start() }}
     {%- else -%}
         cast('1900-01-01' as timestamp)
     {%- endif -%}
@@ -15,10 +15,20 @@
 
 {% macro run_window_end() -%}
     {%- if is_incremental() and month_setting('report_month') -%}
-        cast({{ add_days(add_months(month_var('report_month'), 1), 1) }} as timestamp)
+        {{ report_month_window_end() }}
     {%- else -%}
         cast('2999-01-01' as timestamp)
     {%- endif -%}
+{%- endmacro %}
+
+{#- The report month's UTC window itself, whatever the model's materialization (call only
+    with the report month set). -#}
+{% macro report_month_window_start() -%}
+    cast({{ add_days(month_var('report_month'), -1) }} as timestamp)
+{%- endmacro %}
+
+{% macro report_month_window_end() -%}
+    cast({{ add_days(add_months(month_var('report_month'), 1), 1) }} as timestamp)
 {%- endmacro %}
 
 {#- Rows a partition-replacing incremental model deletes before inserting its batch. -#}
@@ -68,4 +78,15 @@
             and {{ started_column }} >= cast({{ add_days("cast('" ~ months[0] ~ "' as date)", -1 - lookback_days) }} as timestamp)
             and {{ started_column }} < cast({{ add_days(add_months("cast('" ~ months[-1] ~ "' as date)", 1), 1) }} as timestamp))
     {%- endfor -%}
+{%- endmacro %}
+
+{#- " or client is one with pending months" (every run of theirs from any time), or nothing. -#}
+{% macro or_pending_clients(client_column) -%}
+    {%- set clients = pending_run_months().keys() | list -%}
+    {%- if clients %}
+        or {{ client_column }} in (
+            {%- for client_id in clients -%}
+                '{{ client_id | replace("'", "''") }}'{{ ", " if not loop.last }}
+            {%- endfor -%})
+    {%- endif -%}
 {%- endmacro %}

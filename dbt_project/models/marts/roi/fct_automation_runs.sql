@@ -4,7 +4,10 @@
     exactly the runs started inside run_window_start()..run_window_end(), so a monthly
     run's cost follows that month's data, and re-running a month gives the same rows.
     Retry lookups reach 31 days before the window (a retry of an older run is classified
-    as production when its original is out of reach).
+    as production when its original is out of reach), and every retry started after the
+    window's start is read, so a failure late in the month whose retry succeeded in a later
+    file is recovered; a successful retry of an already built month's failure makes that
+    month pending (int_run_months_pending).
     Besides the report month, an incremental run rebuilds every client-month whose landed
     runs are not built yet (int_run_months_pending: a client onboarded into a populated
     warehouse, a late or re-delivered file of an earlier month): its runs are deleted and
@@ -28,6 +31,10 @@ with n8n_executions as (
     where (started_at >= {{ dbt.dateadd('day', -31, run_window_start()) }}
         and started_at < {{ run_window_end() }})
         {{- or_pending_windows('client_id', 'started_at', lookback_days=31) }}
+        -- retries started after the window: a failed run in it whose direct retry succeeded
+        -- later (the next month's file) is recovered, as in a full build
+        or (retry_of_run_id is not null and (started_at >= {{ run_window_start() }}
+            {{- or_pending_clients('client_id') }}))
 ),
 
 generic_runs as (
@@ -35,6 +42,10 @@ generic_runs as (
     where (started_at >= {{ dbt.dateadd('day', -31, run_window_start()) }}
         and started_at < {{ run_window_end() }})
         {{- or_pending_windows('client_id', 'started_at', lookback_days=31) }}
+        -- retries started after the window: a failed run in it whose direct retry succeeded
+        -- later (the next month's file) is recovered, as in a full build
+        or (retry_of_run_id is not null and (started_at >= {{ run_window_start() }}
+            {{- or_pending_clients('client_id') }}))
 ),
 
 workflow_ids as (
