@@ -424,7 +424,10 @@ def _months_with_data(locations: Locations) -> dict[str, list[str]] | None:
 @_holds_warehouse(shared=True)
 def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
     """One verdict per client: publishable, HELD (reasons), not run (no gate yet) or no data."""
+    from dataclasses import replace
+
     from roi_pipeline.quality import gate_statuses
+    from roi_pipeline.report.render import render_hold_reasons
 
     result = _load(locations, args.clients)
     if not result.clients:
@@ -440,6 +443,12 @@ def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
         months = None if with_data is None else with_data.get(client.client_id, [])
         no_data = months is not None and args.month not in months
         never_run = status.raw_publishable is None and status.mart_publishable is None
+        if status.publishable:  # the gates passed; the renderer may still hold it (an earlier month restated)
+            held_at_render = render_hold_reasons(
+                locations.warehouse, client.client_id, args.month, locations.reports_dir
+            )
+            if held_at_render:
+                status = replace(status, publishable=False, reasons=[*status.reasons, *held_at_render])
         if status.publishable:
             verdict = "publishable" + (" (no data for the month: the report says so)" if no_data else "")
         elif no_data:

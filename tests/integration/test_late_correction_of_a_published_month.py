@@ -13,6 +13,7 @@ report restated, the earlier version kept), March is published.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def headline(base: Path, client_id: str, month: str) -> dict:
 
 
 @pytest.mark.slow
-def test_a_month_is_held_while_an_earlier_published_month_it_builds_on_is_not_restated(tmp_path, monkeypatch):
+def test_a_month_is_held_while_an_earlier_published_month_it_builds_on_is_not_restated(tmp_path, monkeypatch, capsys):
     generate(tmp_path / "landing", tmp_path / "clients", clients=2, months=3, end_month="2026-03")
     victim, other = sorted(p.stem for p in (tmp_path / "clients").glob("*.yaml") if not p.name.startswith("_"))
     assert run(tmp_path, monkeypatch, "--month", "2026-02") == 0
@@ -53,12 +54,22 @@ def test_a_month_is_held_while_an_earlier_published_month_it_builds_on_is_not_re
     (held,) = portfolio["held_back"]  # the page says why, not "not rendered"
     assert held["client_id"] == victim and "earlier_month_restated" in held["reasons"][-1]
     assert f"roi run --month 2026-02 {victim}" in held["reasons"][-1]
+    # roi status tells the same: the gates passed, the renderer holds it
+    capsys.readouterr()
+    assert roi(tmp_path, monkeypatch, "status", "--month", "2026-03") == 1
+    said = capsys.readouterr().out
+    assert re.search(rf"^{re.escape(victim)}\s+HELD$", said, re.M), said
+    assert re.search(rf"^{re.escape(other)}\s+publishable$", said, re.M), said
+    assert "earlier_month_restated (blocking, render)" in said and f"roi run --month 2026-02 {victim}" in said
 
     assert run(tmp_path, monkeypatch, "--month", "2026-02", victim) == 0
     restated = headline(tmp_path, victim, "2026-02")
     assert restated["tasks_automated"] < february["tasks_automated"]
     assert (tmp_path / "reports" / victim / "2026-02" / "report.previous.json").read_bytes() == published
     assert run(tmp_path, monkeypatch, "--month", "2026-03") == 0
+    capsys.readouterr()
+    assert roi(tmp_path, monkeypatch, "status", "--month", "2026-03") == 0
+    assert re.search(rf"^{re.escape(victim)}\s+publishable$", capsys.readouterr().out, re.M)
     march = headline(tmp_path, victim, "2026-03")
     assert march["is_fee_credited"] == restated["next_invoice"]["fee_credited"]
 

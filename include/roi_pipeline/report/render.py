@@ -159,14 +159,10 @@ def render_client_month(
             earlier_report_kept=(final / "report.json").is_file(),
         )
     data = load_client_month(Path(warehouse), client_id, month)  # an unknown client fails here
-    stale = restated_since_published(Path(warehouse), client_id, month, Path(reports_dir))
-    if stale:
+    held = render_hold_reasons(Path(warehouse), client_id, month, Path(reports_dir))
+    if held:
         return ReportResult(
-            client_id,
-            month,
-            "held_back",
-            reasons=[_stale_reason(client_id, month, stale)],
-            earlier_report_kept=(final / "report.json").is_file(),
+            client_id, month, "held_back", reasons=held, earlier_report_kept=(final / "report.json").is_file()
         )
     with locked(final):
         recover(final)
@@ -262,6 +258,16 @@ def _same(published: Any, current: Any) -> bool:
     if isinstance(published, int | float) and isinstance(current, int | float):
         return math.isclose(published, current, rel_tol=1e-9, abs_tol=1e-9)
     return published == current
+
+
+def render_hold_reasons(warehouse: Path, client_id: str, month: str, reports_dir: Path) -> list[str]:
+    """Why the renderer holds back ``month`` of a client whose gates passed (empty: it does not).
+
+    The one place of the render-time hold: :func:`render_client_month` applies it, ``roi status``
+    reports it (the gates' recorded decision alone would say publishable).
+    """
+    stale = restated_since_published(Path(warehouse), client_id, month, Path(reports_dir))
+    return [_stale_reason(client_id, month, stale)] if stale else []
 
 
 def _stale_reason(client_id: str, month: str, stale: list[str]) -> str:
