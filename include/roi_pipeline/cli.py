@@ -103,6 +103,23 @@ def _holds_warehouse(*, shared: bool = False) -> Callable:
     return wrap
 
 
+def _marts_in_postgres(command: str) -> bool:
+    """True (and says why) when ``ROI_DBT_TARGET=postgres``: ``command`` reads the marts from the
+    DuckDB warehouse, which a PostgreSQL build does not update, so it would check or publish
+    stale figures."""
+    from roi_pipeline.settings import DBT_TARGET, dbt_target
+
+    if dbt_target() != "postgres":
+        return False
+    _say(
+        f"{DBT_TARGET[0]}=postgres: `roi {command}` reads the marts from the DuckDB warehouse, which a "
+        "PostgreSQL build does not update, so it would check or publish stale figures. On PostgreSQL "
+        f"only `roi build` runs (the marts for analysts); unset {DBT_TARGET[0]} to run the gates and "
+        "reports on DuckDB (README: Running on PostgreSQL). Nothing was done."
+    )
+    return True
+
+
 def _warehouse_missing(locations: Locations, need: str = "marts") -> str | None:
     """Why the warehouse cannot be used yet (``need``: 'raw' or 'marts'), or None when it can."""
     import duckdb
@@ -292,9 +309,14 @@ def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
     if missing:
         _say(missing)
         return 1
+    from roi_pipeline.postgres import place_from_env
+    from roi_pipeline.settings import dbt_target
+
     month = getattr(args, "month", None)
     scope = f"month {month} (incremental)" if month else "every month"
-    _say(f"Building the dbt models for {scope} in {locations.warehouse}")
+    on_postgres = dbt_target() == "postgres"
+    where = f"PostgreSQL ({place_from_env()})" if on_postgres else str(locations.warehouse)
+    _say(f"Building the dbt models for {scope} in {where}")
     with _out.step("dbt build") as step:
         result = run_dbt(
             ["build", *PRODUCTION_BUILD_FLAGS],
@@ -311,6 +333,9 @@ def cmd_build(args: argparse.Namespace, locations: Locations) -> int:
         for failure in result.failures:
             _say(f"DBT FAILURE {failure}")
         return 1
+    if on_postgres:  # the snapshot and the docs site are the DuckDB warehouse's
+        _say(f"Models built and tested: query the marts schema in PostgreSQL ({place_from_env()})")
+        return 0
     if not _publish_snapshot(locations) or not _publish_docs_site(locations):
         return 1
     _say(
@@ -367,6 +392,8 @@ def latest_closed_month(warehouse) -> str | None:
 def cmd_check(args: argparse.Namespace, locations: Locations) -> int:
     from roi_pipeline.quality import gate_workers, run_mart_gate, run_raw_gate
 
+    if _marts_in_postgres("check"):
+        return 2
     result = _load(locations, args.clients)
     if not result.clients:
         return 1
@@ -488,6 +515,8 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
         render_portfolio,
     )
 
+    if _marts_in_postgres("report"):
+        return 2
     loaded = _load(locations, args.clients)
     if not loaded.clients:
         return 1
@@ -597,6 +626,8 @@ def _report_drafts(args: argparse.Namespace, locations: Locations, clients, cons
 @_holds_warehouse()
 def cmd_run(args: argparse.Namespace, locations: Locations) -> int:
     """ingest -> build -> raw and mart gates for the report month (one client's hold stops no one)."""
+    if _marts_in_postgres("run"):
+        return 2
     status = cmd_ingest(args, locations)
     if not (locations.warehouse.exists()):
         return status or 1

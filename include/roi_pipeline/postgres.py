@@ -89,16 +89,26 @@ def dsn_from_env(database: str | None = None, env: Mapping[str, str] | None = No
     from psycopg2.extensions import make_dsn
 
     env = os.environ if env is None else env
-    parts = {
+    parts = _parts(database, env)
+    password = env.get("ROI_PG_PASSWORD", "")
+    if password:
+        parts["password"] = password
+    return make_dsn(**parts)
+
+
+def place_from_env(env: Mapping[str, str] | None = None) -> str:
+    """``host:port/database`` of :func:`dsn_from_env`, for messages (no user, no password)."""
+    parts = _parts(None, os.environ if env is None else env)
+    return f"{parts['host']}:{parts['port']}/{parts['dbname']}"
+
+
+def _parts(database: str | None, env: Mapping[str, str]) -> dict[str, str]:
+    return {
         "host": env.get("ROI_PG_HOST", "127.0.0.1"),
         "port": env.get("ROI_PG_PORT", "5432"),
         "user": env.get("ROI_PG_USER", "postgres"),
         "dbname": database or env.get("ROI_PG_DATABASE", "roi"),
     }
-    password = env.get("ROI_PG_PASSWORD", "")
-    if password:
-        parts["password"] = password
-    return make_dsn(**parts)
 
 
 def _check_identifier(name: str, what: str) -> str:

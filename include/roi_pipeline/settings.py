@@ -39,6 +39,10 @@ DUCKDB_MEMORY_LIMIT = ("ROI_DUCKDB_MEMORY_LIMIT", "1GB")
 #: ``transform.run_dbt`` at once, by the Airflow DAG's dbt task on its retry
 #: (``orchestration.dbt``).
 DBT_THREADS = ("ROI_DBT_THREADS", "2")
+#: Which dbt target builds the marts (``dbt_project/profiles.yml`` reads the same variable):
+#: ``duckdb`` (default) or ``postgres``. Ingestion, the quality gates, the reports and the
+#: marts snapshot read the DuckDB warehouse only, so on PostgreSQL only ``roi build`` runs.
+DBT_TARGET = ("ROI_DBT_TARGET", "duckdb")
 #: File name of the readers' copy of the marts when ROI_MARTS_SNAPSHOT is unset.
 MARTS_SNAPSHOT_NAME = "marts_snapshot.duckdb"
 #: Folder beside the warehouse for the quality gates' GX validation results and Data Docs.
@@ -69,6 +73,15 @@ def dbt_threads(environ: dict[str, str] | None = None) -> str:
     """dbt's models at a time for this deployment (:data:`DBT_THREADS`), as dbt reads it."""
     var, default = DBT_THREADS
     return str(whole_number_setting(var, environ, int(default), "models built at a time"))
+
+
+def dbt_target(environ: dict[str, str] | None = None) -> str:
+    """``duckdb`` or ``postgres`` (:data:`DBT_TARGET`); another value is named here, not by dbt."""
+    name, default = DBT_TARGET
+    value = ((os.environ if environ is None else environ).get(name) or default).strip()
+    if value not in ("duckdb", "postgres"):
+        raise ValueError(f"{name}={value!r}: expected duckdb or postgres")
+    return value
 
 
 def gx_output_dir(warehouse: Path) -> Path:

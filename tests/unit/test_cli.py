@@ -350,3 +350,18 @@ def test_verbose_adds_dbts_per_node_lines_without_colour_in_a_pipe(small_run):
     assert DBT_NODE_LINE.search(done.stdout), done.stdout[:2000]
     assert "\x1b" not in done.stdout + done.stderr
     assert re.search(r"^dbt build: done in \S+ \(\d+ nodes: ", done.stdout, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "argv", [["run", "--month", "2026-10"], ["check", "--month", "2026-10"], ["report", "--month", "2026-10"]]
+)
+def test_on_postgres_the_commands_that_read_duckdbs_marts_refuse_before_any_work(argv, in_sample, monkeypatch, capsys):
+    """With ROI_DBT_TARGET=postgres a build updates PostgreSQL's marts, not the DuckDB warehouse's
+    that the gates and the renderer read: checking or publishing them would state stale figures
+    as current (a reviewer saw 395 tasks published against 495 in PostgreSQL)."""
+    monkeypatch.setenv("ROI_DBT_TARGET", "postgres")
+    assert _exit_code(argv) == 2
+    said = capsys.readouterr().out
+    assert "ROI_DBT_TARGET=postgres" in said and "Nothing was done" in said
+    assert not (in_sample / "warehouse.duckdb").exists()
+    assert not (in_sample / "reports").exists()
