@@ -60,6 +60,29 @@ from roi_pipeline.timeutil import BadTimestamp, localize, parse_instant
 from roi_pipeline.warehouse_lock import hold_warehouse
 
 RAW_SCHEMA = "raw"
+#: Raw run-log tables -> their run id column: a re-delivered run log keeps the runs its new
+#: version no longer holds (:meth:`_Loader._keep_withdrawn_runs`).
+RUN_ID_COLUMNS = {"n8n_executions": "id", "generic_runs": "run_id"}
+#: Between a run log's source file and its earlier version's checksum (12 hex digits) in the
+#: name of the runs kept from that version: ``n8n_executions/2026-10.json#earlier-0123456789ab``.
+KEPT_MARK = "#earlier-"
+
+
+def kept_file_name(source_file: str, earlier_sha256: str) -> str:
+    """The landed-file name of the runs kept from ``source_file``'s version ``earlier_sha256``."""
+    return f"{source_file}{KEPT_MARK}{earlier_sha256[:12]}"
+
+
+@dataclass(frozen=True)
+class KeptRuns:
+    """Runs of an earlier version of a run log that its re-delivery no longer holds, kept."""
+
+    client_id: str
+    source_file: str
+    kept_file: str
+    runs: int
+
+
 BATCH_ROWS = 100_000
 #: Files handed to the parsing pool ahead of the one being taken: 2 per worker, and up to
 #: IN_FLIGHT_FILES per worker while they add up to less than IN_FLIGHT_BYTES (a month's files
@@ -132,7 +155,11 @@ QUARANTINE_COLUMNS = (
 _STAMPED = ("client_id", "source_file", "extracted_at", "file_size", "file_mtime_ns")
 INGEST_LOG_COLUMNS = (
     *LANDED_FILES_COLUMNS,
-    Column("action", "varchar", "loaded / replaced / unchanged / failed"),
+    Column(
+        "action",
+        "varchar",
+        "loaded / replaced / unchanged / failed / kept (runs of an earlier version its re-delivery no longer holds)",
+    ),
 )
 
 
@@ -165,6 +192,8 @@ class IngestReport:
 
     files: list[FileOutcome] = field(default_factory=list)
     client_errors: dict[str, str] = field(default_factory=dict)
+    #: Run logs re-delivered without runs their earlier version had: those runs, kept.
+    kept: list[KeptRuns] = field(default_factory=list)
 
     def for_client(self, client_id: str) -> list[FileOutcome]:
         return [f for f in self.files if f.client_id == client_id]
@@ -636,9 +665,16 @@ class _Loader:
     """
 
     def __init__(
-        self, con: duckdb.DuckDBPyConnection, landing_dir: Path, loaded_at: datetime, batch_rows: int | None = None
+        self,
+        con: duckdb.DuckDBPyConnection,
+        landing_dir: Path,
+        loaded_at: datetime,
+        batch_rows: int | None = None,
+        kept: list[KeptRuns] | None = None,
     ):
         self.con = con
+        #: what :meth:`_keep_withdrawn_runs` kept, once its transaction is committed
+        self.kept: list[KeptRuns] = [] if kept is None else kept
         self.reader = con.cursor()
         self.landing_dir = landing_dir
         self.loaded_at = loaded_at
@@ -821,17 +857,32 @@ class _Loader:
                     by_table.setdefault(table, []).extend(parts)
             for table, parts in by_table.items():
                 insert(self.con, f"{RAW_SCHEMA}.{table}", columns[table], parts)
+            kept = self._keep_withdrawn_runs([s.outcome for s in replaced]) if replaced else []
             self._record_written(staged, unchanged)
             self.con.execute("commit")
+            self.kept.extend(kept)
         except Exception:
             _rollback(self.con)
             raise
 
     def _delete_earlier_rows(self, files: list[Any], tables: Iterable[str]) -> None:
         """Inside a write's transaction: the rows ``files`` (outcomes or keys) left in ``tables``
-        and in the quarantine when they were loaded before."""
+        and in the quarantine when they were loaded before.
+
+        A run log's earlier runs are not deleted but set aside under the earlier version's
+        name (:func:`kept_file_name`): :meth:`_keep_withdrawn_runs`, once the new version's
+        rows are in, deletes those the new version holds again and keeps the others."""
         self._register_keys("_ingest_replaced", files)
         for table in sorted(tables):
+            if table in RUN_ID_COLUMNS:
+                self.con.execute(
+                    f"update {RAW_SCHEMA}.{table} set _source_file = k.source_file || '{KEPT_MARK}' "
+                    "|| left(landed.file_sha256, 12) "
+                    f"from _ingest_replaced k, {RAW_SCHEMA}._landed_files landed "
+                    f"where {table}._client_id = k.client_id and {table}._source_file = k.source_file "
+                    "and landed.client_id = k.client_id and landed.source_file = k.source_file"
+                ).fetchall()
+                continue
             self.con.execute(
                 f"delete from {RAW_SCHEMA}.{table} using _ingest_replaced k "
                 f"where {table}._client_id = k.client_id and {table}._source_file = k.source_file"
@@ -841,6 +892,68 @@ class _Loader:
             "where _quarantine.client_id = k.client_id and _quarantine.source_file = k.source_file"
         )
         self.con.unregister("_ingest_replaced")
+
+    def _keep_withdrawn_runs(self, files: list[FileOutcome]) -> list[KeptRuns]:
+        """Inside a write's transaction, after the new versions' rows are in: of the earlier runs
+        :meth:`_delete_earlier_rows` set aside, delete those the new version holds again; the
+        rest (runs the vendor pruned before the re-export, a narrower export window) stay, as
+        their own landed file named after the earlier version, with its extraction time. The
+        raw layer is the system of record: a run landed once is never lost to a re-delivery
+        (``roi retract`` takes such a file back). Returns what was kept."""
+        run_files = [f for f in files if FORMATS[f.format].table in RUN_ID_COLUMNS]
+        kept_names = {}
+        for f in run_files:
+            table = FORMATS[f.format].table
+            run_id = RUN_ID_COLUMNS[table]
+            earlier = self.con.execute(
+                f"select file_sha256 from {RAW_SCHEMA}._landed_files where client_id = ? and source_file = ?",
+                [f.client_id, f.source_file],
+            ).fetchall()  # all: a result left unfetched blocks the connection
+            if not earlier:
+                continue
+            kept = kept_file_name(f.source_file, earlier[0][0])
+            self.con.execute(
+                f"delete from {RAW_SCHEMA}.{table} where _client_id = $client and _source_file = $kept "
+                f"and {run_id} in (select {run_id} from {RAW_SCHEMA}.{table} "
+                "where _client_id = $client and _source_file = $file)",
+                {"client": f.client_id, "kept": kept, "file": f.source_file},
+            ).fetchall()
+            n = self.con.execute(
+                f"select count(*) from {RAW_SCHEMA}.{table} where _client_id = ? and _source_file = ?",
+                [f.client_id, kept],
+            ).fetchall()[0][0]
+            if n:
+                kept_names[(f.client_id, f.source_file)] = (kept, n)
+        out = []
+        for (client_id, source_file), (kept, n) in sorted(kept_names.items()):
+            names = [c.name for c in LANDED_FILES_COLUMNS]
+            values = {
+                "source_file": "?",
+                "file_size": "null",
+                "file_mtime_ns": "null",
+                "rows_read": "?",
+                "rows_loaded": "?",
+                "rows_quarantined": "0",
+                "error": "null",
+            }
+            select = ", ".join(values.get(name, name) for name in names)
+            self.con.execute(
+                f"delete from {RAW_SCHEMA}._landed_files where client_id = ? and source_file = ?", [client_id, kept]
+            ).fetchall()
+            self.con.execute(
+                f"insert into {RAW_SCHEMA}._landed_files ({', '.join(names)}) select {select} "
+                f"from {RAW_SCHEMA}._landed_files where client_id = ? and source_file = ?",
+                [kept, n, n, client_id, source_file],
+            ).fetchall()
+            log_names = ", ".join(c.name for c in INGEST_LOG_COLUMNS)
+            self.con.execute(  # the audit trail says what was kept, when, from which version
+                f"insert into {RAW_SCHEMA}._ingest_log ({log_names}) select "
+                + ", ".join("cast(? as timestamp)" if name == "loaded_at" else name for name in names)
+                + f", 'kept' from {RAW_SCHEMA}._landed_files where client_id = ? and source_file = ?",
+                [self.loaded_at, client_id, kept],
+            ).fetchall()
+            out.append(KeptRuns(client_id, source_file, kept, n))
+        return out
 
     def _record_written(
         self, staged: list[_Staged], unchanged: list[tuple[FileOutcome, str, str, datetime | None]]
@@ -920,8 +1033,10 @@ class _Loader:
             for table, cols in columns.items():
                 names = ", ".join(c.name for c in cols)
                 self.con.execute(f"insert into {RAW_SCHEMA}.{table} ({names}) select {names} from {staging[table]}")
+            kept = self._keep_withdrawn_runs([parsed.outcome]) if job.replaces else []
             self._record_written([parsed], [])
             self.con.execute("commit")
+            self.kept.extend(kept)
         except BaseException:
             _rollback(self.con)
             raise
@@ -1047,6 +1162,12 @@ def _say_client(
     )
     for f in failed:
         say(f"    FAILED {f.source_file}: {f.error}")
+    for k in report.kept:
+        if k.client_id == client.client_id:
+            say(
+                f"    KEPT {k.runs:,} run(s) of the earlier {k.source_file} that its re-delivery no longer holds, "
+                f"as {k.kept_file} (a run landed once stays: vendors prune history; `roi retract` takes them back)"
+            )
 
 
 def _failed(client: ClientConfig, folder: str, path: Path, landing_dir: Path, exc: Exception) -> FileOutcome:
@@ -1411,7 +1532,7 @@ def _ingest_clients(
         ensure_schema(con)
         write_config_tables(con, clients, RAW_SCHEMA)
         stack.enter_context(_frozen_heap())
-        loader = _Loader(con, landing_dir, loaded_at)
+        loader = _Loader(con, landing_dir, loaded_at, kept=report.kept)
         # Clients share batches (a transaction per client cost more than its rows at a month's
         # scale: 200 clients, a few new files each), so a client's line is said once its parsed
         # files are written, and says what was written; a line waits at most LINE_WAIT_SECONDS

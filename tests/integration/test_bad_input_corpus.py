@@ -402,9 +402,9 @@ OCT_NOON = "2026-10-01T12:00:00.000Z"
 CASES: list[Case] = [
     # ------------------------------------------------------------------ files
     Case("truncated_json", "files", RHEIN, truncate_json, failed(r"^malformed JSON")),
-    Case(
-        "empty_runs_file", "files", RHEIN, empty_runs_file, Expect("hold", check="row_count_collapse")
-    ),  # an export that came back empty replaces the month's runs with none: a collapse, held
+    # an export that came back empty withdraws no run: the runs landed from it before are kept
+    # (ingest says so), the month's figures stay the clean run's
+    Case("empty_runs_file", "files", RHEIN, empty_runs_file, SAME),
     Case("empty_extra_file", "files", HARBOUR, empty_extra_file, SAME),
     Case("header_only_csv", "files", HUDSON, header_only_extra_file, SAME),
     Case(
@@ -851,15 +851,16 @@ def _tables(con, column: str) -> list[str]:
 def raw_digests(warehouse: Path, client_ids, *, loaded_rows_only: bool = False) -> dict[str, dict[str, tuple]]:
     """Per client and raw table, the count and an order-free hash of the client's rows.
 
-    ``loaded_rows_only``: the format tables' content without the checksum and load time of the
-    file version (what the models read: equal means equal figures); else every raw table,
-    bookkeeping included, exactly.
+    ``loaded_rows_only``: the format tables' content without the name, checksum and load time of
+    the file version (what the figures are made of: runs kept from an earlier version of a file
+    are the same rows under that version's name); else every raw table, bookkeeping included,
+    exactly.
     """
     with duckdb.connect(str(warehouse), read_only=True) as con:
         tables = [(t, "_client_id") for t in _tables(con, "_client_id")]
         if not loaded_rows_only:
             tables += [(t, "client_id") for t in _tables(con, "client_id")]
-        exclude = " exclude (_file_sha256, _loaded_at)" if loaded_rows_only else ""
+        exclude = " exclude (_source_file, _file_sha256, _loaded_at)" if loaded_rows_only else ""
         out: dict[str, dict[str, tuple]] = {c: {} for c in client_ids}
         for table, column in tables:
             rows = con.execute(

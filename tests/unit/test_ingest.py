@@ -131,21 +131,34 @@ def test_changed_file_replaces_its_rows_and_only_its_rows(setup):
     a = write_json(landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1"), execution("2")]})
     write_json(landing / client.client_id / "n8n_executions" / "b.json", {"data": [execution("3")]})
     ingest(landing, warehouse, [client], now=T0)
+    earlier = hashlib.sha256(a.read_bytes()).hexdigest()
     write_json(a, {"data": [execution("2", stop="2025-12-01T09:00:09.000Z"), execution("5")]})
     report = ingest(landing, warehouse, [client], now=T0)
     assert sorted((f.source_file.split("/")[-1], f.action) for f in report.files) == [
         ("a.json", "replaced"),
         ("b.json", "unchanged"),
     ]
+    kept = f"northwind-dental/n8n_executions/a.json#earlier-{earlier[:12]}"
+    assert [(k.source_file, k.kept_file, k.runs) for k in report.kept] == [
+        ("northwind-dental/n8n_executions/a.json", kept, 1)
+    ]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         ids = con.execute("select id, stopped_at, _source_file from raw.n8n_executions order by id").fetchall()
         sha = con.execute("select distinct _file_sha256 from raw.n8n_executions where id = '5'").fetchall()
-    assert [(i, s.second) for i, s, _ in ids] == [("2", 9), ("3", 4), ("5", 4)]
+        landed = con.execute(
+            "select rows_read, rows_loaded, rows_quarantined, file_sha256 from raw._landed_files where source_file = ?",
+            [kept],
+        ).fetchall()
+    # run 2 is replaced by its new record; run 1, which the new version no longer holds, is kept
+    # under the earlier version's name (a run landed once stays: vendors prune their history)
+    assert [(i, s.second, f.split("/")[-1]) for i, s, f in ids] == [
+        ("1", 4, kept.split("/")[-1]),
+        ("2", 9, "a.json"),
+        ("3", 4, "b.json"),
+        ("5", 4, "a.json"),
+    ]
     assert sha == [(hashlib.sha256(a.read_bytes()).hexdigest(),)]
-    assert {f for _i, _s, f in ids} == {
-        "northwind-dental/n8n_executions/a.json",
-        "northwind-dental/n8n_executions/b.json",
-    }
+    assert landed == [(1, 1, 0, earlier)]
 
 
 def test_every_record_is_either_loaded_or_quarantined(setup):
@@ -600,6 +613,7 @@ def test_files_are_written_in_batches_and_the_batch_size_changes_nothing(tmp_pat
         ]
         write_harvest(landing / client.client_id / "harvest_time_entries" / "export.csv", entries)
         ingest(landing, warehouse, [client], now=T0)
+        kept = "b.json#earlier-" + hashlib.sha256((folder / "b.json").read_bytes()).hexdigest()[:12]
         write_json(folder / "b.json", {"data": [execution("3"), execution("7")]})
         report = ingest(landing, warehouse, [client], now=T0)
         assert sorted((f.source_file.rsplit("/", 1)[-1], f.action) for f in report.files) == [
@@ -615,14 +629,15 @@ def test_files_are_written_in_batches_and_the_batch_size_changes_nothing(tmp_pat
             assert sorted((f.rsplit("/", 1)[-1], *n) for f, *n in held.fetchall()) == [
                 ("a.json", 3, 2, 1),
                 ("b.json", 2, 2, 0),
+                (kept, 2, 2, 0),  # runs 4 and 5, which the new b.json no longer holds
                 ("c.json", 2, 1, 1),
                 ("export.csv", 4, 3, 1),
             ]
         with duckdb.connect(str(warehouse), read_only=True) as con:
             ids = [r[0] for r in con.execute("select id from raw.n8n_executions order by id").fetchall()]
             log = con.execute("select action, count(*) from raw._ingest_log group by all order by all").fetchall()
-        assert ids == ["1", "2", "3", "6", "7"]
-        assert log == [("loaded", 4), ("replaced", 1), ("unchanged", 3)]
+        assert ids == ["1", "2", "3", "4", "5", "6", "7"]
+        assert log == [("kept", 1), ("loaded", 4), ("replaced", 1), ("unchanged", 3)]
     assert all(result == results[0] for result in results[1:])
 
 
