@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
+
 from roi_pipeline.report import charts as chart_module
 from roi_pipeline.report.data import add_months
 from roi_pipeline.report.document import parse_date, parse_month, parse_utc
@@ -48,6 +50,21 @@ _LABELS = {
     "conversion_rate": "conversion",
     "leads_unanswered": "leads never answered",
 }
+
+
+class HtmlFormatter(Formatter):
+    """The client's formatter for the HTML, where an amount is one unbreakable piece of text.
+
+    A line may break after a hyphen-minus, so "net -£359.00" printed as "net -" at the end of
+    one line and "£359.00" on the next. Every amount the template shows is the formatter's own
+    text (one rounding rule, fmt.py) in a ``nowrap`` span.
+    """
+
+    def money(self, value: float | None, *, cents: bool = True, signed: bool = False) -> Markup | str:  # type: ignore[override]
+        text = super().money(value, cents=cents, signed=signed)
+        if value is None:
+            return text
+        return Markup('<span class="nowrap">{}</span>').format(text)
 
 
 def describe_change(change: dict[str, Any], f: Formatter, names: dict[str, str]) -> dict[str, str]:
@@ -135,14 +152,15 @@ def _reason_text(w: dict[str, Any]) -> str:
 
 def template_context(doc: dict[str, Any]) -> dict[str, Any]:
     client = doc["client"]
-    f = Formatter(client["locale"], client["currency"], client["timezone"])
+    text = Formatter(client["locale"], client["currency"], client["timezone"])  # plain text: charts, restated rows
+    f = HtmlFormatter(text.locale, text.currency, text.timezone)
     month = parse_month(doc["month"])
     as_of = parse_utc(doc["as_of"])
     names = {w["key"]: w["name"] for w in doc["methodology"]["workflows"]}
     return {
         "doc": doc,
         "f": f,
-        "charts": {c.key: c for c in chart_module.client_charts(doc, f)},
+        "charts": {c.key: c for c in chart_module.client_charts(doc, text)},
         "month_label": f.month(month),
         "prev_month_label": f.month(add_months(month, -1)),
         "prev_short": f.month_short(add_months(month, -1)),
@@ -153,7 +171,7 @@ def template_context(doc: dict[str, Any]) -> dict[str, Any]:
         "day": lambda iso: f.date(parse_date(iso)),
         "day_month": lambda iso: f.day_month(parse_date(iso)),
         "parse_utc": parse_utc,
-        "restated_rows": restated_rows(doc, f, names),
+        "restated_rows": restated_rows(doc, text, names),
         "incident_lines": incident_lines(doc, names, f.month(month)),
         "reason_text": _reason_text,
         "change_minutes": lambda now, base: _change_minutes(f, now, base),
