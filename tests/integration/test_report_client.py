@@ -30,6 +30,7 @@ from roi_pipeline.report.document import RATE_COUNTS
 from roi_pipeline.report.fmt import Formatter
 from roi_pipeline.report.schema import schema
 from tests.integration import roi_reference
+from tests.integration.cents import page_text, shown, to_cents
 
 MONTH = "2026-10"
 CONSULTANCY = Consultancy("Northbeam AI Ops", "hello@northbeam.example")
@@ -309,6 +310,67 @@ def test_a_missed_month_says_the_next_fee_is_credited(sample_pipeline, tmp_path)
         "shortfall_hours": pytest.approx(config.guarantee_hours - hours.hours_saved, abs=1e-6),
     }
     assert "Guarantee missed" in html and "September 2026 fee" in html and f"£{september_fee:,.2f}" in html
+
+
+# -- money to the cent (docs/method.md: "money is shown to the cent") -------------------------
+
+
+def _money(doc: dict):
+    client = doc["client"]
+    return lambda value, **kw: to_cents(value, client["locale"], client["currency"], **kw)
+
+
+def test_the_payback_chart_shows_money_to_the_cent(published):
+    """Its caption and its data table: cumulative value, cost with the build fee, the gap."""
+    out, _ = published
+    for client in CLIENTS:
+        doc = read_json(out / client / MONTH)
+        money = _money(doc)
+        text = page_text((out / client / MONTH / "report.html").read_text(encoding="utf-8"))
+        history = [h for h in doc["history"] if h["status"] == "ok"]
+        last = history[-1]
+        value, cost = last["cumulative_value"], last["cumulative_cost_with_build_fee"]
+        build_fee = doc["headline"]["payback"]["build_fee"]
+        if value >= cost:
+            caption = "Cumulative value ({value}) is above cumulative cost including the build fee ({cost})"
+            assert shown(text, caption, value=money(value), cost=money(cost)), client
+        else:
+            caption = (
+                "Cumulative value ({value}) is {gap} below cumulative cost including the {fee} build fee ({cost})."
+            )
+            assert shown(
+                text, caption, value=money(value), gap=money(cost - value), fee=money(build_fee), cost=money(cost)
+            ), client
+        for h in history:  # the chart's data table, one row a month
+            row = "{value} {cost} {gap}"
+            gap = h["cumulative_value"] - h["cumulative_cost_with_build_fee"]
+            texts = dict(value=money(h["cumulative_value"]), cost=money(h["cumulative_cost_with_build_fee"]))
+            assert shown(text, row, **texts, gap=money(gap, signed=True)), f"{client} {h['month']}"
+
+
+def test_the_payback_tiles_show_money_to_the_cent(sample_pipeline, published, tmp_path):
+    """The payback tiles: "Not paying back" (Rheinwerk, October), "Not yet" (Harbour, November
+    2025: build phase with a workflow live), "Cumulative net so far" (Bondi, November 2025)."""
+    out, _ = published
+    cases = [
+        (out / "rheinwerk-logistik" / MONTH, "Not paying back"),
+        (render(sample_pipeline.warehouse, "harbour-legal", "2025-11", tmp_path).directory, "Not yet"),
+        (render(sample_pipeline.warehouse, "bondi-physio", "2025-11", tmp_path).directory, "Cumulative net so far"),
+    ]
+    for directory, tile in cases:
+        doc = read_json(directory)
+        money, payback = _money(doc), doc["headline"]["payback"]
+        text = page_text((directory / "report.html").read_text(encoding="utf-8"))
+        assert tile in text, directory
+        net, fee = money(payback["cumulative_net"]), money(payback["build_fee"])
+        if tile == "Cumulative net so far":
+            assert shown(text, "Cumulative net so far {net} value − cost since the engagement started", net=net), (
+                directory
+            )
+        else:
+            assert shown(text, "cumulative net {net} against a {fee} build fee", net=net, fee=fee), directory
+    # the cases are worth having: a figure with cents to lose
+    assert read_json(out / "rheinwerk-logistik" / MONTH)["headline"]["payback"]["cumulative_net"] % 1
 
 
 # -- states ----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import jsonschema
 import pytest
 
 from roi_pipeline.report import Consultancy, QualityStatus, render_client_month, render_portfolio, validate
+from tests.integration.cents import page_text, shown, to_cents
 
 MONTH = "2026-10"
 CONSULTANCY = Consultancy("Northbeam AI Ops", "hello@northbeam.example")
@@ -131,3 +132,20 @@ def test_the_consultancys_hours_against_its_fees_are_ordered_by_what_needs_atten
     assert economics["harbour-legal"]["previous_effective_hourly_rate"] == 0  # credited September
     html = path.read_text(encoding="utf-8")
     assert "Our economics: hours against fees" in html and "hourly rate falling" in html
+
+
+def test_money_is_shown_to_the_cent_as_in_the_clients_reports(portfolio):
+    """docs/method.md: money is shown to the cent; the page showed A$2,991 where the report
+    showed A$2,991.07. Each client's value and total cost, and each currency's totals."""
+    _, path, doc = portfolio
+    text = page_text(path.read_text(encoding="utf-8"))
+    checked = 0
+    for group in doc["currencies"]:
+        money = lambda value, currency=group["currency"]: to_cents(value, "en_GB", currency)  # noqa: E731
+        for c in group["clients"]:
+            if c.get("has_data"):
+                assert shown(text, "{value} {cost}", value=money(c["value_created"]), cost=money(c["total_cost"]))
+                checked += 1
+        totals = group["totals"]
+        assert shown(text, "{value} {cost}", value=money(totals["value_created"]), cost=money(totals["total_cost"]))
+    assert checked >= 3

@@ -242,9 +242,9 @@ def payback_chart(history: list[dict[str, Any]], f: Formatter, build_fee: float)
     rows = [
         [
             _month_name(h, f),
-            f.money(h["cumulative_value"], cents=False),
-            f.money(h["cumulative_cost_with_build_fee"], cents=False),
-            f.money(h["cumulative_value"] - h["cumulative_cost_with_build_fee"], cents=False, signed=True),
+            f.money(h["cumulative_value"]),
+            f.money(h["cumulative_cost_with_build_fee"]),
+            f.money(h["cumulative_value"] - h["cumulative_cost_with_build_fee"], signed=True),
         ]
         if h["status"] == "ok"
         else [_month_name(h, f), "no data", "no data", "–"]
@@ -254,6 +254,7 @@ def payback_chart(history: list[dict[str, Any]], f: Formatter, build_fee: float)
         return Chart(key, title, _empty(key, title), "No data for these months.", columns, rows)
     values = [v for h in ok for v in (h["cumulative_value"], h["cumulative_cost_with_build_fee"])]
     plot = _Plot(len(history), nice_ticks(min(0.0, *values), max(values) * 1.05 or 1.0), left=LEFT + 10)
+    # The axis ticks are scale marks, not figures: whole units. Every figure shows its cents.
     body = plot.grid(lambda t: f.money(t, cents=False))
     for series, color in (("cumulative_cost_with_build_fee", COLORS["cost"]), ("cumulative_value", COLORS["value"])):
         points = [(plot.x(i), plot.y(h[series])) for i, h in enumerate(history) if h["status"] == "ok"]
@@ -270,16 +271,16 @@ def payback_chart(history: list[dict[str, Any]], f: Formatter, build_fee: float)
     legend = [("line", COLORS["value"], "cumulative value"), ("line", COLORS["cost"], "cumulative cost + build fee")]
     if gap >= 0:
         summary = (
-            f"Cumulative value ({f.money(last['cumulative_value'], cents=False)}) is above cumulative cost "
-            f"including the build fee ({f.money(last['cumulative_cost_with_build_fee'], cents=False)}): "
+            f"Cumulative value ({f.money(last['cumulative_value'])}) is above cumulative cost "
+            f"including the build fee ({f.money(last['cumulative_cost_with_build_fee'])}): "
             "the engagement has paid back."
         )
     else:
         summary = (
-            f"Cumulative value ({f.money(last['cumulative_value'], cents=False)}) is "
-            f"{f.money(-gap, cents=False)} below cumulative cost including the "
-            f"{f.money(build_fee, cents=False)} build fee "
-            f"({f.money(last['cumulative_cost_with_build_fee'], cents=False)})."
+            f"Cumulative value ({f.money(last['cumulative_value'])}) is "
+            f"{f.money(-gap)} below cumulative cost including the "
+            f"{f.money(build_fee)} build fee "
+            f"({f.money(last['cumulative_cost_with_build_fee'])})."
         )
     return Chart(key, title, _svg(key, title, summary, body, legend), summary, columns, rows)
 

@@ -229,7 +229,7 @@ def render_portfolio_html(doc: dict[str, Any]) -> str:
     month = parse_month(doc["month"])
 
     def money(value: float | None, currency: str) -> str:
-        return Formatter("en_GB", currency).money(value, cents=False)
+        return Formatter("en_GB", currency).money(value)
 
     return (
         environment()
