@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from roi_pipeline.report import charts
+from roi_pipeline.report.client_html import describe_change
 from roi_pipeline.report.fmt import MISSING, Formatter
 
 
@@ -104,3 +105,11 @@ def test_counts_beside_a_rate_follow_the_locale():
     assert Formatter("en_GB", "GBP").counts(41, 1250, "leads") == "41 of 1,250 leads"
     assert Formatter("de_DE", "EUR").counts(1041, 2050, "runs failed") == "1.041 of 2.050 runs failed"
     assert Formatter("en_GB", "GBP").counts(None, 50, "leads") == MISSING
+
+
+def test_restated_figures_keep_their_acronyms():
+    f = Formatter("en_GB", "GBP")
+    multiple = describe_change({"field": "headline.roi_multiple", "previous": 1.234, "current": 1.5}, f, {})
+    assert multiple == {"label": "ROI multiple", "previous": "1.23×", "current": "1.50×"}
+    llm = describe_change({"field": "workflows[lead-triage].llm_cost", "previous": 12.3, "current": 12.346}, f, {})
+    assert llm["label"] == "Lead-triage: AI usage cost" and llm["current"] == "£12.35"

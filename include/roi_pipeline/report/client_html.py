@@ -41,6 +41,8 @@ _LABELS = {
     "total_cost": "total cost",
     "run_cost": "running cost",
     "roi": "ROI",
+    "roi_multiple": "ROI multiple",
+    "llm_cost": "AI usage cost",
     "guarantee_verdict": "guarantee verdict",
     "fee_charged": "fee charged",
     "net_value": "net value",
