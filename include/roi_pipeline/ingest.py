@@ -194,6 +194,8 @@ class IngestReport:
     client_errors: dict[str, str] = field(default_factory=dict)
     #: Run logs re-delivered without runs their earlier version had: those runs, kept.
     kept: list[KeptRuns] = field(default_factory=list)
+    #: client id -> what under its landing folder is never read, and why (ignored_landing_entries)
+    ignored: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
 
     def for_client(self, client_id: str) -> list[FileOutcome]:
         return [f for f in self.files if f.client_id == client_id]
@@ -384,6 +386,43 @@ def landing_files(client_dir: Path) -> list[tuple[str, Path]]:
             if path.suffix.lower() in fmt.suffixes and not path.name.startswith(("_", ".")):
                 found.append((folder, path))
     return found
+
+
+def ignored_landing_entries(client_dir: Path) -> list[tuple[str, str]]:
+    """What under a client's landing dir looks like data but is never read, and why, as
+    ``(path relative to the landing dir, reason)``: a folder that is not a landing format (a
+    misspelt ``generic_run``), a file in a format folder with another extension, and a sibling
+    folder that differs from the client id only in case. Names starting with ``_`` or ``.``
+    are the project's own or hidden and are left out. Listed by ``roi ingest`` so that a file
+    dropped in the wrong place is not silently missing from the month."""
+    landing_dir = client_dir.parent
+    out = []
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.scandir(landing_dir), key=lambda e: e.name):
+            if (
+                entry.name != client_dir.name
+                and entry.name.casefold() == client_dir.name.casefold()
+                and entry.is_dir(follow_symlinks=False)
+            ):
+                out.append((entry.name, f"not read: the client's landing folder is {client_dir.name}/ (case matters)"))
+    with contextlib.suppress(OSError):
+        for entry in sorted(os.scandir(client_dir), key=lambda e: e.name):
+            if entry.name.startswith(("_", ".")):
+                continue
+            where = f"{client_dir.name}/{entry.name}"
+            if entry.name not in FORMATS:
+                if entry.is_dir(follow_symlinks=False):
+                    out.append((where + "/", f"not read: not a landing folder (one of: {', '.join(FORMATS)})"))
+                else:
+                    out.append((where, "not read: files go in a landing folder (<client>/<folder>/<file>)"))
+                continue
+            suffixes = FORMATS[entry.name].suffixes
+            for file in _walk_files(entry.path):
+                path = Path(file.path)
+                if path.suffix.lower() not in suffixes and not path.name.startswith(("_", ".")):
+                    rel = path.relative_to(landing_dir).as_posix()
+                    out.append((rel, f"not read: {entry.name} files end in {' or '.join(sorted(suffixes))}"))
+    return out
 
 
 def _walk_files(folder: str) -> Iterator[os.DirEntry[str]]:
@@ -1162,6 +1201,8 @@ def _say_client(
     )
     for f in failed:
         say(f"    FAILED {f.source_file}: {f.error}")
+    for where, why in report.ignored.get(client.client_id, []):
+        say(f"    IGNORED {where}: {why}")
     for k in report.kept:
         if k.client_id == client.client_id:
             say(
@@ -1476,6 +1517,9 @@ def _plan_client(
         report.client_errors[client.client_id] = error
         return _ClientPlan(client, counter, client_dir, None, error=error)
     plan = _ClientPlan(client, counter, client_dir, len(files))
+    ignored = ignored_landing_entries(client_dir)
+    if ignored:
+        report.ignored[client.client_id] = ignored
     loader.read_known(client.client_id)
     records: dict[Path, tuple[dict[str, datetime], dict[str, Coverage]]] = {}
     for folder, path in files:

@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from roi_pipeline.config import load_client_file
+from roi_pipeline.formats import FORMATS
 from roi_pipeline.ingest import ingest
 from tests.raw_layer import raw_tables
 
@@ -1224,3 +1225,27 @@ def test_the_number_of_parsing_processes_is_checked():
         ingest_workers({"ROI_INGEST_WORKERS": "two"})
     with pytest.raises(ValueError, match="at least 1, not 0"):
         ingest_workers({"ROI_INGEST_WORKERS": "0"})
+
+
+def test_files_dropped_where_they_are_never_read_are_named(setup):
+    """A file in a misspelt folder, with another extension, or under a client folder spelt in
+    another case is never read: ingestion names each (IGNORED) instead of leaving the month
+    silently short of it, and loads the rest as usual."""
+    landing, warehouse, client = setup
+    cid = client.client_id
+    write_json(landing / cid / "n8n_executions" / "a.json", {"data": [execution("1")]})
+    write_json(landing / cid / "n8n_execution" / "b.json", {"data": [execution("2")]})  # misspelt folder
+    write_json(landing / cid / "n8n_executions" / "c.txt", {"data": [execution("3")]})  # not .json
+    write_json(landing / cid / "n8n_executions" / "_extracts.json", {})  # the project's own: not listed
+    write_json(landing / cid.upper() / "n8n_executions" / "d.json", {"data": [execution("4")]})
+    (landing / cid / "notes.txt").write_text("loose file", encoding="utf-8")
+    said: list[str] = []
+    report = ingest(landing, warehouse, [client], now=T0, progress=said.append)
+    ignored = [line.strip() for line in said if "IGNORED" in line]
+    assert ignored == [
+        f"IGNORED {cid.upper()}: not read: the client's landing folder is {cid}/ (case matters)",
+        f"IGNORED {cid}/n8n_execution/: not read: not a landing folder (one of: {', '.join(FORMATS)})",
+        f"IGNORED {cid}/n8n_executions/c.txt: not read: n8n_executions files end in .json or .jsonl",
+        f"IGNORED {cid}/notes.txt: not read: files go in a landing folder (<client>/<folder>/<file>)",
+    ]
+    assert [f.source_file for f in report.files] == [f"{cid}/n8n_executions/a.json"]
