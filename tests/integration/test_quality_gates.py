@@ -156,7 +156,8 @@ def inject_raw_defects(landing: Path) -> None:
     add_harvest_row(h / "harvest_time_entries/2026-06.csv", "23.50")
     add_harvest_row(h / "harvest_time_entries/2026-07.csv", "-2.00")
     call_before_its_lead(landing, HARBOUR, "2026-08")
-    edit_json(h / "n8n_executions/2026-09.json", lambda records: records[: len(records) * 3 // 10])
+    # a truncated extract: September's leads at 30 % (a run log re-delivered short keeps its runs)
+    edit_json(h / "hubspot_contacts/2026-09.json", lambda records: records[: len(records) * 3 // 10])
 
     def same_id_other_content(runs):  # harbour-legal's Zap runs land as Zapier Zap runs
         first = next(r for r in runs if r["status"] == "success")

@@ -97,7 +97,7 @@ def runs(**last):
 RUN_PARAMS = {"as_of": AS_OF}
 
 
-def month_files(local_at="2026-03-31 23:00", past=True, days=0.0):
+def month_files(local_at="2026-03-31 23:00", past=True, days=0.0, gap=None):
     frame = pd.DataFrame(
         [
             {
@@ -127,6 +127,8 @@ def month_files(local_at="2026-03-31 23:00", past=True, days=0.0):
     frame.loc[1, "local_at"] = ts("2026-04-20 09:00")
     frame.loc[1, "days_outside_month"] = 20.0
     frame["past_local_at"] = frame["local_at"].where([True, False, past])
+    # a timesheet file covered by its entries: days from each entry to its file's next date
+    frame["days_to_next_entry"] = [None, None, gap]
     return frame
 
 
@@ -350,6 +352,7 @@ DEFECTS = [
     ("raw_runs", "future_timestamp", runs(stopped_at=ts("2026-04-05 00:00")), RUN_PARAMS),
     ("raw_month_files", "future_timestamp", month_files("2026-04-04 03:00:01"), {"as_of_local": AS_OF}),
     ("raw_month_files", "outside_month", month_files("2016-03-02 10:00", days=3652.0), {"as_of_local": AS_OF}),
+    ("raw_month_files", "timesheet_coverage_gap", month_files(gap=365.0), {"as_of_local": AS_OF}),
     ("mart_workflow_activity", "no_runs", activity(expected=(0.0, None), active=(None, None)), {}),
     ("mart_workflow_activity", "no_runs_noted", activity(not_expected=(None, 0.0)), {}),
     ("mart_workflow_activity", "silent_workflow", activity(active=(0.0, None)), {}),

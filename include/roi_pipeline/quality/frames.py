@@ -276,7 +276,39 @@ def _month_files_frame(con, client: ClientConfig, first: date, until: date, tabl
     frame["days_outside_month"] = before.clip(lower=0).fillna(0) + after.where(after >= 0, 0).fillna(0)
     frame["days_outside_month"] = frame["days_outside_month"].apply(lambda d: float(-(-d // 1)))  # whole days, up
     frame["past_local_at"] = frame["local_at"].where(~frame["may_be_future"].astype(bool))
-    return frame[["format", "source_file", "row_number", "local_at", "past_local_at", "days_outside_month"]]
+    frame["days_to_next_entry"] = _coverage_gaps(con, client, frame)
+    return frame[
+        ["format", "source_file", "row_number", "local_at", "past_local_at", "days_outside_month", "days_to_next_entry"]
+    ]
+
+
+def _coverage_gaps(con, client: ClientConfig, frame: pd.DataFrame) -> pd.Series:
+    """For each entry of a timesheet file whose covered dates come from its own entries (no
+    range in its name or extraction record): the days from its date to the file's next later
+    entry date (null for the last date, for other files and other formats).
+
+    Such a file replaces every earlier file's rows from its first to its last entry date
+    (docs/landing.md), so one entry with a mistyped year stretches it over a year it has no
+    entries for and erases that year's timesheets: a long gap names it (suites:
+    ``timesheet_coverage_gap``)."""
+    gaps = pd.Series(float("nan"), index=frame.index, dtype="float64")
+    sheets = frame["format"].isin(["harvest_time_entries", "toggl_time_entries"])
+    if not sheets.any():
+        return gaps
+    by_entries = {
+        row[0]
+        for row in con.execute(
+            "select source_file from raw._landed_files where client_id = ? and covers_basis = 'entries'",
+            [client.client_id],
+        ).fetchall()
+    }
+    rows = frame[sheets & frame["source_file"].isin(by_entries) & frame["local_at"].notna()]
+    for _file, entries in rows.groupby("source_file"):
+        days = entries["local_at"].dt.normalize()
+        dates = sorted(days.unique())
+        following = {dates[i]: (dates[i + 1] - dates[i]).days for i in range(len(dates) - 1)}
+        gaps.loc[entries.index] = days.map(following).astype("float64")
+    return gaps
 
 
 _QUARANTINE_TIME_KEYS = (

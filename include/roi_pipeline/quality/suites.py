@@ -67,6 +67,9 @@ KNOWN_QUARANTINE = "|".join(f"(?:{p})" for p in QUARANTINE_PATTERNS.values())
 
 #: A file for month M may overlap the neighbouring months (extract windows); further out is a defect.
 OUTSIDE_MONTH_TOLERANCE_DAYS = 31
+#: A timesheet file that speaks for its first to last entry date with no entry for longer than
+#: this between two of them is held (a mistyped year would erase the timesheets in between).
+COVERAGE_GAP_DAYS = 31
 #: Row-count collapse: fewer than this share of the previous month's volume.
 COLLAPSE_RATIO = 0.5
 #: The previous month needs at least this volume for the ratio to mean anything.
@@ -267,6 +270,16 @@ SUITES: tuple[Suite, ...] = (
                 {"column": "days_outside_month", "max_value": OUTSIDE_MONTH_TOLERANCE_DAYS},
                 f"a file with data for the month holds records more than {OUTSIDE_MONTH_TOLERANCE_DAYS} days "
                 "outside it (a date or zone error): they count in another month",
+            ),
+            Check(
+                "timesheet_coverage_gap",
+                BLOCKING,
+                "ExpectColumnValuesToBeBetween",
+                {"column": "days_to_next_entry", "max_value": COVERAGE_GAP_DAYS},
+                "a timesheet file without a stated date range has no entry for more than "
+                f"{COVERAGE_GAP_DAYS} days between two of its entries: it covers its first to last entry date, "
+                "so it would replace every other file's timesheet rows in that gap (a mistyped date?); fix the "
+                "date, or state the file's range (covers_from / covers_to in _extracts.json, docs/landing.md)",
             ),
         ),
     ),
