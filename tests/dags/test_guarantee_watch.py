@@ -1,7 +1,7 @@
 """The daily guarantee watch: month-to-date hours, the projection, and who is at risk.
 
-The projection itself (hours so far ÷ elapsed days × days in month, at risk when below the
-guarantee; docs/method.md) is a dbt unit test with hand-computed numbers
+The projection itself (hours so far at the pace of the live time so far, over the month's live
+days; at risk when below the guarantee; docs/method.md) is a dbt unit test with hand-computed numbers
 (fct_client_months_at_risk_projection). Here: what the watch writes from the mart, and the
 DAG that feeds it, on sample data.
 """
@@ -103,8 +103,12 @@ def test_the_watch_dag_flags_a_client_whose_automations_stopped_mid_month(tmp_pa
     assert sorted(clients) == ["harbour-legal", "hudson-roofing"]
 
     hudson = clients["hudson-roofing"]
-    # docs/method.md: projected = hours so far / elapsed days x days in month (12 of 31 here)
-    assert hudson["projected_month_hours"] == pytest.approx(hudson["hours_saved_to_date"] / 12 * 31, abs=0.02)
+    # docs/method.md: projected at the pace of the live time so far; hudson's workflows live in
+    # October went live in February, so each is live all 31 days and 11 days and 8 hours of it
+    # have elapsed (the as-of day counts by its part, not whole: not / 12 x 31)
+    assert hudson["projected_month_hours"] == pytest.approx(
+        hudson["hours_saved_to_date"] / (11 + 8 / 24) * 31, abs=0.02
+    )
     assert hudson["projected_month_hours"] < hudson["guarantee_hours"] == 40.0
     assert hudson["at_risk"] is True and written["at_risk"] == ["hudson-roofing"]
 

@@ -59,5 +59,16 @@ select
     first_live_date,
     last_live_date,
     greatest({{ dbt.datediff('first_live_date', 'last_live_date', 'day') }} + 1, 0) as live_days,
-    greatest({{ dbt.datediff('first_live_date', 'last_elapsed_live_date', 'day') }} + 1, 0) as live_days_elapsed
+    greatest({{ dbt.datediff('first_live_date', 'last_elapsed_live_date', 'day') }} + 1, 0) as live_days_elapsed,
+    -- the same in days and fractions of a day: the as-of day counts by the part of it that has
+    -- elapsed (its local time of day), so a mid-month pace is not diluted by hours still to come
+    case
+        when as_of_at is null or {{ local_date('as_of_at', 'timezone') }} > last_live_date
+            then cast(greatest({{ dbt.datediff('first_live_date', 'last_live_date', 'day') }} + 1, 0) as double precision)
+        when {{ local_date('as_of_at', 'timezone') }} < first_live_date then cast(0 as double precision)
+        else {{ dbt.datediff('first_live_date', local_date('as_of_at', 'timezone'), 'day') }}
+            + {{ seconds_between(
+                'cast(' ~ local_date('as_of_at', 'timezone') ~ ' as timestamp)', to_local('as_of_at', 'timezone')
+            ) }} / 86400.0
+    end as live_time_elapsed_days
 from bounded

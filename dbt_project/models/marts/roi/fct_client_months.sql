@@ -62,7 +62,12 @@ workflow_totals as (
         {{ exact_sum('case when not is_hours_unknown then residual_manual_hours end') }} as residual_manual_hours,
         {{ exact_sum('hours_saved') }} as hours_saved,
         {{ exact_sum('value_created') }} as value_created,
-        {{ exact_sum('run_cost') }} as run_cost
+        {{ exact_sum('run_cost') }} as run_cost,
+        -- the month-end projection at the pace of each workflow's live time so far
+        {{ exact_sum(
+            'case when not is_hours_unknown and live_time_elapsed_days > 0'
+            ~ ' then hours_saved * live_days / live_time_elapsed_days else 0 end'
+        ) }} as projected_month_hours
     from workflow_months
     group by client_id, report_month
 ),
@@ -135,6 +140,7 @@ joined as (
         coalesce(workflow_totals.hours_saved, 0) as hours_saved,
         coalesce(workflow_totals.value_created, 0) as value_created,
         coalesce(workflow_totals.run_cost, 0) as run_cost,
+        coalesce(workflow_totals.projected_month_hours, 0) as projected_month_hours,
         fees.monthly_fee as monthly_fee_in_effect,
         fees.hourly_cost,
         coalesce(consultancy.consultancy_build_hours, 0) as consultancy_build_hours,
@@ -252,14 +258,12 @@ select
             then paid_back.hours_saved - paid_back.guarantee_hours
     end as hours_vs_guarantee,
     case
-        when paid_back.elapsed_days > 0
-            then coalesce(paid_back.hours_saved, 0) / paid_back.elapsed_days * paid_back.days_in_month
+        when paid_back.elapsed_days > 0 then coalesce(paid_back.projected_month_hours, 0)
     end as projected_month_hours,
     not paid_back.is_month_closed
         and paid_back.guarantee_verdict = 'in progress'
         and paid_back.elapsed_days > 0
-        and coalesce(paid_back.hours_saved, 0) / paid_back.elapsed_days * paid_back.days_in_month
-            < paid_back.guarantee_hours as is_guarantee_at_risk,
+        and coalesce(paid_back.projected_month_hours, 0) < paid_back.guarantee_hours as is_guarantee_at_risk,
     paid_back.net_month,
     paid_back.cumulative_net,
     paid_back.build_fee,
