@@ -966,14 +966,15 @@ class _Loader:
         out = []
         for (client_id, source_file), (kept, n) in sorted(kept_names.items()):
             names = [c.name for c in LANDED_FILES_COLUMNS]
-            values = {
+            values = {  # the earlier version's record; loaded (a failed re-delivery since left it 'failed')
                 "source_file": "?",
                 "file_size": "null",
                 "file_mtime_ns": "null",
+                "status": "'loaded'",
+                "error": "null",
                 "rows_read": "?",
                 "rows_loaded": "?",
                 "rows_quarantined": "0",
-                "error": "null",
             }
             select = ", ".join(values.get(name, name) for name in names)
             self.con.execute(

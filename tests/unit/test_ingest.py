@@ -1249,3 +1249,30 @@ def test_files_dropped_where_they_are_never_read_are_named(setup):
         f"IGNORED {cid}/notes.txt: not read: files go in a landing folder (<client>/<folder>/<file>)",
     ]
     assert [f.source_file for f in report.files] == [f"{cid}/n8n_executions/a.json"]
+
+
+def test_runs_kept_after_an_unreadable_re_delivery_are_a_loaded_file(setup):
+    """Version A loads, version B cannot be read (A's rows stay, the file is marked failed),
+    version C lacks one of A's runs: that run is kept as a loaded file of A's version, not
+    as a failed one (which the raw gate would hold as unreadable for ever)."""
+    landing, warehouse, client = setup
+    path = write_json(
+        landing / client.client_id / "n8n_executions" / "a.json", {"data": [execution("1"), execution("2")]}
+    )
+    ingest(landing, warehouse, [client], now=T0)
+    version_a = hashlib.sha256(path.read_bytes()).hexdigest()
+    path.write_text('{"data": [', encoding="utf-8")
+    assert [f.action for f in ingest(landing, warehouse, [client], now=T0).files] == ["failed"]
+    write_json(path, {"data": [execution("2")]})
+    report = ingest(landing, warehouse, [client], now=T0)
+    kept = f"{client.client_id}/n8n_executions/a.json#earlier-{version_a[:12]}"
+    assert [(k.kept_file, k.runs) for k in report.kept] == [(kept, 1)]
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        landed = con.execute(
+            "select source_file, status, error, rows_read, rows_loaded, rows_quarantined from raw._landed_files "
+            "order by source_file"
+        ).fetchall()
+    assert landed == [
+        (f"{client.client_id}/n8n_executions/a.json", "loaded", None, 1, 1, 0),
+        (kept, "loaded", None, 1, 1, 0),
+    ]
