@@ -914,13 +914,12 @@ class _Loader:
         self._register_keys("_ingest_replaced", files)
         for table in sorted(tables):
             if table in RUN_ID_COLUMNS:
+                self._register_kept_names()
                 self.con.execute(
-                    f"update {RAW_SCHEMA}.{table} set _source_file = k.source_file || '{KEPT_MARK}' "
-                    "|| left(landed.file_sha256, 12) "
-                    f"from _ingest_replaced k, {RAW_SCHEMA}._landed_files landed "
-                    f"where {table}._client_id = k.client_id and {table}._source_file = k.source_file "
-                    "and landed.client_id = k.client_id and landed.source_file = k.source_file"
+                    f"update {RAW_SCHEMA}.{table} set _source_file = k.kept_file from _ingest_kept_names k "
+                    f"where {table}._client_id = k.client_id and {table}._source_file = k.source_file"
                 ).fetchall()
+                self.con.unregister("_ingest_kept_names")
                 continue
             self.con.execute(
                 f"delete from {RAW_SCHEMA}.{table} using _ingest_replaced k "
@@ -931,6 +930,25 @@ class _Loader:
             "where _quarantine.client_id = k.client_id and _quarantine.source_file = k.source_file"
         )
         self.con.unregister("_ingest_replaced")
+
+    def _register_kept_names(self) -> None:
+        """View ``_ingest_kept_names``: each file of ``_ingest_replaced`` with the name its earlier
+        runs are set aside under (:func:`kept_file_name` of its landed checksum)."""
+        rows = self.con.execute(
+            f"select k.client_id, k.source_file, landed.file_sha256 from _ingest_replaced k "
+            f"inner join {RAW_SCHEMA}._landed_files landed "
+            "on landed.client_id = k.client_id and landed.source_file = k.source_file"
+        ).fetchall()
+        self.con.register(
+            "_ingest_kept_names",
+            pa.table(
+                {
+                    "client_id": pa.array([r[0] for r in rows], pa.string()),
+                    "source_file": pa.array([r[1] for r in rows], pa.string()),
+                    "kept_file": pa.array([kept_file_name(r[1], r[2]) for r in rows], pa.string()),
+                }
+            ),
+        )
 
     def _keep_withdrawn_runs(self, files: list[FileOutcome]) -> list[KeptRuns]:
         """Inside a write's transaction, after the new versions' rows are in: of the earlier runs
