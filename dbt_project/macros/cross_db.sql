@@ -118,24 +118,72 @@
     json_extract_string({{ column }}, '$."' || ({{ key_expr }}) || '"')
 {%- endmacro %}
 
-{#- naive UTC timestamp from a CRM property's text: ISO-8601 with an offset, or epoch
-    milliseconds (HubSpot sends both). Text that is neither gives null on DuckDB. -#}
-{% macro text_instant(text) -%}
-    {{ return(adapter.dispatch('text_instant', 'roi')(text)) }}
+{#- naive UTC timestamp from a CRM property's text, whatever a client's CRM holds there:
+    - epoch milliseconds (1 to 15 digits) and ISO-8601 with an offset (`Z`, `+01:00`, `+0100`,
+      `+01`) are instants;
+    - ISO-8601 without an offset (`2026-03-04 10:00`, a date alone) is a wall-clock time in zone
+      `tz`, the client's, as landing files' naive times are (docs/landing.md, Timestamps);
+      never the database session's zone, which differs between machines;
+    - anything else (an empty string, text, an impossible date) is null on both databases: one
+      client's odd value must not fail every client's build. PostgreSQL has no try_cast: it
+      calls the functions `roi_functions` creates at the start of each dbt run.
+    The shapes are told apart by the same patterns on both databases (instant_patterns). -#}
+{% macro instant_patterns() -%}
+    {{ return({
+        'epoch_ms': '[0-9]{1,15}',
+        'offset': '.*[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)? ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)',
+    }) }}
 {%- endmacro %}
-{% macro default__text_instant(text) -%}
+{% macro text_instant(text, tz) -%}
+    {{ return(adapter.dispatch('text_instant', 'roi')(text, tz)) }}
+{%- endmacro %}
+{% macro default__text_instant(text, tz) -%}
+    {%- set patterns = instant_patterns() -%}
     case
-        when {{ text }} ~ '^[0-9]+$'
+        when {{ text }} ~ '^{{ patterns.epoch_ms }}$'
             then to_timestamp(cast({{ text }} as bigint) / 1000.0) at time zone 'UTC'
-        else cast({{ text }} as timestamptz) at time zone 'UTC'
+        when {{ text }} ~ '^{{ patterns.offset }}$'
+            then {{ target.schema }}.roi_try_timestamptz({{ text }}) at time zone 'UTC'
+        else {{ from_local(target.schema ~ '.roi_try_timestamp(' ~ text ~ ')', tz) }}
     end
 {%- endmacro %}
-{% macro duckdb__text_instant(text) -%}
+{% macro duckdb__text_instant(text, tz) -%}
+    {%- set patterns = instant_patterns() -%}
     case
-        when {{ text }} similar to '[0-9]+'
+        when {{ text }} similar to '{{ patterns.epoch_ms }}'
             then to_timestamp(cast({{ text }} as bigint) / 1000.0) at time zone 'UTC'
-        else try_cast({{ text }} as timestamptz) at time zone 'UTC'
+        when {{ text }} similar to '{{ patterns.offset }}'
+            then try_cast({{ text }} as timestamptz) at time zone 'UTC'
+        else {{ from_local('try_cast(' ~ text ~ ' as timestamp)', tz) }}
     end
+{%- endmacro %}
+
+{#- on-run-start (dbt_project.yml): what the macros above need of the database. PostgreSQL: the
+    casts that give null instead of an error (DuckDB's try_cast), in the target schema, created
+    or replaced at every run (idempotent). DuckDB: nothing. -#}
+{% macro roi_functions() -%}
+    {{ return(adapter.dispatch('roi_functions', 'roi')()) }}
+{%- endmacro %}
+{% macro default__roi_functions() -%}
+    select 1
+{%- endmacro %}
+{% macro postgres__roi_functions() -%}
+    create or replace function {{ target.schema }}.roi_try_timestamptz(value text) returns timestamptz
+    language plpgsql stable as $$
+    begin
+        return value::timestamptz;
+    exception when others then
+        return null;
+    end
+    $$;
+    create or replace function {{ target.schema }}.roi_try_timestamp(value text) returns timestamp
+    language plpgsql stable as $$
+    begin
+        return value::timestamp;
+    exception when others then
+        return null;
+    end
+    $$
 {%- endmacro %}
 
 {#- The key a process name is matched by (docs/method.md, Timesheets: trimmed and

@@ -112,7 +112,7 @@ volume_candidates as (
         case
             when windows.volume_timestamp_property is null then volume_events.occurred_local_date
             else {{ local_date(
-                text_instant(json_text_at('volume_events.properties_json', 'windows.volume_timestamp_property')),
+                text_instant(json_text_at('volume_events.properties_json', 'windows.volume_timestamp_property'), 'windows.timezone'),
                 'windows.timezone'
             ) }}
         end as placed_local_date
