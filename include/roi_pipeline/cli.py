@@ -514,6 +514,7 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
         load_consultancy,
         render_portfolio,
     )
+    from roi_pipeline.report.portfolio import PORTFOLIO_DIR
 
     if _marts_in_postgres("report"):
         return 2
@@ -534,7 +535,11 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
     recorded = gate_statuses(locations.warehouse, [c.client_id for c in loaded.clients], args.month)
     statuses = {cid: QualityStatus.from_gate(status) for cid, status in recorded.items()}
     broken = {cid: QualityStatus(publishable=False, checked=True, blocking=why) for cid, why in loaded.failed().items()}
-    portfolio = not args.no_portfolio and not args.clients
+    # All clients: the portfolio page too. Some: the month's page again if it is there, so it
+    # never shows their figures from before (the others' as their recorded gates decide).
+    portfolio = not args.no_portfolio and (
+        not args.clients or (locations.reports_dir / PORTFOLIO_DIR / args.month / "portfolio.html").is_file()
+    )
     _say(f"Rendering {len(loaded.clients)} client report(s) for {args.month} into {locations.reports_dir}")
     status = 0 if loaded.ok else 1
     written = held = 0
@@ -564,6 +569,8 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
                 written += 1
         if portfolio:
             step.update(detail="portfolio")
+            if args.clients:
+                broken |= _other_clients_statuses(locations, args.month, set(statuses) | set(broken))
             page = render_portfolio(
                 locations.warehouse, args.month, locations.reports_dir, broken | statuses, consultancy=consultancy
             )
@@ -581,6 +588,31 @@ def _map_clients(fn: Callable[..., tuple[str, Any]], jobs: list[tuple], workers:
     from roi_pipeline.processes import pool_map
 
     return pool_map(fn, jobs, workers, lambda exc: ("error", f"{type(exc).__name__}: {exc}"), verbose=_out.verbose)
+
+
+def _other_clients_statuses(locations: Locations, month: str, rendered: set[str]) -> dict[str, Any]:
+    """The quality status of every configured client not in ``rendered``, as a run of all clients
+    would decide it now: its recorded gates (never run: held), then the render-time hold
+    (render.render_hold_reasons); a client file that does not load is held for its error."""
+    from roi_pipeline.config import load_clients
+    from roi_pipeline.quality import gate_statuses
+    from roi_pipeline.report import QualityStatus
+    from roi_pipeline.report.render import render_hold_reasons
+
+    everyone = load_clients(locations.clients_dir)
+    others = [c.client_id for c in everyone.clients if c.client_id not in rendered]
+    statuses: dict[str, Any] = {}
+    for client_id, gate in gate_statuses(locations.warehouse, others, month).items():
+        status = QualityStatus.from_gate(gate)
+        if status.publishable:
+            status = status.held_at_render(
+                render_hold_reasons(locations.warehouse, client_id, month, locations.reports_dir)
+            )
+        statuses[client_id] = status
+    for client_id, reasons in everyone.failed().items():
+        if client_id not in rendered:
+            statuses[client_id] = QualityStatus(publishable=False, checked=True, blocking=reasons)
+    return statuses
 
 
 def _render_report(warehouse, client_id: str, month: str, reports_dir, quality, consultancy) -> tuple[str, Any]:
@@ -859,7 +891,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_status)
 
     p = add("report", "render client reports (HTML, PDF, JSON, CSV) and the portfolio page")
-    p.add_argument("clients", nargs="*", metavar="CLIENT", help="client ids (default: all, plus the portfolio)")
+    p.add_argument(
+        "clients",
+        nargs="*",
+        metavar="CLIENT",
+        help="client ids (default: all, plus the portfolio page; with ids, the month's page is refreshed if it exists)",
+    )
     p.add_argument("--month", type=_month, required=True, help="YYYY-MM")
     p.add_argument("--no-portfolio", action="store_true", help="skip the portfolio page")
     _add_workers(p, _WORKERS_REPORTS)
