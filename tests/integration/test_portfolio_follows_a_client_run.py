@@ -45,10 +45,18 @@ def test_a_client_run_again_shows_its_new_figures_on_the_portfolio_page(tmp_path
     page = json.loads(page_path.read_text(encoding="utf-8"))
     failures = [
         {
-            "id": f"980000{n}", "finished": False, "mode": "trigger", "retryOf": None, "retrySuccessId": None,
-            "status": "error", "startedAt": f"2026-03-1{n}T10:00:00.000Z", "stoppedAt": f"2026-03-1{n}T10:00:05.000Z",
-            "workflowId": "hLt7QaN8nTr1ag3A", "waitTill": None, "customData": {"items": "0"},
-        }  # fmt: skip
+            "id": f"980000{n}",
+            "finished": False,
+            "mode": "trigger",
+            "retryOf": None,
+            "retrySuccessId": None,
+            "status": "error",
+            "startedAt": f"2026-03-1{n}T10:00:00.000Z",
+            "stoppedAt": f"2026-03-1{n}T10:00:05.000Z",
+            "workflowId": "hLt7QaN8nTr1ag3A",
+            "waitTill": None,
+            "customData": {"items": "0"},
+        }
         for n in (1, 2, 3)
     ]
     page["data"] = failures + page["data"]
