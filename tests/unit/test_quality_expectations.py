@@ -230,13 +230,17 @@ def field_shares(share_now=0.96):
 LIVE = {"live_workflow_keys": ["intake", "lead-triage"]}
 
 
-def workflow_months(keys=("intake", "lead-triage"), hours=(12.0, -3.0), live_days=(31, 31)):
+def workflow_months(keys=("intake", "lead-triage"), hours=(12.0, -3.0), live_days=(31, 31), vs_usual=None):
+    """``vs_usual``: tasks per production run against the usual, per row (default: 1.0, then a
+    workflow with too few runs to say, None)."""
+    vs_usual = vs_usual or [1.0, None, 1.0][: len(keys)]
     return pd.DataFrame(
         {
             "workflow_key": list(keys),
             "hours_saved": list(hours),
             "abs_hours_saved": [abs(h) for h in hours],
             "max_plausible_hours": [d * 24.0 for d in live_days],
+            "tasks_per_run_vs_usual": pd.array(list(vs_usual), dtype="Float64"),
         }
     )
 
@@ -364,6 +368,8 @@ DEFECTS = [
     ("raw_timesheets", "negative_hours", timesheets(min_entry=-2.0), {}),
     ("raw_crm", "activity_before_lead", crm("2026-03-05 09:29:59"), {}),
     ("mart_workflow_months", "implausible_hours_saved", workflow_months(hours=(12.0, -745.0)), LIVE),
+    # 10 items a run where the workflow's usual is 1 (an item count ten times too high): 10x
+    ("mart_workflow_months", "tasks_per_run_jump", workflow_months(vs_usual=(10.0, None)), LIVE),
     (
         "mart_workflow_months",
         "missing_live_workflow",
@@ -429,6 +435,13 @@ def test_message_quotes_the_offending_rows(gx_root):
     (finding,) = check_frame("raw_quarantine", frame, {}, client_id=CLIENT, month=MONTH, context_root=gx_root)
     assert "1 of 1 row(s)" in finding.message and "stopped before it started" in finding.message
     assert "source_file=acme-dental/n8n_executions/2026-03" in finding.message
+
+
+@pytest.mark.parametrize(("vs_usual", "noted"), [(5.0, False), (0.2, False), (5.01, True), (0.19, True), (0.0, True)])
+def test_tasks_per_run_jump_is_beyond_five_times_either_way(gx_root, vs_usual, noted):
+    frame = workflow_months(vs_usual=(vs_usual, None))
+    findings = check_frame("mart_workflow_months", frame, LIVE, client_id=CLIENT, month=MONTH, context_root=gx_root)
+    assert [f.defect for f in findings] == (["tasks_per_run_jump"] if noted else [])
 
 
 def test_missing_workflow_message_names_it(gx_root):

@@ -84,6 +84,14 @@ FIELD_SHARE_MIN_PREVIOUS = 0.8
 SILENT_MIN_LIVE_DAYS = 7
 #: A workflow normally runs: daily per the register, or at least this many runs the month before.
 SILENT_MIN_PREVIOUS_RUNS = 10
+#: Tasks per production run against the workflow's usual (the median over its last
+#: ``TASKS_PER_RUN_MONTHS`` months before M with ``TASKS_PER_RUN_MIN_RUNS`` production runs):
+#: more than this many times it, or less than its inverse, is a note. More runs, or fewer, leave it alone (a busy month);
+#: more tasks from each run is what a unit error looks like (an item count ten times too high,
+#: a wrong field mapped to items).
+TASKS_PER_RUN_FACTOR = 5.0
+TASKS_PER_RUN_MONTHS = 3
+TASKS_PER_RUN_MIN_RUNS = 20
 
 
 @dataclass(frozen=True)
@@ -423,6 +431,19 @@ SUITES: tuple[Suite, ...] = (
                 "ExpectColumnValuesToBeUnique",
                 {"column": "workflow_key"},
                 "a workflow appears twice in the month",
+            ),
+            Check(
+                "tasks_per_run_jump",
+                WARNING,
+                "ExpectColumnValuesToBeBetween",
+                {
+                    "column": "tasks_per_run_vs_usual",
+                    "min_value": 1 / TASKS_PER_RUN_FACTOR,
+                    "max_value": TASKS_PER_RUN_FACTOR,
+                },
+                f"a workflow's tasks per production run are more than {TASKS_PER_RUN_FACTOR:g}x its usual (or "
+                f"less than 1/{TASKS_PER_RUN_FACTOR:g} of it): the median of its last {TASKS_PER_RUN_MONTHS} months with "
+                f">= {TASKS_PER_RUN_MIN_RUNS} production runs, this month too: check the export's item counts",
             ),
         ),
     ),
