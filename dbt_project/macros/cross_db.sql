@@ -118,43 +118,55 @@
     json_extract_string({{ column }}, '$."' || ({{ key_expr }}) || '"')
 {%- endmacro %}
 
-{#- naive UTC timestamp from a CRM property's text, whatever a client's CRM holds there:
-    - epoch milliseconds (1 to 15 digits) and ISO-8601 with an offset (`Z`, `+01:00`, `+0100`,
-      `+01`) are instants;
-    - ISO-8601 without an offset (`2026-03-04 10:00`, a date alone) is a wall-clock time in zone
-      `tz`, the client's, as landing files' naive times are (docs/landing.md, Timestamps);
-      never the database session's zone, which differs between machines;
-    - anything else (an empty string, text, an impossible date) is null on both databases: one
-      client's odd value must not fail every client's build. PostgreSQL has no try_cast: it
-      calls the functions `roi_functions` creates at the start of each dbt run.
-    The shapes are told apart by the same patterns on both databases (instant_patterns). -#}
+{#- naive UTC timestamp from a CRM property's text, whatever a client's CRM holds there. The
+    text is trimmed, and a `Z` or an offset after a space is written as an offset; then:
+    - epoch milliseconds (1 to 15 digits), and an ISO-8601 date and time with an offset (`Z`,
+      `+01:00`, `+0100`, `+01`), are instants;
+    - an ISO-8601 date, or date and time, without an offset is a wall-clock time in zone `tz`,
+      the client's, as landing files' naive times are (docs/landing.md, Timestamps); never the
+      database session's zone, which differs between machines;
+    - anything else (empty, free text, a zone name, another date style, an impossible date) is
+      null on both databases: one client's odd value must not fail every client's build, and
+      the two databases' own parsers accept different extras (PostgreSQL's `today`, `03/04/2026`
+      by its DateStyle). PostgreSQL has no try_cast: it calls the functions `roi_functions`
+      creates at the start of each dbt run.
+    The patterns (instant_patterns) are full matches on both databases. -#}
 {% macro instant_patterns() -%}
+    {%- set date_time = '[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?' -%}
     {{ return({
         'epoch_ms': '[0-9]{1,15}',
-        'offset': '.*[0-9]{2}:[0-9]{2}(:[0-9]{2}([.,][0-9]+)?)? ?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)',
+        'with_offset': date_time ~ '[+-][0-9]{2}(:?[0-9]{2})?',
+        'local': '[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?',
     }) }}
+{%- endmacro %}
+{% macro instant_text(text) -%}
+    regexp_replace(regexp_replace(trim({{ text }}), '\s*[Zz]$', '+00:00'), '\s+([+-][0-9]{2}(:?[0-9]{2})?)$', '\1')
 {%- endmacro %}
 {% macro text_instant(text, tz) -%}
     {{ return(adapter.dispatch('text_instant', 'roi')(text, tz)) }}
 {%- endmacro %}
 {% macro default__text_instant(text, tz) -%}
     {%- set patterns = instant_patterns() -%}
+    {%- set t = instant_text(text) -%}
     case
-        when {{ text }} ~ '^{{ patterns.epoch_ms }}$'
-            then to_timestamp(cast({{ text }} as bigint) / 1000.0) at time zone 'UTC'
-        when {{ text }} ~ '^{{ patterns.offset }}$'
-            then {{ target.schema }}.roi_try_timestamptz({{ text }}) at time zone 'UTC'
-        else {{ from_local(target.schema ~ '.roi_try_timestamp(' ~ text ~ ')', tz) }}
+        when {{ t }} ~ '^{{ patterns.epoch_ms }}$'
+            then to_timestamp(cast({{ t }} as bigint) / 1000.0) at time zone 'UTC'
+        when {{ t }} ~ '^{{ patterns.with_offset }}$'
+            then {{ target.schema }}.roi_try_timestamptz({{ t }}) at time zone 'UTC'
+        when {{ t }} ~ '^{{ patterns.local }}$'
+            then {{ from_local(target.schema ~ '.roi_try_timestamp(' ~ t ~ ')', tz) }}
     end
 {%- endmacro %}
 {% macro duckdb__text_instant(text, tz) -%}
     {%- set patterns = instant_patterns() -%}
+    {%- set t = instant_text(text) -%}
     case
-        when {{ text }} similar to '{{ patterns.epoch_ms }}'
-            then to_timestamp(cast({{ text }} as bigint) / 1000.0) at time zone 'UTC'
-        when {{ text }} similar to '{{ patterns.offset }}'
-            then try_cast({{ text }} as timestamptz) at time zone 'UTC'
-        else {{ from_local('try_cast(' ~ text ~ ' as timestamp)', tz) }}
+        when regexp_full_match({{ t }}, '{{ patterns.epoch_ms }}')
+            then to_timestamp(cast({{ t }} as bigint) / 1000.0) at time zone 'UTC'
+        when regexp_full_match({{ t }}, '{{ patterns.with_offset }}')
+            then try_cast({{ t }} as timestamptz) at time zone 'UTC'
+        when regexp_full_match({{ t }}, '{{ patterns.local }}')
+            then {{ from_local('try_cast(' ~ t ~ ' as timestamp)', tz) }}
     end
 {%- endmacro %}
 

@@ -907,16 +907,17 @@ def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str
     if any(not set(tables) <= _tables(con, schema) for schema, tables in MODEL_TABLES.items()):
         raise RuntimeError("the marts are not built (run `roi build` first)")
     params = {"client": client.client_id, "month": month_start}
-    # tasks per production run against the workflow's usual (suites.TASKS_PER_RUN_*): null
-    # where either month has too few production runs to say, or it had no task before
+    # tasks per successful production run (only those count tasks) against the workflow's usual
+    # (suites.TASKS_PER_RUN_*): null where either month has too few such runs to say, or it had
+    # no task before
     workflow_months = _df(
         con,
         """
         with earlier as (
-            select workflow_key, tasks_automated / production_runs as tasks_per_run,
+            select workflow_key, tasks_automated / successful_runs as tasks_per_run,
                    row_number() over (partition by workflow_key order by report_month desc) as months_back
             from marts.fct_workflow_months
-            where client_id = $client and report_month < $month and production_runs >= $min_runs
+            where client_id = $client and report_month < $month and successful_runs >= $min_runs
         ),
         usual as (
             select workflow_key, median(tasks_per_run) as usual_tasks_per_run
@@ -924,8 +925,8 @@ def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str
         )
         select this.workflow_key, this.live_days, this.hours_saved, abs(this.hours_saved) as abs_hours_saved,
                this.live_days * 24.0 as max_plausible_hours,
-               case when this.production_runs >= $min_runs and usual.usual_tasks_per_run > 0
-                   then round(this.tasks_automated / this.production_runs / usual.usual_tasks_per_run, 2)
+               case when this.successful_runs >= $min_runs and usual.usual_tasks_per_run > 0
+                   then round(this.tasks_automated / this.successful_runs / usual.usual_tasks_per_run, 2)
                end as tasks_per_run_vs_usual
         from marts.fct_workflow_months this
         left join usual on usual.workflow_key = this.workflow_key

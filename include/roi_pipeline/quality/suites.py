@@ -84,11 +84,13 @@ FIELD_SHARE_MIN_PREVIOUS = 0.8
 SILENT_MIN_LIVE_DAYS = 7
 #: A workflow normally runs: daily per the register, or at least this many runs the month before.
 SILENT_MIN_PREVIOUS_RUNS = 10
-#: Tasks per production run against the workflow's usual (the median over its last
-#: ``TASKS_PER_RUN_MONTHS`` months before M with ``TASKS_PER_RUN_MIN_RUNS`` production runs):
-#: more than this many times it, or less than its inverse, is a note. More runs, or fewer, leave it alone (a busy month);
-#: more tasks from each run is what a unit error looks like (an item count ten times too high,
-#: a wrong field mapped to items).
+#: Tasks per successful production run (the runs that count tasks) against the workflow's usual
+#: (the median over its last ``TASKS_PER_RUN_MONTHS`` months before M with
+#: ``TASKS_PER_RUN_MIN_RUNS`` such runs; M needs as many): more than this many times it, or less
+#: than its inverse, is a note. For a workflow triggered by each event, a busy month (more runs)
+#: leaves it alone, and more tasks from each run is what a unit error looks like (an item count
+#: ten times too high, a wrong field mapped to items); for one that polls on a schedule, a month
+#: of five times the usual volume moves it too.
 TASKS_PER_RUN_FACTOR = 5.0
 TASKS_PER_RUN_MONTHS = 3
 TASKS_PER_RUN_MIN_RUNS = 20
@@ -441,9 +443,10 @@ SUITES: tuple[Suite, ...] = (
                     "min_value": 1 / TASKS_PER_RUN_FACTOR,
                     "max_value": TASKS_PER_RUN_FACTOR,
                 },
-                f"a workflow's tasks per production run are more than {TASKS_PER_RUN_FACTOR:g}x its usual (or "
-                f"less than 1/{TASKS_PER_RUN_FACTOR:g} of it): the median of its last {TASKS_PER_RUN_MONTHS} months with "
-                f">= {TASKS_PER_RUN_MIN_RUNS} production runs, this month too: check the export's item counts",
+                f"a workflow's tasks per successful production run are more than {TASKS_PER_RUN_FACTOR:g}x its usual "
+                f"(or less than 1/{TASKS_PER_RUN_FACTOR:g} of it; usual: the median of its last {TASKS_PER_RUN_MONTHS} "
+                f"months with >= {TASKS_PER_RUN_MIN_RUNS} such runs, this month too): an item count too high or a "
+                "wrong field mapped to items, or, for a workflow that polls on a schedule, five times its usual volume",
             ),
         ),
     ),
