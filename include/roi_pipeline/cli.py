@@ -591,13 +591,16 @@ def _map_clients(fn: Callable[..., tuple[str, Any]], jobs: list[tuple], workers:
 
 
 def _other_clients_statuses(locations: Locations, month: str, rendered: set[str]) -> dict[str, Any]:
-    """The quality status of every configured client not in ``rendered``, as a run of all clients
-    would decide it now: its recorded gates (never run: held), then the render-time hold
-    (render.render_hold_reasons); a client file that does not load is held for its error."""
+    """The quality status of every configured client not in ``rendered``, as the portfolio page
+    shows it beside them: its recorded gates (never run: held), then the render-time hold
+    (render.render_hold_reasons), then whether its published report of the month still says
+    what the marts say (a build since changed its data: the page would show figures its report
+    does not, so it is listed as held, with why); a client file that does not load is held for
+    its error."""
     from roi_pipeline.config import load_clients
     from roi_pipeline.quality import gate_statuses
     from roi_pipeline.report import QualityStatus
-    from roi_pipeline.report.render import render_hold_reasons
+    from roi_pipeline.report.render import out_of_date_reason, render_hold_reasons
 
     everyone = load_clients(locations.clients_dir)
     others = [c.client_id for c in everyone.clients if c.client_id not in rendered]
@@ -608,6 +611,9 @@ def _other_clients_statuses(locations: Locations, month: str, rendered: set[str]
             status = status.held_at_render(
                 render_hold_reasons(locations.warehouse, client_id, month, locations.reports_dir)
             )
+        if status.publishable:
+            out_of_date = out_of_date_reason(locations.warehouse, client_id, month, locations.reports_dir)
+            status = status.held_at_render([out_of_date] if out_of_date else None)
         statuses[client_id] = status
     for client_id, reasons in everyone.failed().items():
         if client_id not in rendered:

@@ -81,3 +81,32 @@ def test_a_client_run_leaves_a_month_without_a_portfolio_page_without_one(tmp_pa
     assert roi(tmp_path, monkeypatch, "run", "--month", MONTH, CLIENT) == 0
     assert (tmp_path / "reports" / CLIENT / MONTH / "report.json").is_file()
     assert not (tmp_path / "reports" / "_portfolio" / MONTH).exists()
+
+
+@pytest.mark.slow
+def test_another_client_whose_data_changed_since_its_report_is_listed_as_out_of_date(tmp_path, monkeypatch):
+    """hudson-roofing's hourly cost is corrected and built, but its month is not run again; a run
+    of harbour-legal alone then refreshes the page. hudson-roofing's published report still says
+    the old value: the page must not list it as published with figures its report does not have."""
+    generate(tmp_path / "landing", tmp_path / "clients", clients=2, months=3, end_month=MONTH)
+    assert roi(tmp_path, monkeypatch, "run", "--month", MONTH) == 0
+    published_value = report(tmp_path, OTHER)["headline"]["value_created"]
+
+    config = tmp_path / "clients" / f"{OTHER}.yaml"
+    text = config.read_text(encoding="utf-8")
+    assert "  value: 44.0\n" in text
+    config.write_text(text.replace("  value: 44.0\n", "  value: 88.0\n", 1), encoding="utf-8")
+    assert roi(tmp_path, monkeypatch, "ingest", OTHER) == 0
+    assert roi(tmp_path, monkeypatch, "build", "--month", MONTH) == 0
+    assert roi(tmp_path, monkeypatch, "report", "--month", MONTH, CLIENT) == 0
+
+    doc = json.loads((tmp_path / "reports" / "_portfolio" / MONTH / "portfolio.json").read_text(encoding="utf-8"))
+    entry = portfolio_entries(tmp_path)[OTHER]
+    assert entry["report_status"] == "held_back"
+    (held,) = [h for h in doc["held_back"] if h["client_id"] == OTHER]
+    assert held["earlier_report_published"] is True
+    (reason,) = held["reasons"]
+    assert reason.startswith(f"{OTHER} {MONTH}: report_out_of_date")
+    assert f"value_created {published_value} -> " in reason
+    assert report(tmp_path, OTHER)["headline"]["value_created"] == published_value  # not rendered again
+    assert portfolio_entries(tmp_path)[CLIENT]["report_status"] == "published"

@@ -210,9 +210,12 @@ CARRIED_FIGURES = (
 )
 
 
-def restated_since_published(warehouse: Path, client_id: str, month: str, reports_dir: Path) -> list[str]:
+def restated_since_published(
+    warehouse: Path, client_id: str, month: str, reports_dir: Path, *, the_month_itself: bool = False
+) -> list[str]:
     """The client's months before ``month`` whose published report.json says other figures
-    (:data:`CARRIED_FIGURES`) than the marts now, as ``'2026-09 (hours_saved 33.1 -> 25.6, ...)'``.
+    (:data:`CARRIED_FIGURES`) than the marts now, as ``'2026-09 (hours_saved 33.1 -> 25.6, ...)'``;
+    with ``the_month_itself``, ``month`` alone.
 
     Late or corrected data for an earlier month is built into the marts by any later build,
     but its published report is only restated when that month is run again. Until then,
@@ -223,7 +226,7 @@ def restated_since_published(warehouse: Path, client_id: str, month: str, report
 
     published = {}
     for path in sorted((reports_dir / client_id).glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/report.json")):
-        if path.parent.name < month:
+        if (path.parent.name == month) if the_month_itself else (path.parent.name < month):
             try:
                 doc = json.loads(path.read_bytes())
             except ValueError:
@@ -236,7 +239,7 @@ def restated_since_published(warehouse: Path, client_id: str, month: str, report
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
             f"select strftime(report_month, '%Y-%m'), {columns} from marts.fct_client_months "
-            "where client_id = ? and report_month < cast(? as date)",
+            f"where client_id = ? and report_month {'=' if the_month_itself else '<'} cast(? as date)",
             [client_id, month_start(month)],
         ).fetchall()
     now = {row[0]: row[1:] for row in rows}
@@ -268,6 +271,19 @@ def render_hold_reasons(warehouse: Path, client_id: str, month: str, reports_dir
     """
     stale = restated_since_published(Path(warehouse), client_id, month, Path(reports_dir))
     return [_stale_reason(client_id, month, stale)] if stale else []
+
+
+def out_of_date_reason(warehouse: Path, client_id: str, month: str, reports_dir: Path) -> str | None:
+    """Why ``month``'s published report of a client no longer says what the marts say (None: it
+    does, or none is published): its data changed in a build since, and the month was not run
+    again for it. Said for the clients a run of some others leaves as they were (the portfolio page)."""
+    changed = restated_since_published(warehouse, client_id, month, reports_dir, the_month_itself=True)
+    if not changed:
+        return None
+    return (
+        f"{client_id} {month}: report_out_of_date (blocking, render) - the marts say other figures than its "
+        f"published report: {'; '.join(changed)}. Run the month for it: roi run --month {month} {client_id}"
+    )
 
 
 def _stale_reason(client_id: str, month: str, stale: list[str]) -> str:
