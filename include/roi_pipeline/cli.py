@@ -507,6 +507,7 @@ def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
 
 @_holds_warehouse(shared=True)
 def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
+    from roi_pipeline.config import load_clients
     from roi_pipeline.quality import gate_statuses
     from roi_pipeline.report import (
         ConsultancyConfigError,
@@ -514,7 +515,7 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
         load_consultancy,
         render_portfolio,
     )
-    from roi_pipeline.report.portfolio import PORTFOLIO_DIR
+    from roi_pipeline.report.portfolio import PORTFOLIO_DIR, standing_statuses
 
     if _marts_in_postgres("report"):
         return 2
@@ -569,8 +570,12 @@ def cmd_report(args: argparse.Namespace, locations: Locations) -> int:
                 written += 1
         if portfolio:
             step.update(detail="portfolio")
-            if args.clients:
-                broken |= _other_clients_statuses(locations, args.month, set(statuses) | set(broken))
+            if args.clients:  # the others as a run of them left them (the DAG's page does the same)
+                everyone = load_clients(locations.clients_dir)
+                others = [c.client_id for c in everyone.clients if c.client_id not in statuses]
+                broken |= standing_statuses(locations.warehouse, args.month, locations.reports_dir, others)
+                broken |= {cid: QualityStatus(publishable=False, checked=True, blocking=why)
+                           for cid, why in everyone.failed().items() if cid not in statuses}  # fmt: skip
             page = render_portfolio(
                 locations.warehouse, args.month, locations.reports_dir, broken | statuses, consultancy=consultancy
             )
@@ -588,37 +593,6 @@ def _map_clients(fn: Callable[..., tuple[str, Any]], jobs: list[tuple], workers:
     from roi_pipeline.processes import pool_map
 
     return pool_map(fn, jobs, workers, lambda exc: ("error", f"{type(exc).__name__}: {exc}"), verbose=_out.verbose)
-
-
-def _other_clients_statuses(locations: Locations, month: str, rendered: set[str]) -> dict[str, Any]:
-    """The quality status of every configured client not in ``rendered``, as the portfolio page
-    shows it beside them: its recorded gates (never run: held), then the render-time hold
-    (render.render_hold_reasons), then whether its published report of the month still says
-    what the marts say (a build since changed its data: the page would show figures its report
-    does not, so it is listed as held, with why); a client file that does not load is held for
-    its error."""
-    from roi_pipeline.config import load_clients
-    from roi_pipeline.quality import gate_statuses
-    from roi_pipeline.report import QualityStatus
-    from roi_pipeline.report.render import out_of_date_reason, render_hold_reasons
-
-    everyone = load_clients(locations.clients_dir)
-    others = [c.client_id for c in everyone.clients if c.client_id not in rendered]
-    statuses: dict[str, Any] = {}
-    for client_id, gate in gate_statuses(locations.warehouse, others, month).items():
-        status = QualityStatus.from_gate(gate)
-        if status.publishable:
-            status = status.held_at_render(
-                render_hold_reasons(locations.warehouse, client_id, month, locations.reports_dir)
-            )
-        if status.publishable:
-            out_of_date = out_of_date_reason(locations.warehouse, client_id, month, locations.reports_dir)
-            status = status.held_at_render([out_of_date] if out_of_date else None)
-        statuses[client_id] = status
-    for client_id, reasons in everyone.failed().items():
-        if client_id not in rendered:
-            statuses[client_id] = QualityStatus(publishable=False, checked=True, blocking=reasons)
-    return statuses
 
 
 def _render_report(warehouse, client_id: str, month: str, reports_dir, quality, consultancy) -> tuple[str, Any]:

@@ -365,12 +365,14 @@ def render_portfolio_page(
     Clients whose reports were rendered (published or held back) carry their recorded gate
     status; a planned client whose steps failed before that is listed as held back, with
     the reason, so the page never shows a stale "published" for it. A client this run did
-    not plan (a backfill of one client) keeps the status an earlier run of the month
-    recorded, not "checks not run".
+    not plan (a backfill of one client) is shown as ``roi report CLIENT`` shows the others
+    (report.portfolio.standing_statuses): the status an earlier run of the month recorded,
+    held where its month would be held now or its published report is out of date.
     """
     from roi_pipeline.config import load_clients
     from roi_pipeline.quality import gate_statuses
     from roi_pipeline.report import QualityStatus, render_portfolio
+    from roi_pipeline.report.portfolio import standing_statuses
 
     loc = _locations(locations)
     outcomes = [o for o in outcomes if o]
@@ -381,12 +383,8 @@ def render_portfolio_page(
     broken = loaded.failed()  # a client file that does not load: listed as held, with why
 
     def render() -> str:
-        recorded = gate_statuses(loc.warehouse, sorted(reached & set(planned)) + others, month)
-        statuses = {
-            cid: QualityStatus.from_gate(recorded[cid])
-            for cid in others
-            if recorded[cid].raw_publishable is not None or recorded[cid].mart_publishable is not None
-        }
+        recorded = gate_statuses(loc.warehouse, sorted(reached & set(planned)), month)
+        statuses = standing_statuses(loc.warehouse, month, loc.reports_dir, others)
         statuses |= {cid: QualityStatus(publishable=False, checked=True, blocking=why) for cid, why in broken.items()}
         for cid in sorted(set(planned)):
             if cid in reached:

@@ -244,6 +244,37 @@ def render_portfolio_html(doc: dict[str, Any]) -> str:
     )
 
 
+def standing_statuses(
+    warehouse: Path, month: str, reports_dir: Path, client_ids: list[str]
+) -> dict[str, QualityStatus]:
+    """The quality status the portfolio page shows for clients a run did not render (a run of
+    some clients, by ``roi report CLIENT`` or the monthly DAG, refreshes the page for all):
+
+    - the status their gates recorded for the month (none: "quality checks not run");
+    - held when the renderer would hold their month now (an earlier published month changed:
+      render.render_hold_reasons);
+    - held when the month's published report no longer says what the marts say (a build since
+      changed their data and the month was not run again for them: render.out_of_date_reason),
+      so the page never lists as published figures their report does not have.
+    """
+    from roi_pipeline.quality import gate_statuses
+    from roi_pipeline.report.render import out_of_date_reason, render_hold_reasons
+
+    statuses: dict[str, QualityStatus] = {}
+    for client_id, gate in gate_statuses(Path(warehouse), list(client_ids), month).items():
+        if gate.raw_publishable is None and gate.mart_publishable is None:
+            statuses[client_id] = QualityStatus.not_run()
+            continue
+        status = QualityStatus.from_gate(gate)
+        if status.publishable:
+            status = status.held_at_render(render_hold_reasons(Path(warehouse), client_id, month, Path(reports_dir)))
+        if status.publishable:
+            out_of_date = out_of_date_reason(Path(warehouse), client_id, month, Path(reports_dir))
+            status = status.held_at_render([out_of_date] if out_of_date else None)
+        statuses[client_id] = status
+    return statuses
+
+
 def render_portfolio(
     warehouse: Path,
     month: str,
