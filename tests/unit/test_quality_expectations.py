@@ -144,6 +144,11 @@ def activity(expected=(120.0, None), not_expected=(None, None), active=(120.0, N
     )
 
 
+def timesheet_files(replaced=None):
+    """A hand-dropped timesheet file (no export time); ``replaced``: what replaces it in the month."""
+    return pd.DataFrame({"source_file": [f"{CLIENT}/harvest_time_entries/corrected.csv"], "replaced": [replaced]})
+
+
 def data_tests(failing=0):
     return pd.DataFrame(
         {
@@ -274,6 +279,7 @@ CLEAN = {
     "mart_workflow_activity": (activity(), {}),
     "mart_unregistered_workflows": (unregistered(), {}),
     "mart_data_tests": (data_tests(), {}),
+    "mart_timesheet_files": (timesheet_files(), {}),
 }
 
 DEFECTS = [
@@ -403,6 +409,14 @@ DEFECTS = [
         {},
     ),
     ("raw_field_shares", "field_share_collapse", field_shares(share_now=0.2), {}),
+    (
+        "mart_timesheet_files",
+        "timesheet_file_replaced",
+        timesheet_files(
+            f"2026-03-01 to 2026-03-31 by {CLIENT}/harvest_time_entries/2026-03.csv (exported 2026-04-02 02:00 UTC)"
+        ),
+        {},
+    ),
     ("mart_client_totals", "missing_client_month", totals(rows=0), {}),
     ("mart_client_totals", "totals_mismatch", totals(difference=0.5), {}),
 ]

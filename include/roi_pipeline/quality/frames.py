@@ -743,7 +743,7 @@ _TOTALS = (
 #: The models the mart gate reads, by schema.
 MODEL_TABLES = {
     "marts": ("fct_workflow_months", "fct_client_months", "fct_automation_runs", "rpt_unregistered_workflow_months"),
-    "intermediate": ("int_workflow_months_spined",),
+    "intermediate": ("int_workflow_months_spined", "int_timesheet_files"),
 }
 
 
@@ -982,10 +982,42 @@ def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str
         "mart_workflow_activity": _workflow_activity_frame(con, client, month_start),
         "mart_unregistered_workflows": _unregistered_frame(con, client, month_start),
         "mart_data_tests": _data_tests_frame(con, client),
+        "mart_timesheet_files": _timesheet_files_frame(con, client, month_start),
     }
     out.parameters = {"live_workflow_keys": live_workflow_keys(client, month_start)}
     _check_complete(out, "mart")
     return out
+
+
+def _timesheet_files_frame(con, client: ClientConfig, month_start: date) -> pd.DataFrame:
+    """Each timesheet file without an extraction time that a later file replaces on some dates
+    of the month, with the later files and the dates (``replaced``); the order is the models'
+    (``int_timesheet_files.file_order``: such a file sorts before every file with an extraction
+    time). A correction dropped by hand loses that way until its export time is stated."""
+    rows = _run(
+        con,
+        """
+        select own.source_file, later.source_file, later.extracted_at,
+               greatest(own.covers_from, later.covers_from, $first) as replaced_from,
+               least(own.covers_to, later.covers_to, $last) as replaced_to
+        from intermediate.int_timesheet_files own
+        inner join intermediate.int_timesheet_files later
+          on later.client_id = own.client_id and later.landing_format = own.landing_format
+          and later.file_order > own.file_order
+        where own.client_id = $client and own.extracted_at is null
+          and greatest(own.covers_from, later.covers_from, $first) <= least(own.covers_to, later.covers_to, $last)
+        order by own.source_file, later.file_order
+        """,
+        {"client": client.client_id, "first": month_start, "last": month_end(month_start)},
+    ).fetchall()
+    replaced: dict[str, list[str]] = {}
+    for own, later, extracted_at, first, last in rows:
+        exported = f"exported {extracted_at:%Y-%m-%d %H:%M} UTC" if extracted_at else "no export time either"
+        replaced.setdefault(own, []).append(f"{first:%Y-%m-%d} to {last:%Y-%m-%d} by {later} ({exported})")
+    return pd.DataFrame(
+        {"source_file": list(replaced), "replaced": ["; ".join(v) for v in replaced.values()]},
+        columns=["source_file", "replaced"],
+    )
 
 
 def _num(value: Any) -> float:

@@ -529,6 +529,23 @@ SUITES: tuple[Suite, ...] = (
         ),
     ),
     Suite(
+        "mart_timesheet_files",
+        "mart",
+        "timesheet files without an extraction time that a later file replaces on some dates of the month",
+        ("source_file",),
+        (
+            Check(
+                "timesheet_file_replaced",
+                WARNING,
+                "ExpectColumnValuesToBeNull",
+                {"column": "replaced"},
+                "a timesheet file without an export time (dropped by hand) sorts before every file with one, "
+                "so a later file's rows count on the dates both cover: if it is a correction, state its "
+                "export time (roi landed CLIENT SOURCE FILE --exported-at ...) and run the month again",
+            ),
+        ),
+    ),
+    Suite(
         "mart_unregistered_workflows",
         "mart",
         "platform workflow ids with runs in the month that no register entry lists and the client does not ignore",

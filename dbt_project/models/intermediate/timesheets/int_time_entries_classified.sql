@@ -39,20 +39,7 @@ unioned as (
 ),
 
 timesheet_files as (
-    select
-        client_id,
-        landing_format,
-        source_file,
-        covers_from,
-        covers_to,
-        -- "later": by extraction time, else by name; a file with no recorded extraction
-        -- time cannot be shown to be later than one with it, so it sorts first
-        row_number() over (
-            partition by client_id, landing_format
-            order by extracted_at asc nulls first, source_file asc
-        ) as file_order
-    from {{ ref('stg_pipeline__landed_files') }}
-    where landing_format in ('harvest_time_entries', 'toggl_time_entries')
+    select * from {{ ref('int_timesheet_files') }}
 ),
 
 current_rows as (
