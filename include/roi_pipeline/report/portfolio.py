@@ -258,20 +258,21 @@ def standing_statuses(
       so the page never lists as published figures their report does not have.
     """
     from roi_pipeline.quality import gate_statuses
-    from roi_pipeline.report.render import out_of_date_reason, render_hold_reasons
+    from roi_pipeline.report.render import standing_hold_reasons
 
     statuses: dict[str, QualityStatus] = {}
-    for client_id, gate in gate_statuses(Path(warehouse), list(client_ids), month).items():
-        if gate.raw_publishable is None and gate.mart_publishable is None:
+    recorded = gate_statuses(Path(warehouse), list(client_ids), month)
+    gated = [
+        cid for cid, gate in recorded.items() if gate.raw_publishable is not None or gate.mart_publishable is not None
+    ]
+    holds = standing_hold_reasons(
+        Path(warehouse), [cid for cid in gated if recorded[cid].publishable], month, Path(reports_dir)
+    )
+    for client_id, gate in recorded.items():
+        if client_id not in gated:
             statuses[client_id] = QualityStatus.not_run()
-            continue
-        status = QualityStatus.from_gate(gate)
-        if status.publishable:
-            status = status.held_at_render(render_hold_reasons(Path(warehouse), client_id, month, Path(reports_dir)))
-        if status.publishable:
-            out_of_date = out_of_date_reason(Path(warehouse), client_id, month, Path(reports_dir))
-            status = status.held_at_render([out_of_date] if out_of_date else None)
-        statuses[client_id] = status
+        else:
+            statuses[client_id] = QualityStatus.from_gate(gate).held_at_render(holds.get(client_id))
     return statuses
 
 

@@ -222,39 +222,51 @@ def restated_since_published(
     ``month``'s own report would contradict it (a fee credited for a month published as met,
     a payback from other totals), so it is held back (:func:`render_client_month`).
     """
+    before, itself = changed_since_published(warehouse, [client_id], month, reports_dir)[client_id]
+    return itself if the_month_itself else before
+
+
+def changed_since_published(
+    warehouse: Path, client_ids: list[str], month: str, reports_dir: Path
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Per client: (its months before ``month``, ``month`` itself) whose published report says
+    other figures than the marts now (:func:`restated_since_published`), read through one
+    connection (a run of some clients among 200 asks it of the other 199)."""
     import duckdb
 
-    published = {}
-    for path in sorted((reports_dir / client_id).glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/report.json")):
-        if (path.parent.name == month) if the_month_itself else (path.parent.name < month):
-            try:
-                doc = json.loads(path.read_bytes())
-            except ValueError:
-                continue
-            if isinstance(doc, dict) and doc.get("status") == "ok":
-                published[path.parent.name] = doc.get("headline") or {}
+    published: dict[str, dict[str, dict]] = {}
+    for client_id in client_ids:
+        for path in sorted((Path(reports_dir) / client_id).glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/report.json")):
+            if path.parent.name <= month:
+                try:
+                    doc = json.loads(path.read_bytes())
+                except ValueError:
+                    continue
+                if isinstance(doc, dict) and doc.get("status") == "ok":
+                    published.setdefault(client_id, {})[path.parent.name] = doc.get("headline") or {}
+    out: dict[str, tuple[list[str], list[str]]] = {client_id: ([], []) for client_id in client_ids}
     if not published:
-        return []
+        return out
     columns = ", ".join(column for column, _key in CARRIED_FIGURES)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
-            f"select strftime(report_month, '%Y-%m'), {columns} from marts.fct_client_months "
-            f"where client_id = ? and report_month {'=' if the_month_itself else '<'} cast(? as date)",
-            [client_id, month_start(month)],
+            f"select client_id, strftime(report_month, '%Y-%m'), {columns} from marts.fct_client_months "
+            "where list_contains(?, client_id) and report_month <= cast(? as date)",
+            [sorted(published), month_start(month)],
         ).fetchall()
-    now = {row[0]: row[1:] for row in rows}
-    stale = []
-    for earlier, headline in sorted(published.items()):
-        if earlier not in now:
-            continue
-        changed = [
-            f"{key} {headline.get(key)} -> {value}"
-            for (_column, key), value in zip(CARRIED_FIGURES, now[earlier], strict=True)
-            if key in headline and not _same(headline[key], value)  # a report of an older schema: what it has
-        ]
-        if changed:
-            stale.append(f"{earlier} ({', '.join(changed)})")
-    return stale
+    now = {(row[0], row[1]): row[2:] for row in rows}
+    for client_id, months in published.items():
+        for earlier, headline in sorted(months.items()):
+            if (client_id, earlier) not in now:
+                continue
+            changed = [
+                f"{key} {headline.get(key)} -> {value}"
+                for (_column, key), value in zip(CARRIED_FIGURES, now[(client_id, earlier)], strict=True)
+                if key in headline and not _same(headline[key], value)  # a report of an older schema: what it has
+            ]
+            if changed:
+                out[client_id][earlier == month].append(f"{earlier} ({', '.join(changed)})")
+    return out
 
 
 def _same(published: Any, current: Any) -> bool:
@@ -273,13 +285,29 @@ def render_hold_reasons(warehouse: Path, client_id: str, month: str, reports_dir
     return [_stale_reason(client_id, month, stale)] if stale else []
 
 
-def out_of_date_reason(warehouse: Path, client_id: str, month: str, reports_dir: Path) -> str | None:
-    """Why ``month``'s published report of a client no longer says what the marts say (None: it
-    does, or none is published): its data changed in a build since, and the month was not run
-    again for it. Said for the clients a run of some others leaves as they were (the portfolio page)."""
-    changed = restated_since_published(warehouse, client_id, month, reports_dir, the_month_itself=True)
-    if not changed:
-        return None
+def standing_hold_reasons(
+    warehouse: Path, client_ids: list[str], month: str, reports_dir: Path
+) -> dict[str, list[str]]:
+    """Per client, why its ``month`` would not stand as published now (empty: it would): the
+    render-time hold (:func:`render_hold_reasons`), then :func:`out_of_date_reason`'s, read for
+    all of them through one connection. For the clients a run of some others leaves as they
+    were (the portfolio page)."""
+    found = changed_since_published(Path(warehouse), list(client_ids), month, Path(reports_dir))
+    out: dict[str, list[str]] = {}
+    for client_id, (before, itself) in found.items():
+        if before:
+            out[client_id] = [_stale_reason(client_id, month, before)]
+        elif itself:
+            out[client_id] = [out_of_date_reason(client_id, month, itself)]
+        else:
+            out[client_id] = []
+    return out
+
+
+def out_of_date_reason(client_id: str, month: str, changed: list[str]) -> str:
+    """Why ``month``'s published report of a client no longer says what the marts say
+    (``changed``: :func:`restated_since_published` of the month itself): its data changed in a
+    build since, and the month was not run again for it."""
     return (
         f"{client_id} {month}: report_out_of_date (blocking, render) - the marts say other figures than its "
         f"published report: {'; '.join(changed)}. Run the month for it: roi run --month {month} {client_id}"
