@@ -454,7 +454,7 @@ def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
     from dataclasses import replace
 
     from roi_pipeline.quality import gate_statuses
-    from roi_pipeline.report.render import render_hold_reasons
+    from roi_pipeline.report.render import render_hold_reasons_of
 
     result = _load(locations, args.clients)
     if not result.clients:
@@ -465,15 +465,17 @@ def cmd_status(args: argparse.Namespace, locations: Locations) -> int:
     with_data = _months_with_data(locations)
     held = 0 if result.ok else 1
     recorded = gate_statuses(locations.warehouse, [c.client_id for c in result.clients], args.month)
+    # the gates passed; the renderer may still hold the month (an earlier month restated)
+    holds = render_hold_reasons_of(
+        locations.warehouse, [cid for cid, s in recorded.items() if s.publishable], args.month, locations.reports_dir
+    )
     for client in result.clients:
         status = recorded[client.client_id]
         months = None if with_data is None else with_data.get(client.client_id, [])
         no_data = months is not None and args.month not in months
         never_run = status.raw_publishable is None and status.mart_publishable is None
-        if status.publishable:  # the gates passed; the renderer may still hold it (an earlier month restated)
-            held_at_render = render_hold_reasons(
-                locations.warehouse, client.client_id, args.month, locations.reports_dir
-            )
+        if status.publishable:
+            held_at_render = holds.get(client.client_id)
             if held_at_render:
                 status = replace(status, publishable=False, reasons=[*status.reasons, *held_at_render])
         if status.publishable:

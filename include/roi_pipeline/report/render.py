@@ -281,8 +281,18 @@ def render_hold_reasons(warehouse: Path, client_id: str, month: str, reports_dir
     The one place of the render-time hold: :func:`render_client_month` applies it, ``roi status``
     reports it (the gates' recorded decision alone would say publishable).
     """
-    stale = restated_since_published(Path(warehouse), client_id, month, Path(reports_dir))
-    return [_stale_reason(client_id, month, stale)] if stale else []
+    return render_hold_reasons_of(warehouse, [client_id], month, reports_dir)[client_id]
+
+
+def render_hold_reasons_of(
+    warehouse: Path, client_ids: list[str], month: str, reports_dir: Path
+) -> dict[str, list[str]]:
+    """:func:`render_hold_reasons` of each client, read through one connection."""
+    found = changed_since_published(Path(warehouse), list(client_ids), month, Path(reports_dir))
+    return {
+        client_id: [_stale_reason(client_id, month, before)] if before else []
+        for client_id, (before, _) in found.items()
+    }
 
 
 def standing_hold_reasons(
