@@ -82,3 +82,15 @@ def test_a_correction_without_its_export_time_is_named_then_counts_once_stated(t
     doc = report(tmp_path)
     assert doc["delivery"]["total_hours"] == consultancy_hours(corrected)
     assert replaced_notes(doc) == []
+
+
+@pytest.mark.slow
+def test_a_file_that_covers_no_date_is_not_named(tmp_path, monkeypatch):
+    """A header-only export dropped by hand covers no date: it replaces nothing and loses
+    nothing (int_time_entries_classified), so no month's report names it."""
+    generate(tmp_path / "landing", tmp_path / "clients", clients=2, months=3, end_month=MONTH)
+    folder = tmp_path / "landing" / CLIENT / "harvest_time_entries"
+    header = (folder / f"{MONTH}.csv").read_text(encoding="utf-8").splitlines()[0]
+    (folder / "onboarding-empty.csv").write_text(header + "\n", encoding="utf-8")
+    assert roi(tmp_path, monkeypatch, "run", "--month", MONTH) == 0
+    assert replaced_notes(report(tmp_path)) == []

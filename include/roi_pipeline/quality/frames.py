@@ -990,10 +990,13 @@ def mart_frames(con: duckdb.DuckDBPyConnection, client: ClientConfig, month: str
 
 
 def _timesheet_files_frame(con, client: ClientConfig, month_start: date) -> pd.DataFrame:
-    """Each timesheet file without an extraction time that a later file replaces on some dates
-    of the month, with the later files and the dates (``replaced``); the order is the models'
-    (``int_timesheet_files.file_order``: such a file sorts before every file with an extraction
-    time). A correction dropped by hand loses that way until its export time is stated."""
+    """Each timesheet file of the client's export without an extraction time that a later file
+    with one replaces on some dates of the month, with those files and dates (``replaced``); the
+    order is the models' (``int_timesheet_files.file_order``: such a file sorts before every file
+    with an extraction time). A correction dropped by hand loses that way until its export time
+    is stated. Files that cover no date (an empty or failed file) replace and lose nothing, as in
+    int_time_entries_classified; files without an extraction time follow each other by name, as
+    intended for exports landed by hand (docs/landing.md), and are not named."""
     rows = _run(
         con,
         """
@@ -1004,16 +1007,21 @@ def _timesheet_files_frame(con, client: ClientConfig, month_start: date) -> pd.D
         inner join intermediate.int_timesheet_files later
           on later.client_id = own.client_id and later.landing_format = own.landing_format
           and later.file_order > own.file_order
-        where own.client_id = $client and own.extracted_at is null
+          and later.extracted_at is not null
+        where own.client_id = $client and own.landing_format = $format and own.extracted_at is null
+          and own.covers_from is not null and own.covers_to is not null
+          and later.covers_from is not null and later.covers_to is not null
           and greatest(own.covers_from, later.covers_from, $first) <= least(own.covers_to, later.covers_to, $last)
         order by own.source_file, later.file_order
         """,
-        {"client": client.client_id, "first": month_start, "last": month_end(month_start)},
-    ).fetchall()
+        {"client": client.client_id, "format": f"{client.timesheets.format}_time_entries", "first": month_start,
+         "last": month_end(month_start)},
+    ).fetchall()  # fmt: skip
     replaced: dict[str, list[str]] = {}
     for own, later, extracted_at, first, last in rows:
-        exported = f"exported {extracted_at:%Y-%m-%d %H:%M} UTC" if extracted_at else "no export time either"
-        replaced.setdefault(own, []).append(f"{first:%Y-%m-%d} to {last:%Y-%m-%d} by {later} ({exported})")
+        replaced.setdefault(own, []).append(
+            f"{first:%Y-%m-%d} to {last:%Y-%m-%d} by {later} (exported {extracted_at:%Y-%m-%d %H:%M} UTC)"
+        )
     return pd.DataFrame(
         {"source_file": list(replaced), "replaced": ["; ".join(v) for v in replaced.values()]},
         columns=["source_file", "replaced"],
