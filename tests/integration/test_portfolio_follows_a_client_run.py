@@ -110,3 +110,20 @@ def test_another_client_whose_data_changed_since_its_report_is_listed_as_out_of_
     assert f"value_created {published_value} -> " in reason
     assert report(tmp_path, OTHER)["headline"]["value_created"] == published_value  # not rendered again
     assert portfolio_entries(tmp_path)[CLIENT]["report_status"] == "published"
+
+
+@pytest.mark.slow
+def test_another_client_whose_published_report_cannot_be_read_is_not_listed_as_published(tmp_path, monkeypatch):
+    """A published report.json that no longer reads (cut short on a full disk, edited by hand)
+    says nothing the page could stand behind: the client is listed as held, with why."""
+    generate(tmp_path / "landing", tmp_path / "clients", clients=2, months=3, end_month=MONTH)
+    assert roi(tmp_path, monkeypatch, "run", "--month", MONTH) == 0
+    (tmp_path / "reports" / OTHER / MONTH / "report.json").write_text('{"status": "ok", "head', encoding="utf-8")
+    assert roi(tmp_path, monkeypatch, "report", "--month", MONTH, CLIENT) == 0
+
+    doc = json.loads((tmp_path / "reports" / "_portfolio" / MONTH / "portfolio.json").read_text(encoding="utf-8"))
+    assert portfolio_entries(tmp_path)[OTHER]["report_status"] == "held_back"
+    (held,) = [h for h in doc["held_back"] if h["client_id"] == OTHER]
+    (reason,) = held["reasons"]
+    assert reason.startswith(f"{OTHER} {MONTH}: report_out_of_date")
+    assert "its published report could not be read" in reason

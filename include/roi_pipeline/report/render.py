@@ -235,26 +235,35 @@ def changed_since_published(
     import duckdb
 
     published: dict[str, dict[str, dict]] = {}
+    #: ``month``'s published report without figures to compare: unreadable, or published
+    #: without data; out of date once the marts hold the month
+    without_figures: dict[str, str] = {}
     for client_id in client_ids:
         for path in sorted((Path(reports_dir) / client_id).glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]/report.json")):
             if path.parent.name <= month:
                 try:
                     doc = json.loads(path.read_bytes())
-                except ValueError:
-                    continue
+                except (ValueError, OSError):  # OSError: a publication replacing it right now
+                    doc = None
                 if isinstance(doc, dict) and doc.get("status") == "ok":
                     published.setdefault(client_id, {})[path.parent.name] = doc.get("headline") or {}
+                elif path.parent.name == month:
+                    no_data = isinstance(doc, dict) and doc.get("status") == "no_data"
+                    without_figures[client_id] = "said there was no data" if no_data else "could not be read"
     out: dict[str, tuple[list[str], list[str]]] = {client_id: ([], []) for client_id in client_ids}
-    if not published:
+    if not published and not without_figures:
         return out
     columns = ", ".join(column for column, _key in CARRIED_FIGURES)
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute(
             f"select client_id, strftime(report_month, '%Y-%m'), {columns} from marts.fct_client_months "
             "where list_contains(?, client_id) and report_month <= cast(? as date)",
-            [sorted(published), month_start(month)],
+            [sorted(set(published) | set(without_figures)), month_start(month)],
         ).fetchall()
     now = {(row[0], row[1]): row[2:] for row in rows}
+    for client_id, why in without_figures.items():
+        if (client_id, month) in now:
+            out[client_id][1].append(f"{month} (its published report {why}; the marts now hold the month)")
     for client_id, months in published.items():
         for earlier, headline in sorted(months.items()):
             if (client_id, earlier) not in now:
