@@ -210,28 +210,18 @@ CARRIED_FIGURES = (
 )
 
 
-def restated_since_published(
-    warehouse: Path, client_id: str, month: str, reports_dir: Path, *, the_month_itself: bool = False
-) -> list[str]:
-    """The client's months before ``month`` whose published report.json says other figures
-    (:data:`CARRIED_FIGURES`) than the marts now, as ``'2026-09 (hours_saved 33.1 -> 25.6, ...)'``;
-    with ``the_month_itself``, ``month`` alone.
+def changed_since_published(
+    warehouse: Path, client_ids: list[str], month: str, reports_dir: Path
+) -> dict[str, tuple[list[str], list[str]]]:
+    """Per client: (its months before ``month``, ``month`` itself) whose published report.json
+    says other figures (:data:`CARRIED_FIGURES`) than the marts now, as
+    ``'2026-09 (hours_saved 33.1 -> 25.6, ...)'``, read through one connection (a run of some
+    clients among 200 asks it of the other 199).
 
     Late or corrected data for an earlier month is built into the marts by any later build,
     but its published report is only restated when that month is run again. Until then,
     ``month``'s own report would contradict it (a fee credited for a month published as met,
-    a payback from other totals), so it is held back (:func:`render_client_month`).
-    """
-    before, itself = changed_since_published(warehouse, [client_id], month, reports_dir)[client_id]
-    return itself if the_month_itself else before
-
-
-def changed_since_published(
-    warehouse: Path, client_ids: list[str], month: str, reports_dir: Path
-) -> dict[str, tuple[list[str], list[str]]]:
-    """Per client: (its months before ``month``, ``month`` itself) whose published report says
-    other figures than the marts now (:func:`restated_since_published`), read through one
-    connection (a run of some clients among 200 asks it of the other 199)."""
+    a payback from other totals), so it is held back (:func:`render_hold_reasons`)."""
     import duckdb
 
     published: dict[str, dict[str, dict]] = {}
@@ -325,7 +315,7 @@ def standing_hold_reasons(
 
 def out_of_date_reason(client_id: str, month: str, changed: list[str]) -> str:
     """Why ``month``'s published report of a client no longer says what the marts say
-    (``changed``: :func:`restated_since_published` of the month itself): its data changed in a
+    (``changed``: :func:`changed_since_published` of the month itself): its data changed in a
     build since, and the month was not run again for it."""
     return (
         f"{client_id} {month}: report_out_of_date (blocking, render) - the marts say other figures than its "

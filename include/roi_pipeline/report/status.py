@@ -48,7 +48,7 @@ class QualityStatus:
 
     def held_at_render(self, reasons: list[str] | None) -> QualityStatus:
         """This status, or, when the renderer held the report back though the gates passed
-        (an earlier published month changed: render.restated_since_published), not
+        (an earlier published month changed: render.changed_since_published), not
         publishable for its ``reasons``: the portfolio then lists why, not "not rendered"."""
         if not reasons or not self.publishable:
             return self
