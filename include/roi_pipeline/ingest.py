@@ -51,8 +51,9 @@ import pyarrow as pa
 
 from roi_pipeline.config import ClientConfig, source_needs
 from roi_pipeline.config_tables import write_config_tables
-from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile
+from roi_pipeline.formats import FORMATS, Column, LandingFormat, ParseContext, Rejected, UnreadableFile, columnar
 from roi_pipeline.formats.base import Coverage
+from roi_pipeline.formats.columnar import Unusual
 from roi_pipeline.processes import die_with_parent
 from roi_pipeline.raw_batches import arrow_table, insert
 from roi_pipeline.settings import duckdb_memory_limit, whole_number_setting
@@ -558,8 +559,10 @@ def parse_file(job: _FileJob, sink: Sink | None = None) -> _Staged | _Unreadable
     chunks = _Chunks(job, fmt, sink)
     fields = fmt.field_tally()
     read = 0
-    try:
-        for row_number, record in fmt.records(job.path, ctx):
+
+    def one_at_a_time(numbered: Iterable[tuple[int, Any]]) -> None:
+        nonlocal read
+        for row_number, record in numbered:
             read += 1
             fields.add(record)
             try:
@@ -568,6 +571,24 @@ def parse_file(job: _FileJob, sink: Sink | None = None) -> _Staged | _Unreadable
                 chunks.quarantine(row_number, str(exc), record)
                 continue
             chunks.add(row_number, parsed.row, parsed.children)
+
+    try:
+        records = fmt.records(job.path, ctx)
+        if sink is not None or type(fmt).parse_columns is LandingFormat.parse_columns:
+            one_at_a_time(records)
+        else:  # a chunk at a time: typed a column at a time where the format vouches for every record
+            while chunk := list(itertools.islice(records, CHUNK_ROWS)):
+                try:
+                    columns = fmt.parse_columns([record for _, record in chunk], ctx)
+                except Unusual:
+                    columns = None
+                if columns is None:
+                    one_at_a_time(chunk)
+                    continue
+                read += len(chunk)
+                for _, record in chunk:
+                    fields.add(record)
+                chunks.add_columns(columns, [row_number for row_number, _ in chunk])
     except UnreadableFile as exc:
         outcome = FileOutcome(client.client_id, folder, source_file, "failed", error=str(exc))
         outcome.file_size, outcome.file_mtime_ns = job.stat
@@ -642,6 +663,18 @@ class _Chunks:
             self.numbers[child].extend([row_number] * len(child_rows))
         if len(main) >= CHUNK_ROWS:
             self._convert()
+
+    def add_columns(self, columns: dict[str, pa.Array], numbers: list[int]) -> None:
+        """Rows typed a column at a time (:meth:`LandingFormat.parse_columns`), after the rows before them."""
+        if self.fmt.covers_dates or self.fmt.child_tables:
+            raise TypeError(f"{self.fmt.folder}: a columnar parse gives neither covered dates nor child rows")
+        self._convert()
+        self.loaded += len(numbers)
+        latest = columnar.latest(*(columns[name] for name in self.fmt.record_time_columns))
+        if latest is not None and (self.latest is None or latest > self.latest):
+            self.latest = latest
+        table = self.fmt.table
+        self._keep(table, arrow_table(self.columns[table], numbers, self.lineage, typed=columns, _row_number=numbers))
 
     def quarantine(self, row_number: int, reason: str, record: Any) -> None:
         text = json.dumps(record, sort_keys=True, ensure_ascii=False, default=str)

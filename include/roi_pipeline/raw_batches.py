@@ -50,17 +50,28 @@ def arrow_table(
     columns: Sequence[Column],
     rows: Sequence[Mapping[str, Any]],
     constants: Mapping[str, Any] | None = None,
+    *,
+    typed: Mapping[str, pa.Array] | None = None,
     **lists: Sequence[Any],
 ) -> pa.Table:
     """``rows`` as a table with one column per ``columns`` (a key a row lacks is null).
 
     ``constants``: columns with one value for every row (a file's lineage); ``lists``:
-    columns given whole, one value per row (the rows' record numbers).
+    columns given whole, one value per row (the rows' record numbers); ``typed``: columns
+    given whole as Arrow arrays of their declared type (a format's columnar parse: ``rows``
+    then only says how many there are).
     """
-    constants = constants or {}
+    constants, typed = constants or {}, typed or {}
     arrays, names = [], []
     for column in columns:
         type_ = ARROW_TYPES.get(column.type, pa.string())
+        if column.name in typed:
+            array = typed[column.name]
+            if array.type != type_ or len(array) != len(rows):
+                raise TypeError(f"{column.name}: {len(array)} values of {array.type}, expected {len(rows)} of {type_}")
+            arrays.append(array)
+            names.append(column.name)
+            continue
         if column.name in constants:
             values = [constants[column.name]] * len(rows)
         elif column.name in lists:

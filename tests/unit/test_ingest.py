@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from roi_pipeline.config import load_client_file
-from roi_pipeline.formats import FORMATS
+from roi_pipeline.formats import FORMATS, LandingFormat
 from roi_pipeline.ingest import ingest
 from tests.raw_layer import raw_tables
 
@@ -662,6 +662,8 @@ def test_a_file_the_database_refuses_fails_alone_and_loads_once_fixed(setup, mon
         return parsed
 
     monkeypatch.setattr(N8nExecutions, "parse", faulty)
+    # the fault is in the record-at-a-time parse: the columnar one (formats/columnar.py) stands aside
+    monkeypatch.setattr(N8nExecutions, "parse_columns", LandingFormat.parse_columns)
     report = ingest(landing, warehouse, [client], now=T0)
     outcomes = {f.source_file.rsplit("/", 1)[-1]: f for f in report.files}
     assert {name: f.action for name, f in outcomes.items()} == {
@@ -705,6 +707,7 @@ def test_clients_share_a_batch_and_each_clients_line_says_what_was_written(tmp_p
         return parsed
 
     monkeypatch.setattr(N8nExecutions, "parse", faulty)
+    monkeypatch.setattr(N8nExecutions, "parse_columns", LandingFormat.parse_columns)  # as above
     writes = []
     write = ingest_module._Loader._write
 

@@ -18,12 +18,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
 from roi_pipeline.config import ClientConfig
 from roi_pipeline.timeutil import BadTimestamp, parse_instant
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 class Rejected(ValueError):
@@ -177,6 +180,17 @@ class LandingFormat:
     def parse(self, record: Any, ctx: ParseContext) -> Parsed:
         """Type one record, or raise :class:`Rejected`."""
         raise NotImplementedError
+
+    def parse_columns(self, records: Sequence[Any], ctx: ParseContext) -> dict[str, pa.Array] | None:
+        """``records`` (of one file) typed at once: the main table's columns, ``_record`` included.
+
+        The columnar twin of :meth:`parse` (see :mod:`roi_pipeline.formats.columnar`), for the
+        formats that have one (the rest return None). It gives columns only when every record is
+        one :meth:`parse` loads, with exactly the values it gives, and no child rows; where it
+        cannot vouch for a value it raises :class:`~roi_pipeline.formats.columnar.Unusual`, and
+        the records are parsed one at a time.
+        """
+        return None
 
     def stated_coverage(self, path: Path, stated: Coverage | None) -> Coverage | None:
         """The dates a file covers as far as known before reading it; formats without the notion: None.

@@ -60,7 +60,7 @@ def _iso(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _latest_past(ctx: ParseContext) -> datetime | None:
+def latest_past(ctx: ParseContext) -> datetime | None:
     """The latest instant (naive UTC) a record of the file may carry.
 
     The file's extraction time when it has an extraction record; else the moment of
@@ -87,7 +87,7 @@ def not_future(ctx: ParseContext, *fields: tuple[str, datetime | date | None]) -
     A local date counts as the local midnight that starts it (as the file's "as of" does).
     Called for every record: the words of the reason are made only for a record it rejects.
     """
-    bound = _latest_past(ctx)
+    bound = latest_past(ctx)
     if bound is None:
         return
     for what, value in fields:

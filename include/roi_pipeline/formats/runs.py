@@ -9,12 +9,14 @@ client's ``run_log`` mapping when it has one, and the platforms' own formats tha
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
+import pyarrow as pa
+
 from roi_pipeline.config import GENERIC_PLATFORMS, RUN_STATUSES, RUN_TRIGGERS, RunLogMapping
-from roi_pipeline.formats import plausibility
+from roi_pipeline.formats import columnar, plausibility
 from roi_pipeline.formats.base import (
     Column,
     LandingFormat,
@@ -50,6 +52,8 @@ N8N_MODES = {
     "chat",
     "agent",
 }
+_N8N_STATUSES = pa.array(sorted(N8N_STATUSES))
+_N8N_MODES = pa.array(sorted(N8N_MODES))
 # n8n runs have their own folder (n8n_executions): one landed in the generic log as well
 # would be counted twice, so the generic log takes only the platforms the contract lists.
 # The vocabularies are config.py's: a client's run-log mapping is validated against them.
@@ -92,6 +96,40 @@ class N8nExecutions(LandingFormat):
 
     def records(self, path: Path, ctx: ParseContext) -> Iterator[tuple[int, Any]]:
         return iter_json_objects(path, "data")
+
+    def parse_columns(self, records: Sequence[Any], ctx: ParseContext) -> dict[str, pa.Array]:
+        """:meth:`parse` a column at a time, for executions as n8n's API writes them."""
+        gets = columnar.getters(records)
+        custom = columnar.nested_getters(gets, "customData")
+        started = columnar.utc_instants([get("startedAt") for get in gets], required=True)
+        stopped = columnar.utc_instants([get("stoppedAt") for get in gets], required=False)
+        columnar.ordered_within(started, stopped, plausibility.MAX_RUN_DURATION)
+        columnar.not_after(plausibility.latest_past(ctx), started, stopped)
+        llm_cost = columnar.numbers(
+            [get("llm_cost") for get in custom], integer=False, low=0, high=plausibility.MAX_RUN_COST
+        )
+        # a cost stated in another currency is quarantined (plausibility.cost_currency): only the client's passes
+        columnar.one_of(
+            [get("cost_currency") for get in custom], pa.array([ctx.client.currency]), default=ctx.client.currency
+        )
+        return {
+            "id": columnar.text([get("id") for get in gets], required=True),
+            "workflow_id": columnar.text([get("workflowId") for get in gets], required=True),
+            "status": columnar.one_of([get("status") for get in gets], _N8N_STATUSES, default="unknown"),
+            "mode": columnar.one_of([get("mode") for get in gets], _N8N_MODES),
+            "finished": columnar.booleans([get("finished") for get in gets]),
+            "started_at": started,
+            "stopped_at": stopped,
+            "started_tz_assumed": columnar.constant(False, len(gets), pa.bool_()),
+            "retry_of": columnar.text([get("retryOf") for get in gets], required=False),
+            "retry_success_id": columnar.text([get("retrySuccessId") for get in gets], required=False),
+            "items": columnar.numbers(
+                [get("items") for get in custom], integer=True, low=0, high=plausibility.MAX_ITEMS_PER_RUN
+            ),
+            "llm_tokens": columnar.numbers([get("llm_tokens") for get in custom], integer=True, low=0, high=2**53),
+            "llm_cost": llm_cost,
+            "_record": pa.array([record_json(record) for record in records], pa.string()),
+        }
 
     def parse(self, record: Any, ctx: ParseContext) -> Parsed:
         reject_malformed(record)
