@@ -574,10 +574,11 @@ def parse_file(job: _FileJob, sink: Sink | None = None) -> _Staged | _Unreadable
 
     try:
         records = fmt.records(job.path, ctx)
-        if sink is not None or type(fmt).parse_columns is LandingFormat.parse_columns:
+        if type(fmt).parse_columns is LandingFormat.parse_columns:
             one_at_a_time(records)
         else:  # a chunk at a time: typed a column at a time where the format vouches for every record
-            while chunk := list(itertools.islice(records, CHUNK_ROWS)):
+            size = min(CHUNK_ROWS, COLUMNAR_CHUNK_RECORDS)
+            while chunk := list(itertools.islice(records, size)):
                 try:
                     columns = fmt.parse_columns([record for _, record in chunk], ctx)
                 except Unusual:
@@ -624,6 +625,11 @@ RECENT_WRITE_NS = 5 * 1_000_000_000
 
 #: Parsed rows of a file held as Python objects before they become Arrow tables.
 CHUNK_ROWS = 50_000
+#: Records of a file read before they are typed a column at a time (LandingFormat.parse_columns;
+#: at most :data:`CHUNK_ROWS`): enough that Arrow's cost per call (tens of microseconds) is small
+#: beside them, few enough that a large export's records, held as Python objects meanwhile, take
+#: tens of MB.
+COLUMNAR_CHUNK_RECORDS = 10_000
 #: A file larger than this is written as it is parsed (:meth:`_Loader.load_large`), in this
 #: process: holding its rows until it is complete would take several times its size in memory.
 LARGE_FILE_BYTES = 64 * 2**20

@@ -47,7 +47,7 @@ def test_columnar_and_record_at_a_time_parsing_give_the_same_raw_layer(tmp_path,
     clients = load_clients(tmp_path / "clients").clients
     monkeypatch.setenv("ROI_INGEST_WORKERS", workers)
     monkeypatch.setattr(ingest_module, "PARALLEL_MIN_BYTES", 0)  # the pool, when there are two workers
-    monkeypatch.setattr(ingest_module, "CHUNK_ROWS", 7)
+    monkeypatch.setattr(ingest_module, "COLUMNAR_CHUNK_RECORDS", 7)
 
     columnar_chunks = []
     original = N8nExecutions.parse_columns

@@ -14,7 +14,7 @@ columnar parse never decides differently from ``parse()``: it only declines to d
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -46,23 +46,30 @@ _MAX_EXACT_INT = 2**53
 TIMESTAMP = pa.timestamp("us")
 
 
-def getters(records: Sequence[Any], defects: Sequence[str] = ("__defect__", "__malformed__")) -> list[Callable]:
-    """Each record's ``get``; :class:`Unusual` unless every record is an object without a reader's defect marker."""
-    try:
-        if any(marker in record for record in records for marker in defects):
-            raise Unusual("a reader's defect")
-        return [record.get for record in records]
-    except (TypeError, AttributeError) as exc:  # a record that is not an object
-        raise Unusual("not an object") from exc
+#: What an absent or null object-valued field counts as (read, never written).
+_EMPTY: dict[str, Any] = {}
 
 
-def nested_getters(gets: Sequence[Callable], key: str) -> list[Callable]:
-    """The ``get`` of each record's object-valued ``key``; absent or null counts as ``{}``."""
-    empty: Callable = {}.get
-    values = [get(key) for get in gets]
-    if any(value is not None and not isinstance(value, dict) for value in values):
+def objects(records: Sequence[Any]) -> Sequence[dict[str, Any]]:
+    """``records``, when every one is an object without a reader's defect marker; else :class:`Unusual`."""
+    if not all(type(record) is dict for record in records):
+        raise Unusual("not an object")
+    if any("__defect__" in record or "__malformed__" in record for record in records):
+        raise Unusual("a reader's defect")
+    return records
+
+
+def values(records: Sequence[dict[str, Any]], key: str) -> list[Any]:
+    """Each record's ``key`` (None where absent)."""
+    return [record.get(key) for record in records]
+
+
+def nested(records: Sequence[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Each record's object-valued ``key``; absent or null counts as ``{}``."""
+    found = values(records, key)
+    if any(value is not None and type(value) is not dict for value in found):
         raise Unusual(f"{key} is not an object")
-    return [empty if value is None else value.get for value in values]
+    return [_EMPTY if value is None else value for value in found]
 
 
 def _array(values: list[Any]) -> pa.Array:

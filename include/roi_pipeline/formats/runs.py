@@ -99,35 +99,33 @@ class N8nExecutions(LandingFormat):
 
     def parse_columns(self, records: Sequence[Any], ctx: ParseContext) -> dict[str, pa.Array]:
         """:meth:`parse` a column at a time, for executions as n8n's API writes them."""
-        gets = columnar.getters(records)
-        custom = columnar.nested_getters(gets, "customData")
-        started = columnar.utc_instants([get("startedAt") for get in gets], required=True)
-        stopped = columnar.utc_instants([get("stoppedAt") for get in gets], required=False)
+        records = columnar.objects(records)
+        custom = columnar.nested(records, "customData")
+        started = columnar.utc_instants(columnar.values(records, "startedAt"), required=True)
+        stopped = columnar.utc_instants(columnar.values(records, "stoppedAt"), required=False)
         columnar.ordered_within(started, stopped, plausibility.MAX_RUN_DURATION)
         columnar.not_after(plausibility.latest_past(ctx), started, stopped)
-        llm_cost = columnar.numbers(
-            [get("llm_cost") for get in custom], integer=False, low=0, high=plausibility.MAX_RUN_COST
-        )
+        currency = ctx.client.currency
         # a cost stated in another currency is quarantined (plausibility.cost_currency): only the client's passes
-        columnar.one_of(
-            [get("cost_currency") for get in custom], pa.array([ctx.client.currency]), default=ctx.client.currency
-        )
+        columnar.one_of(columnar.values(custom, "cost_currency"), pa.array([currency]), default=currency)
         return {
-            "id": columnar.text([get("id") for get in gets], required=True),
-            "workflow_id": columnar.text([get("workflowId") for get in gets], required=True),
-            "status": columnar.one_of([get("status") for get in gets], _N8N_STATUSES, default="unknown"),
-            "mode": columnar.one_of([get("mode") for get in gets], _N8N_MODES),
-            "finished": columnar.booleans([get("finished") for get in gets]),
+            "id": columnar.text(columnar.values(records, "id"), required=True),
+            "workflow_id": columnar.text(columnar.values(records, "workflowId"), required=True),
+            "status": columnar.one_of(columnar.values(records, "status"), _N8N_STATUSES, default="unknown"),
+            "mode": columnar.one_of(columnar.values(records, "mode"), _N8N_MODES),
+            "finished": columnar.booleans(columnar.values(records, "finished")),
             "started_at": started,
             "stopped_at": stopped,
-            "started_tz_assumed": columnar.constant(False, len(gets), pa.bool_()),
-            "retry_of": columnar.text([get("retryOf") for get in gets], required=False),
-            "retry_success_id": columnar.text([get("retrySuccessId") for get in gets], required=False),
+            "started_tz_assumed": columnar.constant(False, len(records), pa.bool_()),
+            "retry_of": columnar.text(columnar.values(records, "retryOf"), required=False),
+            "retry_success_id": columnar.text(columnar.values(records, "retrySuccessId"), required=False),
             "items": columnar.numbers(
-                [get("items") for get in custom], integer=True, low=0, high=plausibility.MAX_ITEMS_PER_RUN
+                columnar.values(custom, "items"), integer=True, low=0, high=plausibility.MAX_ITEMS_PER_RUN
             ),
-            "llm_tokens": columnar.numbers([get("llm_tokens") for get in custom], integer=True, low=0, high=2**53),
-            "llm_cost": llm_cost,
+            "llm_tokens": columnar.numbers(columnar.values(custom, "llm_tokens"), integer=True, low=0, high=2**53),
+            "llm_cost": columnar.numbers(
+                columnar.values(custom, "llm_cost"), integer=False, low=0, high=plausibility.MAX_RUN_COST
+            ),
             "_record": pa.array([record_json(record) for record in records], pa.string()),
         }
 
