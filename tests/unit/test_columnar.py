@@ -249,3 +249,23 @@ def test_each_odd_value_alone_is_parsed_as_parse_parses_it(client):
 def test_an_empty_file_gives_empty_columns(client):
     columns = N8nExecutions().parse_columns([], _contexts(client)[0])
     assert {name: len(array) for name, array in columns.items()} == dict.fromkeys(columns, 0)
+
+
+@pytest.mark.parametrize("field", ["items", "llm_tokens", "llm_cost"])
+@pytest.mark.parametrize("first", [0.5, 12, "12", None])
+@pytest.mark.parametrize("then", [True, False])
+def test_a_boolean_after_a_number_is_not_read_as_one(client, field, first, then):
+    """Arrow reads ``[0.5, True]`` as the doubles 0.5 and 1.0; parse() rejects a boolean count or cost."""
+    ctx = _contexts(client)[0]
+    records = [
+        {
+            "id": str(n),
+            "workflowId": "AbC_9",
+            "status": "success",
+            "mode": "trigger",
+            "startedAt": "2026-03-10T09:15:30.250Z",
+            "customData": {field: value},
+        }
+        for n, value in enumerate([first, then])
+    ]
+    assert _compare(N8nExecutions(), records, ctx) == "declined"

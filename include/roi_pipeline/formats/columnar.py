@@ -134,6 +134,8 @@ def numbers(values: list[Any], *, integer: bool, low: float, high: float) -> pa.
     takes doubles (an integer converted exactly). Floats in an integer column, signs,
     exponents, spaces and non-finite values are :class:`Unusual`.
     """
+    if any(value is True or value is False for value in values):  # Arrow reads a boolean after a float as 1.0
+        raise Unusual("a boolean")
     array = _array(values)
     target = pa.int64() if integer else pa.float64()
     if array.type == pa.null():
