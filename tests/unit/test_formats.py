@@ -1662,3 +1662,58 @@ def test_record_json_keeps_non_finite_numbers_a_json_file_held():
     record = load_json('{"b": NaN, "a": Infinity, "c": -Infinity, "d": 1.0}')
     assert record_json(record) == '{"a":Infinity,"b":NaN,"c":-Infinity,"d":1.0}'
     assert record["b"] != record["b"]  # still a float NaN for the parsers
+
+
+def _by_strptime(text, formats):
+    for fmt in formats:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def test_dates_read_as_strptime_reads_them():
+    """local_date's fast path for ``YYYY-MM-DD`` gives strptime's date, or the same rejection."""
+    from datetime import timedelta
+
+    from roi_pipeline.formats.base import local_date
+
+    texts = [(date(1999, 12, 25) + timedelta(days=n)).isoformat() for n in range(0, 12000, 7)]
+    # months and days beyond the calendar
+    texts += [f"2026-{m:02d}-{d:02d}" for m in range(0, 14) for d in range(0, 33)]
+    texts += [
+        "0000-01-01",
+        "9999-12-31",
+        "2026-1-5",
+        "2026/03/05",
+        "20260305",
+        "2026-03-05 ",
+        " 2026-03-05",
+        "٢٠٢٦-03-05",
+    ]
+    for text in texts:
+        expected = _by_strptime(text.strip(), ("%Y-%m-%d", "%Y/%m/%d"))
+        try:
+            got = local_date(text, "Date")
+        except Rejected as exc:
+            assert expected is None, (text, exc)
+            assert str(exc) == f"bad Date: {text.strip()!r} is not a YYYY-MM-DD date"
+        else:
+            assert expected is not None and got == expected.date(), text
+
+
+def test_start_times_read_as_strptime_reads_them():
+    from roi_pipeline.formats.timesheets import clock_time
+
+    texts = [f"{h:02d}:{m:02d}" for h in range(0, 26) for m in range(0, 62, 3)]
+    texts += [f"{h:02d}:{m:02d}:{s:02d}" for h in (0, 9, 23, 24) for m in (0, 59, 60) for s in (0, 30, 59, 60, 61)]
+    texts += ["9:05", "9:05:00", "09:5", "0930", "09:30:00.5", "09:30Z", "٠٩:٣٠"]
+    for text in texts:
+        expected = _by_strptime(text, ("%H:%M:%S" if text.count(":") == 2 else "%H:%M",))
+        try:
+            got = clock_time(text)
+        except ValueError:
+            assert expected is None, text
+        else:
+            assert expected is not None and got == expected.time(), text

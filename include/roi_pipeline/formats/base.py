@@ -767,10 +767,20 @@ def number(value: Any, what: str, *, integer: bool = False, minimum: float | Non
     return parsed
 
 
+#: ``YYYY-MM-DD``, the exports' usual date: read by ``date.fromisoformat`` (a tenth of
+#: ``strptime``'s cost, the same date; a day the calendar lacks takes the general path).
+_ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def local_date(value: Any, what: str) -> date:
     text = optional_str(value)
     if text is None:
         raise Rejected(f"missing {what}")
+    if _ISO_DAY.fullmatch(text):
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass  # the general path says why
     for fmt in ("%Y-%m-%d", "%Y/%m/%d"):
         try:
             return datetime.strptime(text, fmt).date()

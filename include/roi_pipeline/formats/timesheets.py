@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,6 +60,21 @@ def parse_hours(value: Any, what: str) -> float:
     parsed = number(text, what)
     assert parsed is not None
     return float(parsed)
+
+
+#: ``HH:MM:SS`` or ``HH:MM`` with two digits each: read by ``time.fromisoformat`` (the same time
+#: as ``strptime``, at a tenth of its cost; other spellings take ``strptime``).
+_CLOCK = re.compile(r"[0-9]{2}:[0-9]{2}(:[0-9]{2})?")
+
+
+def clock_time(text: str) -> time:
+    """A Toggl start time, ``H:MM:SS`` or ``H:MM`` (``strptime``'s ``%H:%M:%S`` / ``%H:%M``); ValueError if not."""
+    if _CLOCK.fullmatch(text):
+        try:
+            return time.fromisoformat(text)
+        except ValueError:
+            pass  # strptime says why
+    return datetime.strptime(text, "%H:%M:%S" if text.count(":") == 2 else "%H:%M").time()
 
 
 _DAY = r"(\d{4}-?\d{2}-?\d{2})"
@@ -235,7 +250,7 @@ class TogglTimeEntries(_TimesheetCsv):
         if start_time is None:
             raise Rejected("missing Start time")
         try:
-            clock = datetime.strptime(start_time, "%H:%M:%S" if start_time.count(":") == 2 else "%H:%M").time()
+            clock = clock_time(start_time)
         except ValueError as exc:
             raise Rejected(f"bad Start time: {start_time!r}") from exc
         try:
