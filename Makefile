@@ -54,7 +54,8 @@ test-services: setup
 # `roi run --month M` of 200 clients (landed files to every report) beside the aim of 200 clients
 # in 15 minutes (benchmarks/bench_monthly_run.py). The peak memory of `roi ingest` on one n8n
 # page of 300 and of 900 MiB beside DuckDB's read_json (benchmarks/bench_large_file.py, about
-# 4 minutes). About 12 minutes in all on a quiet machine here (4 Dec 2026).
+# 4 minutes). 12-14 minutes in all here (13 on 6 Dec 2026); `roi ingest` and the readers run three
+# times, alternated, and each figure is the median.
 # Their data sets are kept in $(BENCH_DIR) between runs; the last step prints every figure as one
 # table (benchmarks/results.py).
 BENCH_DIR ?= data/bench
