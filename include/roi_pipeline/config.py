@@ -370,6 +370,11 @@ class Timesheets(_Strict):
     #: Column holding the consultancy's phase (build / operate / expand).
     phase_field: str = "task"
 
+    @property
+    def folder(self) -> str:
+        """The landing folder (and raw table) of the configured export: ``harvest_time_entries`` ..."""
+        return f"{self.format}_time_entries"
+
 
 class WorkingHours(_Strict):
     """Business hours for the business-hours variant of lead response time."""
@@ -724,8 +729,8 @@ def source_needs(client: ClientConfig) -> list[SourceNeed]:
         if wf.baseline.volume is not None:
             obj = wf.baseline.volume.object
             need((f"hubspot_{obj}",), f"HubSpot {obj} (volume source of {wf.key!r})", True)
-    sheets = client.timesheets.format
-    need((f"{sheets}_time_entries",), f"{sheets} timesheets (configured timesheets.format)", True)
+    sheets = client.timesheets
+    need((sheets.folder,), f"{sheets.format} timesheets (configured timesheets.format)", True)
     need(("hubspot_contacts",), "HubSpot contacts (leads, for lead response KPIs)", True)
     return list(needs.values())
 

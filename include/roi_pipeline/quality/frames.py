@@ -1014,7 +1014,7 @@ def _timesheet_files_frame(con, client: ClientConfig, month_start: date) -> pd.D
           and greatest(own.covers_from, later.covers_from, $first) <= least(own.covers_to, later.covers_to, $last)
         order by own.source_file, later.file_order
         """,
-        {"client": client.client_id, "format": f"{client.timesheets.format}_time_entries", "first": month_start,
+        {"client": client.client_id, "format": client.timesheets.folder, "first": month_start,
          "last": month_end(month_start)},
     ).fetchall()  # fmt: skip
     replaced: dict[str, list[str]] = {}
