@@ -288,10 +288,12 @@ def render_hold_reasons_of(
 ) -> dict[str, list[str]]:
     """:func:`render_hold_reasons` of each client, read through one connection."""
     found = changed_since_published(Path(warehouse), list(client_ids), month, Path(reports_dir))
-    return {
-        client_id: [_stale_reason(client_id, month, before)] if before else []
-        for client_id, (before, _) in found.items()
-    }
+    return {client_id: _held(client_id, month, before) for client_id, (before, _) in found.items()}
+
+
+def _held(client_id: str, month: str, before: list[str]) -> list[str]:
+    """The render-time hold of a client whose months ``before`` changed since published (none: [])."""
+    return [_stale_reason(client_id, month, before)] if before else []
 
 
 def standing_hold_reasons(
@@ -302,15 +304,10 @@ def standing_hold_reasons(
     all of them through one connection. For the clients a run of some others leaves as they
     were (the portfolio page)."""
     found = changed_since_published(Path(warehouse), list(client_ids), month, Path(reports_dir))
-    out: dict[str, list[str]] = {}
-    for client_id, (before, itself) in found.items():
-        if before:
-            out[client_id] = [_stale_reason(client_id, month, before)]
-        elif itself:
-            out[client_id] = [out_of_date_reason(client_id, month, itself)]
-        else:
-            out[client_id] = []
-    return out
+    return {
+        client_id: _held(client_id, month, before) or ([out_of_date_reason(client_id, month, itself)] if itself else [])
+        for client_id, (before, itself) in found.items()
+    }
 
 
 def out_of_date_reason(client_id: str, month: str, changed: list[str]) -> str:
