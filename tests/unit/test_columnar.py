@@ -27,7 +27,7 @@ from roi_pipeline.formats.base import NonFinite
 from roi_pipeline.formats.columnar import Unusual
 from roi_pipeline.formats.runs import N8nExecutions
 from roi_pipeline.ingest import RECORD
-from roi_pipeline.raw_batches import ARROW_TYPES, _array
+from roi_pipeline.raw_batches import ARROW_TYPES, arrow_table
 
 REPO = Path(__file__).resolve().parents[2]
 MISSING = object()  # the key is absent from the record
@@ -170,11 +170,9 @@ def _one_at_a_time(fmt, records, ctx) -> list[dict] | None:
 
 
 def _typed_as_ingestion_types(fmt, rows: list[dict]) -> dict[str, pa.Array]:
-    """parse()'s rows as the raw table's Arrow columns, typed as raw_batches.arrow_table types them."""
-    return {
-        column.name: _array([row[column.name] for row in rows], ARROW_TYPES[column.type])
-        for column in (*fmt.columns, RECORD)
-    }
+    """parse()'s rows as the raw table's Arrow columns, as ingestion types them (raw_batches.arrow_table)."""
+    table = arrow_table((*fmt.columns, RECORD), rows)
+    return {name: table.column(name).combine_chunks() for name in table.column_names}
 
 
 def _compare(fmt, records, ctx) -> str:
